@@ -1,0 +1,90 @@
+package lint
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+)
+
+// Finding is one violation of a rule by one field of one object.
+type Finding struct {
+	Rule     *Rule
+	Severity Severity
+	// Message is lowercase and names the user's objects.
+	Message string
+	Object  *Object
+	// Field is the path of the offending field in the rendered object.
+	Field Path
+	// Location is where Field is written in the sources (filled by the
+	// runner from Object.Locate when left zero).
+	Location Location
+	// PSS is set on Pod Security findings.
+	PSS *PSS
+	// Fix describes the automatic fix, when there is one.
+	Fix *FixInfo
+}
+
+// PSS records the Pod Security Standards verdict behind a finding: the
+// level and version evaluated and the upstream check ID that failed.
+type PSS struct {
+	Level   string `json:"level"`
+	Version string `json:"version"`
+	Check   string `json:"check"`
+}
+
+// FixInfo describes an automatic fix offered for a finding.
+type FixInfo struct {
+	// Description is a verb phrase: "set runAsNonRoot: true".
+	Description string
+}
+
+// Error is a target or file that could not be discovered, rendered or
+// parsed. Errors are reported beside findings; they do not stop the run.
+type Error struct {
+	// Target is the chart, overlay or directory concerned, if any.
+	Target string
+	// File and Line locate the cause; Line is 0 when unknown.
+	File    string
+	Line    int
+	Message string
+}
+
+func (e *Error) Error() string {
+	switch {
+	case e.File == "":
+		return e.Message
+	case e.Line > 0:
+		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Message)
+	default:
+		return e.File + ": " + e.Message
+	}
+}
+
+// SortFindings orders findings by source file, line, column, rule and
+// resource so output is the same on every run.
+func SortFindings(fs []Finding) {
+	slices.SortStableFunc(fs, func(a, b Finding) int {
+		return cmp.Or(
+			cmp.Compare(a.Location.File, b.Location.File),
+			cmp.Compare(a.Location.Line, b.Location.Line),
+			cmp.Compare(a.Location.Column, b.Location.Column),
+			cmp.Compare(a.Rule.ID, b.Rule.ID),
+			cmp.Compare(a.Object.Target, b.Object.Target),
+			cmp.Compare(a.Object.Resource.String(), b.Object.Resource.String()),
+			cmp.Compare(a.Field.String(), b.Field.String()),
+			cmp.Compare(a.Message, b.Message),
+		)
+	})
+}
+
+// SortErrors orders errors by file, line and target.
+func SortErrors(es []Error) {
+	slices.SortStableFunc(es, func(a, b Error) int {
+		return cmp.Or(
+			cmp.Compare(a.File, b.File),
+			cmp.Compare(a.Line, b.Line),
+			cmp.Compare(a.Target, b.Target),
+			cmp.Compare(a.Message, b.Message),
+		)
+	})
+}

@@ -1,0 +1,273 @@
+package lint
+
+import (
+	"encoding/json"
+	"fmt"
+	"sync"
+
+	yaml "go.yaml.in/yaml/v3"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kubeharden/kubeharden/internal/ypath"
+)
+
+// Path is a field path inside a rendered object; see package ypath for
+// its spelling ("spec.containers[name=web].securityContext").
+type Path = ypath.Path
+
+// Origin says what kind of source a location points into.
+type Origin string
+
+// The origins a Location can have. OriginUnknown is stated, never guessed.
+const (
+	OriginManifest       Origin = "manifest"
+	OriginKustomizeBase  Origin = "kustomize-base"
+	OriginKustomizePatch Origin = "kustomize-patch"
+	OriginHelmTemplate   Origin = "helm-template"
+	OriginHelmValues     Origin = "helm-values"
+	OriginUnknown        Origin = "unknown"
+)
+
+// Location is where in the repository a field of a rendered object is
+// written. File is relative to the repository root with forward slashes.
+// Line and Column are 1-based; 0 means the file is known but the line is
+// not (Helm templates whose structure could not be matched).
+type Location struct {
+	File   string
+	Line   int
+	Column int
+	Origin Origin
+}
+
+// Known reports whether the location names a file.
+func (l Location) Known() bool { return l.File != "" && l.Origin != OriginUnknown }
+
+func (l Location) String() string {
+	switch {
+	case !l.Known():
+		return "(unknown source)"
+	case l.Line == 0:
+		return l.File
+	default:
+		return fmt.Sprintf("%s:%d:%d", l.File, l.Line, l.Column)
+	}
+}
+
+// Resource identifies a Kubernetes object as the cluster would.
+type Resource struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	Namespace  string `json:"namespace,omitempty"`
+	Name       string `json:"name"`
+}
+
+func (r Resource) String() string {
+	if r.Namespace == "" {
+		return r.Kind + "/" + r.Name
+	}
+	return r.Kind + "/" + r.Namespace + "/" + r.Name
+}
+
+// Object is a rendered Kubernetes object as rules see it. Node is the
+// object's mapping node and must not be modified by rules.
+type Object struct {
+	Resource Resource
+	// Node is the rendered object (a YAML mapping node).
+	Node *yaml.Node
+	// Target is the chart, overlay or directory the object was rendered
+	// from, relative to the repository root.
+	Target string
+	// Locate maps a field path to where it is written in the sources, or
+	// to its nearest written ancestor when the field is absent. Nil means
+	// every location is unknown.
+	Locate func(Path) Location
+
+	podOnce sync.Once
+	pod     *PodTemplate
+	podErr  error
+}
+
+// NewObject builds the view of a rendered object node, reading its
+// identity from the node.
+func NewObject(node *yaml.Node, target string, locate func(Path) Location) *Object {
+	o := &Object{Node: node, Target: target, Locate: locate}
+	o.Resource = Resource{
+		APIVersion: o.String(Path{"apiVersion"}),
+		Kind:       o.String(Path{"kind"}),
+		Namespace:  o.String(Path{"metadata", "namespace"}),
+		Name:       o.String(Path{"metadata", "name"}),
+	}
+	return o
+}
+
+// Get returns the node at p, or nil when the field is absent.
+func (o *Object) Get(p Path) *yaml.Node {
+	m := ypath.Walk(o.Node, p)
+	if m.Depth != len(p) {
+		return nil
+	}
+	return m.Value
+}
+
+// String returns the scalar at p, or "" when absent or not a scalar.
+func (o *Object) String(p Path) string {
+	if n := o.Get(p); n != nil && n.Kind == yaml.ScalarNode {
+		return n.Value
+	}
+	return ""
+}
+
+// Location returns where field p of the object is written.
+func (o *Object) Location(p Path) Location {
+	if o.Locate == nil {
+		return Location{Origin: OriginUnknown}
+	}
+	return o.Locate(p)
+}
+
+// Decode decodes the object into v (non-strict, through JSON as the API
+// server would read it).
+func (o *Object) Decode(v any) error { return decodeNode(o.Node, v) }
+
+func decodeNode(n *yaml.Node, v any) error {
+	var generic any
+	if err := n.Decode(&generic); err != nil {
+		return err
+	}
+	b, err := json.Marshal(jsonCompatible(generic))
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(b, v)
+}
+
+// jsonCompatible turns the map[string]any / map[any]any trees yaml.v3
+// produces into ones encoding/json accepts.
+func jsonCompatible(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		for k, e := range t {
+			t[k] = jsonCompatible(e)
+		}
+		return t
+	case map[any]any:
+		m := make(map[string]any, len(t))
+		for k, e := range t {
+			m[fmt.Sprint(k)] = jsonCompatible(e)
+		}
+		return m
+	case []any:
+		for i, e := range t {
+			t[i] = jsonCompatible(e)
+		}
+		return t
+	default:
+		return v
+	}
+}
+
+// PodTemplate is the pod inside a workload object, with the field paths
+// that lead to it so findings can point at the right lines.
+type PodTemplate struct {
+	// MetaPath is the path of the pod's metadata (for a Pod: "metadata").
+	MetaPath Path
+	// SpecPath is the path of the pod spec (for a Deployment:
+	// "spec.template.spec").
+	SpecPath Path
+	Meta     metav1.ObjectMeta
+	Spec     corev1.PodSpec
+}
+
+// podTemplatePaths says where each workload kind keeps its pod template.
+var podTemplatePaths = map[string]Path{
+	"Pod":                   nil,
+	"PodTemplate":           {"template"},
+	"Deployment":            {"spec", "template"},
+	"StatefulSet":           {"spec", "template"},
+	"DaemonSet":             {"spec", "template"},
+	"ReplicaSet":            {"spec", "template"},
+	"ReplicationController": {"spec", "template"},
+	"Job":                   {"spec", "template"},
+	"CronJob":               {"spec", "jobTemplate", "spec", "template"},
+}
+
+// IsWorkload reports whether objects of kind carry a pod template.
+func IsWorkload(kind string) bool {
+	_, ok := podTemplatePaths[kind]
+	return ok
+}
+
+// PodTemplate returns the pod of a workload object, decoded once. It
+// returns (nil, nil) for kinds that have no pod and an error when the pod
+// spec cannot be decoded.
+func (o *Object) PodTemplate() (*PodTemplate, error) {
+	o.podOnce.Do(func() {
+		prefix, ok := podTemplatePaths[o.Resource.Kind]
+		if !ok {
+			return
+		}
+		pt := &PodTemplate{MetaPath: prefix.Append("metadata"), SpecPath: prefix.Append("spec")}
+		if n := o.Get(pt.MetaPath); n != nil {
+			if err := decodeNode(n, &pt.Meta); err != nil {
+				o.podErr = fmt.Errorf("decode %s: %w", pt.MetaPath, err)
+				return
+			}
+		}
+		if n := o.Get(pt.SpecPath); n != nil {
+			if err := decodeNode(n, &pt.Spec); err != nil {
+				o.podErr = fmt.Errorf("decode %s: %w", pt.SpecPath, err)
+				return
+			}
+		}
+		if o.Resource.Kind == "Pod" {
+			pt.Meta.Namespace = o.Resource.Namespace
+		}
+		o.pod = pt
+	})
+	return o.pod, o.podErr
+}
+
+// ContainerList names one of the pod spec's container lists.
+type ContainerList string
+
+// The pod spec's container lists, in the order the API server lists them.
+const (
+	Containers          ContainerList = "containers"
+	InitContainers      ContainerList = "initContainers"
+	EphemeralContainers ContainerList = "ephemeralContainers"
+)
+
+// ContainerRef is one container of a pod template with its field path.
+type ContainerRef struct {
+	List ContainerList
+	Name string
+	// Path is the container's path in the object:
+	// spec.template.spec.containers[name=web].
+	Path Path
+	// SecurityContext is the container's security context, nil if unset.
+	SecurityContext *corev1.SecurityContext
+}
+
+// Containers returns every container of the pod template, regular ones
+// first, then init and ephemeral containers.
+func (pt *PodTemplate) Containers() []ContainerRef {
+	var out []ContainerRef
+	add := func(list ContainerList, name string, i int, sc *corev1.SecurityContext) {
+		seg := ypath.Elem("name", name)
+		if name == "" {
+			seg = ypath.Index(i)
+		}
+		out = append(out, ContainerRef{List: list, Name: name, Path: pt.SpecPath.Append(string(list), seg), SecurityContext: sc})
+	}
+	for i, c := range pt.Spec.Containers {
+		add(Containers, c.Name, i, c.SecurityContext)
+	}
+	for i, c := range pt.Spec.InitContainers {
+		add(InitContainers, c.Name, i, c.SecurityContext)
+	}
+	for i, c := range pt.Spec.EphemeralContainers {
+		add(EphemeralContainers, c.Name, i, c.SecurityContext)
+	}
+	return out
+}

@@ -1,0 +1,181 @@
+package lint
+
+import (
+	"context"
+	"fmt"
+	"sync"
+)
+
+// Settings are the run-wide knobs rules may read.
+type Settings struct {
+	// KubernetesVersion is the cluster version the repo targets, "1.37".
+	KubernetesVersion string
+	// PodSecurity is the level and version used for namespaces that do
+	// not label their own.
+	PodSecurity PodSecurityLevel
+	// Rules overrides rule defaults by ID.
+	Rules map[string]RuleSettings
+}
+
+// RuleSettings overrides a rule's defaults. Nil fields keep the default.
+type RuleSettings struct {
+	Enabled  *bool
+	Severity *Severity
+	// Options are rule-specific settings, as decoded from the config.
+	Options map[string]any
+}
+
+// PodSecurityLevel is a Pod Security Standards level ("privileged",
+// "baseline", "restricted") at a policy version ("latest" or "v1.30").
+type PodSecurityLevel struct {
+	Level   string
+	Version string
+}
+
+// The namespace labels the PodSecurity admission reads.
+const (
+	LabelEnforce        = "pod-security.kubernetes.io/enforce"
+	LabelEnforceVersion = "pod-security.kubernetes.io/enforce-version"
+)
+
+// Enabled returns the rules that are on under s, in catalogue order.
+func (s *Settings) Enabled(all []*Rule) []*Rule {
+	var out []*Rule
+	for _, r := range all {
+		on := !r.Off
+		if rs, ok := s.Rules[r.ID]; ok && rs.Enabled != nil {
+			on = *rs.Enabled
+		}
+		if on {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// Pass is what a rule sees while it runs: the objects, the settings and a
+// way to report. A Pass is shared by the rule's Check calls.
+type Pass struct {
+	Rule     *Rule
+	Objects  []*Object
+	Settings *Settings
+	run      *runState
+}
+
+type runState struct {
+	mu       sync.Mutex
+	findings []Finding
+	cache    sync.Map // key -> *cacheEntry
+	nsLevels map[string]PodSecurityLevel
+}
+
+type cacheEntry struct {
+	once sync.Once
+	v    any
+}
+
+// Report records a finding. Severity defaults to the rule's (after config
+// overrides) and Location to the source of f.Field.
+func (p *Pass) Report(f Finding) {
+	f.Rule = p.Rule
+	f.Severity = p.severity()
+	if f.Location == (Location{}) {
+		f.Location = f.Object.Location(f.Field)
+	}
+	p.run.mu.Lock()
+	p.run.findings = append(p.run.findings, f)
+	p.run.mu.Unlock()
+}
+
+// Reportf reports a finding on field of o with a formatted message.
+func (p *Pass) Reportf(o *Object, field Path, format string, args ...any) {
+	p.Report(Finding{Object: o, Field: field, Message: fmt.Sprintf(format, args...)})
+}
+
+func (p *Pass) severity() Severity {
+	if rs, ok := p.Settings.Rules[p.Rule.ID]; ok && rs.Severity != nil {
+		return *rs.Severity
+	}
+	return p.Rule.Severity
+}
+
+// Option returns the rule option named key, or nil.
+func (p *Pass) Option(key string) any { return p.Settings.Rules[p.Rule.ID].Options[key] }
+
+// Cached returns the value compute produces for key, computing it once per
+// run however many rules ask. Rules of one family use it to share work,
+// such as evaluating every Pod Security check of an object once.
+func (p *Pass) Cached(key any, compute func() any) any {
+	e, _ := p.run.cache.LoadOrStore(key, &cacheEntry{})
+	ce := e.(*cacheEntry)
+	ce.once.Do(func() { ce.v = compute() })
+	return ce.v
+}
+
+// PodSecurity returns the Pod Security level and version that the
+// PodSecurity admission would enforce in namespace: the labels of the
+// Namespace object in the repo when it sets them, else the defaults.
+func (p *Pass) PodSecurity(namespace string) PodSecurityLevel {
+	lv := p.Settings.PodSecurity
+	if got, ok := p.run.nsLevels[namespace]; ok {
+		if got.Level != "" {
+			lv.Level = got.Level
+		}
+		if got.Version != "" {
+			lv.Version = got.Version
+		}
+	}
+	if lv.Level == "" {
+		lv.Level = "restricted"
+	}
+	if lv.Version == "" {
+		lv.Version = "latest"
+	}
+	return lv
+}
+
+func namespaceLevels(objs []*Object) map[string]PodSecurityLevel {
+	m := map[string]PodSecurityLevel{}
+	for _, o := range objs {
+		if o.Resource.Kind != "Namespace" || o.Resource.APIVersion != "v1" {
+			continue
+		}
+		labels := Path{"metadata", "labels"}
+		m[o.Resource.Name] = PodSecurityLevel{
+			Level:   o.String(labels.Append(LabelEnforce)),
+			Version: o.String(labels.Append(LabelEnforceVersion)),
+		}
+	}
+	return m
+}
+
+// Run applies rules to objs and returns the findings in stable order.
+// Rules run concurrently; each rule sees every object.
+func Run(ctx context.Context, objs []*Object, rules []*Rule, s *Settings) ([]Finding, error) {
+	st := &runState{nsLevels: namespaceLevels(objs)}
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, workers())
+	for _, r := range rules {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		p := &Pass{Rule: r, Objects: objs, Settings: s, run: st}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			if r.Run != nil {
+				r.Run(p)
+				return
+			}
+			for _, o := range objs {
+				if r.AppliesTo(o.Resource.Kind) {
+					r.Check(p, o)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	SortFindings(st.findings)
+	return st.findings, ctx.Err()
+}

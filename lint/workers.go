@@ -1,0 +1,5 @@
+package lint
+
+import "runtime"
+
+func workers() int { return max(1, runtime.GOMAXPROCS(0)) }

@@ -1,0 +1,257 @@
+package render
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+)
+
+// DefaultMaxFileSize bounds how much of one file is read.
+const DefaultMaxFileSize = 16 << 20
+
+// ErrEscapesRoot is returned for paths and symlinks that leave the root.
+var ErrEscapesRoot = errors.New("path escapes the repository root")
+
+// FS reads a repository confined to its root directory. Paths are
+// relative to the root, with forward slashes. An FS may carry an overlay
+// of in-memory file contents that shadow the disk, which lets a fix be
+// rendered and verified before anything is written.
+type FS struct {
+	root    string // absolute, symlinks resolved
+	overlay map[string][]byte
+	// MaxFileSize bounds the size of one file read; 0 means the default.
+	MaxFileSize int64
+}
+
+// NewFS returns an FS rooted at dir.
+func NewFS(dir string) (*FS, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	real, err := filepath.EvalSymlinks(abs)
+	if err != nil {
+		return nil, err
+	}
+	return &FS{root: real}, nil
+}
+
+// Root returns the absolute root directory.
+func (f *FS) Root() string { return f.root }
+
+// WithOverlay returns an FS that reads files from files (relative path to
+// content) before the disk. A nil content hides the file.
+func (f *FS) WithOverlay(files map[string][]byte) *FS {
+	g := *f
+	g.overlay = make(map[string][]byte, len(f.overlay)+len(files))
+	for k, v := range f.overlay {
+		g.overlay[k] = v
+	}
+	for k, v := range files {
+		g.overlay[k] = v
+	}
+	return &g
+}
+
+// Rel converts an absolute path or a path relative to the root into a
+// clean root-relative slash path, refusing anything outside the root.
+func (f *FS) Rel(p string) (string, error) {
+	if filepath.IsAbs(p) {
+		r, err := filepath.Rel(f.root, p)
+		if err != nil {
+			return "", err
+		}
+		p = r
+	}
+	p = path.Clean(filepath.ToSlash(p))
+	if p == ".." || strings.HasPrefix(p, "../") || path.IsAbs(p) {
+		return "", fmt.Errorf("%s: %w", p, ErrEscapesRoot)
+	}
+	return p, nil
+}
+
+// Abs returns the absolute path on disk of a root-relative path.
+func (f *FS) Abs(rel string) string { return filepath.Join(f.root, filepath.FromSlash(rel)) }
+
+// resolve returns the real on-disk path of rel after checking that every
+// symlink on the way stays inside the root.
+func (f *FS) resolve(rel string) (string, error) {
+	rel, err := f.Rel(rel)
+	if err != nil {
+		return "", err
+	}
+	abs := f.Abs(rel)
+	real, err := filepath.EvalSymlinks(abs)
+	if err != nil {
+		return "", err
+	}
+	if real != f.root && !strings.HasPrefix(real, f.root+string(filepath.Separator)) {
+		return "", fmt.Errorf("%s: symlink to %s: %w", rel, "outside", ErrEscapesRoot)
+	}
+	return real, nil
+}
+
+func (f *FS) maxSize() int64 {
+	if f.MaxFileSize > 0 {
+		return f.MaxFileSize
+	}
+	return DefaultMaxFileSize
+}
+
+// ReadFile reads a root-relative file, refusing symlinks that escape the
+// root, non-regular files and files larger than MaxFileSize.
+func (f *FS) ReadFile(rel string) ([]byte, error) {
+	rel, err := f.Rel(rel)
+	if err != nil {
+		return nil, err
+	}
+	if b, ok := f.overlay[rel]; ok {
+		if b == nil {
+			return nil, &fs.PathError{Op: "open", Path: rel, Err: fs.ErrNotExist}
+		}
+		return b, nil
+	}
+	real, err := f.resolve(rel)
+	if err != nil {
+		return nil, err
+	}
+	fh, err := os.Open(real)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", rel, unwrapPathErr(err))
+	}
+	defer fh.Close()
+	st, err := fh.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file", rel)
+	}
+	limit := f.maxSize()
+	if st.Size() > limit {
+		return nil, fmt.Errorf("%s: file is %d bytes, over the %d byte limit", rel, st.Size(), limit)
+	}
+	b, err := io.ReadAll(io.LimitReader(fh, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", rel, err)
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("%s: file is over the %d byte limit", rel, limit)
+	}
+	return b, nil
+}
+
+func unwrapPathErr(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// Stat describes a root-relative path after resolving symlinks safely.
+func (f *FS) Stat(rel string) (fs.FileInfo, error) {
+	rel, err := f.Rel(rel)
+	if err != nil {
+		return nil, err
+	}
+	if b, ok := f.overlay[rel]; ok {
+		if b == nil {
+			return nil, &fs.PathError{Op: "stat", Path: rel, Err: fs.ErrNotExist}
+		}
+		return overlayInfo{name: path.Base(rel), size: int64(len(b))}, nil
+	}
+	real, err := f.resolve(rel)
+	if err != nil {
+		if f.overlayHasDir(rel) {
+			return overlayInfo{name: path.Base(rel), dir: true}, nil
+		}
+		return nil, err
+	}
+	return os.Stat(real)
+}
+
+// Exists reports whether rel names a file or directory inside the root.
+func (f *FS) Exists(rel string) bool {
+	_, err := f.Stat(rel)
+	return err == nil
+}
+
+// IsDir reports whether rel is a directory inside the root.
+func (f *FS) IsDir(rel string) bool {
+	st, err := f.Stat(rel)
+	return err == nil && st.IsDir()
+}
+
+// ReadDir lists the names in a root-relative directory, sorted, including
+// overlay files. Entries that are symlinks escaping the root are left out.
+func (f *FS) ReadDir(rel string) ([]fs.DirEntry, error) {
+	rel, err := f.Rel(rel)
+	if err != nil {
+		return nil, err
+	}
+	var out []fs.DirEntry
+	seen := map[string]bool{}
+	if real, err := f.resolve(rel); err == nil {
+		ents, err := os.ReadDir(real)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range ents {
+			child := path.Join(rel, e.Name())
+			if b, ok := f.overlay[child]; ok && b == nil {
+				continue
+			}
+			seen[e.Name()] = true
+			out = append(out, e)
+		}
+	} else if !f.overlayHasDir(rel) {
+		return nil, err
+	}
+	for p, b := range f.overlay {
+		if b == nil || path.Dir(p) != rel || seen[path.Base(p)] {
+			continue
+		}
+		out = append(out, fs.FileInfoToDirEntry(overlayInfo{name: path.Base(p), size: int64(len(b))}))
+	}
+	slices.SortFunc(out, func(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
+	return out, nil
+}
+
+func (f *FS) overlayHasDir(rel string) bool {
+	prefix := rel + "/"
+	if rel == "." {
+		prefix = ""
+	}
+	for p, b := range f.overlay {
+		if b != nil && strings.HasPrefix(p, prefix) {
+			return true
+		}
+	}
+	return false
+}
+
+type overlayInfo struct {
+	name string
+	size int64
+	dir  bool
+}
+
+func (i overlayInfo) Name() string { return i.name }
+func (i overlayInfo) Size() int64  { return i.size }
+func (i overlayInfo) Mode() fs.FileMode {
+	if i.dir {
+		return fs.ModeDir | 0o755
+	}
+	return 0o644
+}
+func (overlayInfo) ModTime() time.Time { return time.Time{} }
+func (i overlayInfo) IsDir() bool      { return i.dir }
+func (overlayInfo) Sys() any           { return nil }

@@ -1,0 +1,221 @@
+package render
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"strings"
+	"time"
+
+	yaml "go.yaml.in/yaml/v3"
+)
+
+// Options bound and parameterise rendering.
+type Options struct {
+	// KubeVersion is the cluster version charts see as
+	// .Capabilities.KubeVersion ("1.37" or "v1.37.0"); empty means the
+	// newest version the compiled-in libraries know.
+	KubeVersion string
+	// Timeout bounds the rendering of one target; 0 means DefaultTimeout.
+	Timeout time.Duration
+	// MaxOutput bounds the bytes one target may render; 0 means
+	// DefaultMaxOutput.
+	MaxOutput int64
+}
+
+// Defaults for Options.
+const (
+	DefaultTimeout   = 30 * time.Second
+	DefaultMaxOutput = 64 << 20
+)
+
+// Renderer renders targets of one repository. It is safe for concurrent
+// use; charts and kustomizations read once are reused across targets.
+type Renderer struct {
+	fs   *FS
+	opts Options
+	helm *helmCache
+}
+
+// NewRenderer returns a Renderer reading through fsys.
+func NewRenderer(fsys *FS, opts Options) *Renderer {
+	if opts.Timeout <= 0 {
+		opts.Timeout = DefaultTimeout
+	}
+	if opts.MaxOutput <= 0 {
+		opts.MaxOutput = DefaultMaxOutput
+	}
+	return &Renderer{fs: fsys, opts: opts, helm: newHelmCache()}
+}
+
+// FS returns the file system the renderer reads.
+func (r *Renderer) FS() *FS { return r.fs }
+
+// WithFS returns a renderer with the same options reading fsys (for
+// verifying edits held in an overlay). Caches are not shared.
+func (r *Renderer) WithFS(fsys *FS) *Renderer { return NewRenderer(fsys, r.opts) }
+
+// Render renders one target into objects. The returned error is an *Error
+// naming the file and line at fault whenever they are known.
+func (r *Renderer) Render(ctx context.Context, t *Target) ([]*Object, error) {
+	ctx, cancel := context.WithTimeout(ctx, r.opts.Timeout)
+	defer cancel()
+	var (
+		objs []*Object
+		err  error
+	)
+	switch t.Kind {
+	case KindHelm:
+		objs, err = r.renderHelm(ctx, t)
+	case KindKustomize:
+		objs, err = r.renderKustomize(ctx, t)
+	case KindManifests:
+		objs, err = r.renderManifests(ctx, t)
+	default:
+		err = fmt.Errorf("unknown target kind %q", t.Kind)
+	}
+	if err == nil && ctx.Err() != nil {
+		err = errorf(t.Path, 0, "rendering took longer than %s", r.opts.Timeout)
+	}
+	for _, o := range objs {
+		setNamespace(o.Node, t.Namespace, t.ForceNamespace)
+	}
+	return objs, err
+}
+
+// renderManifests reads a manifest file, or every YAML file of a
+// directory (recursively when t.Recurse), in lexical order.
+func (r *Renderer) renderManifests(ctx context.Context, t *Target) ([]*Object, error) {
+	files, err := r.manifestFiles(t.Path, t.Recurse)
+	if err != nil {
+		return nil, errorf(t.Path, 0, "%v", err)
+	}
+	var objs []*Object
+	var errs []error
+	for _, f := range files {
+		if ctx.Err() != nil {
+			break
+		}
+		src, err := r.fs.ReadFile(f)
+		if err != nil {
+			errs = append(errs, errorf(f, 0, "%v", err))
+			continue
+		}
+		got, err := manifestObjects(f, OriginManifest, src)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		for _, o := range got {
+			o.Node = deepCopy(o.Node)
+			objs = append(objs, o)
+		}
+	}
+	return objs, joinErrors(errs)
+}
+
+func (r *Renderer) manifestFiles(p string, recurse bool) ([]string, error) {
+	if !r.fs.IsDir(p) {
+		return []string{p}, nil
+	}
+	var out []string
+	ents, err := r.fs.ReadDir(p)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range ents {
+		child := path.Join(p, e.Name())
+		switch {
+		case e.IsDir() && recurse && !strings.HasPrefix(e.Name(), "."):
+			sub, err := r.manifestFiles(child, true)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, sub...)
+		case !e.IsDir() && isYAMLName(e.Name()):
+			out = append(out, child)
+		}
+	}
+	return out, nil
+}
+
+func isYAMLName(name string) bool {
+	return strings.HasSuffix(name, ".yaml") || strings.HasSuffix(name, ".yml")
+}
+
+// MultiError is several render errors of one target.
+type MultiError []error
+
+func (m MultiError) Error() string {
+	s := make([]string, len(m))
+	for i, e := range m {
+		s[i] = e.Error()
+	}
+	return strings.Join(s, "; ")
+}
+
+func joinErrors(errs []error) error {
+	switch len(errs) {
+	case 0:
+		return nil
+	case 1:
+		return errs[0]
+	default:
+		return MultiError(errs)
+	}
+}
+
+// clusterScoped lists the built-in kinds (and common add-on kinds) that
+// have no namespace; everything else is treated as namespaced.
+var clusterScoped = map[string]bool{
+	"Namespace": true, "Node": true, "PersistentVolume": true, "ClusterRole": true,
+	"ClusterRoleBinding": true, "CustomResourceDefinition": true, "StorageClass": true,
+	"PriorityClass": true, "ValidatingWebhookConfiguration": true,
+	"MutatingWebhookConfiguration": true, "ValidatingAdmissionPolicy": true,
+	"ValidatingAdmissionPolicyBinding": true, "MutatingAdmissionPolicy": true,
+	"MutatingAdmissionPolicyBinding": true, "APIService": true, "IngressClass": true,
+	"RuntimeClass": true, "CSIDriver": true, "CSINode": true, "VolumeAttachment": true,
+	"ComponentStatus": true, "CertificateSigningRequest": true, "FlowSchema": true,
+	"PriorityLevelConfiguration": true, "ClusterIssuer": true, "GatewayClass": true,
+	"ClusterPolicy": true, "ClusterRoleTemplate": true,
+}
+
+// setNamespace gives a namespaced object the namespace it will be deployed
+// into: ns when it has none, or always when force is set.
+func setNamespace(n *yaml.Node, ns string, force bool) {
+	if ns == "" || clusterScoped[scalar(n, "kind")] {
+		return
+	}
+	_, meta := lookup(n, "metadata")
+	if meta == nil || meta.Kind != yaml.MappingNode {
+		return
+	}
+	_, cur := lookup(meta, "namespace")
+	switch {
+	case cur == nil:
+		meta.Content = append(meta.Content,
+			&yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: "namespace"},
+			&yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: ns})
+	case force || cur.Value == "":
+		cur.Value = ns
+	}
+}
+
+// deepCopy copies a node tree so that rendering can change it without
+// touching the parsed source the source map reads. Aliases are expanded.
+func deepCopy(n *yaml.Node) *yaml.Node {
+	if n == nil {
+		return nil
+	}
+	if n.Kind == yaml.AliasNode {
+		return deepCopy(n.Alias)
+	}
+	c := *n
+	c.Anchor = ""
+	if n.Content != nil {
+		c.Content = make([]*yaml.Node, len(n.Content))
+		for i, ch := range n.Content {
+			c.Content[i] = deepCopy(ch)
+		}
+	}
+	return &c
+}

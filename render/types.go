@@ -1,0 +1,193 @@
+package render
+
+import (
+	"fmt"
+
+	yaml "go.yaml.in/yaml/v3"
+
+	"github.com/kubeharden/kubeharden/internal/ypath"
+)
+
+// Kind is how a target is rendered.
+type Kind string
+
+// The target kinds.
+const (
+	KindHelm      Kind = "helm"
+	KindKustomize Kind = "kustomize"
+	// KindManifests is one plain manifest file, or a directory of them
+	// (a Flux Kustomization or Argo CD directory source).
+	KindManifests Kind = "manifests"
+)
+
+// Target is one thing the repository deploys and how to render it.
+type Target struct {
+	// Kind says which renderer builds the target.
+	Kind Kind
+	// Path is the chart directory, kustomization directory, or manifest
+	// file or directory, relative to the root.
+	Path string
+	// Namespace is where objects without metadata.namespace are deployed;
+	// empty when the repo does not say.
+	Namespace string
+	// ForceNamespace makes Namespace override the objects' own namespace
+	// (Flux targetNamespace).
+	ForceNamespace bool
+	// Recurse makes a manifest directory include its subdirectories.
+	Recurse bool
+	// Helm holds the release settings of a Helm target.
+	Helm *HelmOptions
+	// Via is the GitOps object that deploys this target, if any.
+	Via *Via
+}
+
+// Via names the Argo CD or Flux object that deploys a target.
+type Via struct {
+	Kind string // Application, HelmRelease, Kustomization
+	Name string
+	File string
+	Line int
+}
+
+// ID is a stable, human-readable name for the target: its path, plus the
+// GitOps object that deploys it when there is one.
+func (t *Target) ID() string {
+	if t.Via == nil {
+		return t.Path
+	}
+	return fmt.Sprintf("%s (%s %s)", t.Path, t.Via.Kind, t.Via.Name)
+}
+
+// HelmOptions are the release settings a Helm target renders with.
+type HelmOptions struct {
+	// ReleaseName defaults to the chart name.
+	ReleaseName string
+	// ValueFiles are root-relative values files, merged in order after
+	// the chart's values.yaml.
+	ValueFiles []string
+	// Values are inline values (Argo CD values/valuesObject, Flux values),
+	// merged after ValueFiles, each remembering where it is written.
+	Values []InlineValues
+	// Set are "key.path=value" parameters applied last (Argo CD
+	// helm.parameters), as helm --set does.
+	Set []string
+	// IncludeTests renders Helm test hooks too.
+	IncludeTests bool
+}
+
+// InlineValues is a values map written inside another file.
+type InlineValues struct {
+	// Node is the values mapping node.
+	Node *yaml.Node
+	// File is where Node is written; Node's lines refer to it.
+	File string
+}
+
+// Location is where a field of a rendered object is written.
+type Location struct {
+	File   string // root-relative, forward slashes
+	Line   int    // 1-based; 0 when unknown within File
+	Column int
+	Origin string // one of the Origin constants
+	// Exact is false when the field is absent and the location is that of
+	// its nearest ancestor that is written.
+	Exact bool
+}
+
+// The origins a Location can have.
+const (
+	OriginManifest       = "manifest"
+	OriginKustomizeBase  = "kustomize-base"
+	OriginKustomizePatch = "kustomize-patch"
+	OriginHelmTemplate   = "helm-template"
+	OriginHelmValues     = "helm-values"
+	OriginUnknown        = "unknown"
+)
+
+// SourceMap tells where the fields of one rendered object are written.
+type SourceMap interface {
+	// Locate returns where field p is written, or where its nearest
+	// written ancestor is when p itself is absent.
+	Locate(p ypath.Path) Location
+}
+
+// Object is one rendered Kubernetes object.
+type Object struct {
+	// Node is the object's mapping node after rendering.
+	Node   *yaml.Node
+	Source SourceMap
+}
+
+// Error is a target or file that could not be discovered or rendered.
+type Error struct {
+	File    string
+	Line    int
+	Message string
+}
+
+func (e *Error) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Message)
+	}
+	return e.File + ": " + e.Message
+}
+
+// errorf builds an Error.
+func errorf(file string, line int, format string, args ...any) *Error {
+	return &Error{File: file, Line: line, Message: fmt.Sprintf(format, args...)}
+}
+
+// docSource locates fields in one YAML mapping node written in File.
+type docSource struct {
+	file   string
+	origin string
+	node   *yaml.Node
+}
+
+func (d docSource) Locate(p ypath.Path) Location {
+	loc, _ := d.locate(p)
+	return loc
+}
+
+// locate also reports how many segments of p are written in the node.
+func (d docSource) locate(p ypath.Path) (Location, int) {
+	m := ypath.Walk(d.node, p)
+	line, col := m.Pos()
+	if m.Depth == 0 {
+		line, col = objectPos(d.node)
+	}
+	return Location{File: d.file, Line: line, Column: col, Origin: d.origin, Exact: m.Depth == len(p)}, m.Depth
+}
+
+// objectPos is the position of an object: its first key, where the
+// document visibly starts.
+func objectPos(n *yaml.Node) (int, int) {
+	if n.Kind == yaml.MappingNode && len(n.Content) > 0 {
+		return n.Content[0].Line, n.Content[0].Column
+	}
+	return n.Line, n.Column
+}
+
+// layered locates a field in the first layer that writes it; layers are in
+// order of precedence (the last patch applied first). When no layer writes
+// the field, the deepest ancestor wins, ties going to the base (the last
+// layer), where a new field would normally be added.
+type layered []docSource
+
+func (l layered) Locate(p ypath.Path) Location {
+	var best Location
+	bestDepth := -1
+	for i, d := range l {
+		loc, depth := d.locate(p)
+		if loc.Exact {
+			return loc
+		}
+		if depth > bestDepth || depth == bestDepth && i == len(l)-1 {
+			best, bestDepth = loc, depth
+		}
+	}
+	if bestDepth < 0 {
+		return Location{Origin: OriginUnknown}
+	}
+	return best
+}
