@@ -69,6 +69,14 @@ func (r Resource) String() string {
 	return r.Kind + "/" + r.Namespace + "/" + r.Name
 }
 
+// Via names the Argo CD or Flux object that deploys a target, and where
+// it is written.
+type Via struct {
+	Kind, Name string
+	File       string
+	Line       int
+}
+
 // Object is a rendered Kubernetes object as rules see it. Node is the
 // object's mapping node and must not be modified by rules.
 type Object struct {
@@ -78,6 +86,8 @@ type Object struct {
 	// Target is the chart, overlay or directory the object was rendered
 	// from, relative to the repository root.
 	Target string
+	// Via is the GitOps object that deploys the target, if any.
+	Via *Via
 	// Locate maps a field path to where it is written in the sources, or
 	// to its nearest written ancestor when the field is absent. Nil means
 	// every location is unknown.

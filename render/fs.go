@@ -17,7 +17,7 @@ import (
 const DefaultMaxFileSize = 16 << 20
 
 // ErrEscapesRoot is returned for paths and symlinks that leave the root.
-var ErrEscapesRoot = errors.New("path escapes the repository root")
+var ErrEscapesRoot = errors.New("escapes the repository root")
 
 // FS reads a repository confined to its root directory. Paths are
 // relative to the root, with forward slashes. An FS may carry an overlay
@@ -72,7 +72,7 @@ func (f *FS) Rel(p string) (string, error) {
 	}
 	p = path.Clean(filepath.ToSlash(p))
 	if p == ".." || strings.HasPrefix(p, "../") || path.IsAbs(p) {
-		return "", fmt.Errorf("%s: %w", p, ErrEscapesRoot)
+		return "", fmt.Errorf("%s %w", p, ErrEscapesRoot)
 	}
 	return p, nil
 }
@@ -93,7 +93,7 @@ func (f *FS) resolve(rel string) (string, error) {
 		return "", err
 	}
 	if real != f.root && !strings.HasPrefix(real, f.root+string(filepath.Separator)) {
-		return "", fmt.Errorf("%s: symlink to %s: %w", rel, "outside", ErrEscapesRoot)
+		return "", fmt.Errorf("symlink %w", ErrEscapesRoot)
 	}
 	return real, nil
 }

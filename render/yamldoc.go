@@ -30,6 +30,12 @@ func yamlError(file string, lineOffset int, err error) *Error {
 	}
 	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
 		n, _ := strconv.Atoi(m[1])
+		// yaml.v3 reports parser errors ("did not find expected ...") at
+		// the 0-based line of the construct being parsed; scanner errors
+		// are already 1-based.
+		if strings.HasPrefix(m[2], "did not find expected") {
+			n++
+		}
 		return errorf(file, n+lineOffset, "invalid YAML: %s", m[2])
 	}
 	return errorf(file, 0, "invalid YAML: %s", strings.TrimPrefix(msg, "yaml: "))

@@ -1,0 +1,235 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+	yaml "go.yaml.in/yaml/v3"
+
+	"github.com/kubeharden/kubeharden/internal/ypath"
+	"github.com/kubeharden/kubeharden/lint"
+	"github.com/kubeharden/kubeharden/report"
+	"github.com/kubeharden/kubeharden/rules"
+)
+
+func newLintCmd(wd string) *cobra.Command {
+	var format, failOn string
+	cmd := &cobra.Command{
+		Use:   "lint [PATH...]",
+		Short: "Render the repository and report hardening findings",
+		Long: `Render every target the repository deploys and report findings at the source
+file and line that produced them.
+
+PATH defaults to the current directory. The repository root is the git top
+level of the first PATH (the PATH itself outside git). A directory or file
+PATH lints only the targets it affects: a values file lints the charts that
+use it, a base resource the overlays that reach it, an Argo CD Application or
+Flux object what it deploys.
+
+Exit codes: 0 no finding at or above --fail-on; 1 findings at or above it;
+2 usage error, bad config, or a target that could not be rendered (all other
+targets are still linted and reported).`,
+		Example: `  kubeharden lint
+  kubeharden lint --format json testdata/demo
+  kubeharden lint --fail-on high apps/prod/values.yaml`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			threshold, err := parseFailOn(failOn)
+			if err != nil {
+				return err
+			}
+			if !slicesContains(report.Formats(), format) {
+				return usageError("unknown format %q (want one of %s)", format, strings.Join(report.Formats(), ", "))
+			}
+			r, err := openRepo(wd, args)
+			if err != nil {
+				return err
+			}
+			findings, errs, targets, objects, err := lintRepo(cmd.Context(), r)
+			if err != nil {
+				return &codeError{code: exitError, err: err}
+			}
+			rep := &report.Report{Findings: findings, Errors: errs, Targets: targets, Objects: objects,
+				Tool: report.Tool{Name: "kubeharden", Version: version()}}
+			out := cmd.OutOrStdout()
+			if err := report.Write(out, format, rep, report.Options{Color: useColor(out)}); err != nil {
+				return &codeError{code: exitError, err: err}
+			}
+			switch {
+			case len(errs) > 0:
+				return &codeError{code: exitError}
+			case threshold != nil && anyAtLeast(findings, *threshold):
+				return &codeError{code: exitFindings}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&format, "format", "f", "text", "output format: "+strings.Join(report.Formats(), ", "))
+	cmd.Flags().StringVar(&failOn, "fail-on", "low", "exit 1 when a finding has this severity or higher (info, low, medium, high, critical, or none)")
+	return cmd
+}
+
+func slicesContains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// parseFailOn returns the severity threshold, or nil for "none".
+func parseFailOn(s string) (*lint.Severity, error) {
+	if s == "none" {
+		return nil, nil
+	}
+	sev, err := lint.ParseSeverity(s)
+	if err != nil {
+		return nil, usageError("--fail-on: %v", err)
+	}
+	return &sev, nil
+}
+
+func anyAtLeast(fs []lint.Finding, min lint.Severity) bool {
+	for _, f := range fs {
+		if f.Severity >= min {
+			return true
+		}
+	}
+	return false
+}
+
+// useColor reports whether w is a terminal and NO_COLOR is unset.
+func useColor(w io.Writer) bool {
+	if _, ok := os.LookupEnv("NO_COLOR"); ok {
+		return false
+	}
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+func newRenderCmd(wd string) *cobra.Command {
+	return &cobra.Command{
+		Use:   "render [PATH...]",
+		Short: "Print the rendered objects, each annotated with its target and source",
+		Long: `Render the targets PATH affects (default: the whole repository) and print the
+resulting objects as YAML. A comment above each object names the target it was
+rendered from and the file and line it comes from.`,
+		Example: `  kubeharden render testdata/demo
+  kubeharden render apps/prod/values.yaml`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			r, err := openRepo(wd, args)
+			if err != nil {
+				return err
+			}
+			ts, errs, err := r.targets(cmd.Context())
+			if err != nil {
+				return &codeError{code: exitError, err: err}
+			}
+			results := r.renderAll(cmd.Context(), ts)
+			out := cmd.OutOrStdout()
+			for _, res := range results {
+				for _, o := range res.objects {
+					loc := locator(o.Source)(ypath.Path{})
+					fmt.Fprintf(out, "---\n# target: %s\n# source: %s (%s)\n", res.target.ID(), loc, loc.Origin)
+					enc := yaml.NewEncoder(out)
+					enc.SetIndent(2)
+					if err := enc.Encode(o.Node); err != nil {
+						return &codeError{code: exitError, err: err}
+					}
+					enc.Close()
+				}
+				errs = append(errs, renderErrors(res.target, res.err)...)
+			}
+			lint.SortErrors(errs)
+			for _, e := range errs {
+				fmt.Fprintf(cmd.ErrOrStderr(), "error: %s\n", describeError(e))
+			}
+			if len(errs) > 0 {
+				return &codeError{code: exitError}
+			}
+			return nil
+		},
+	}
+}
+
+func describeError(e lint.Error) string {
+	s := e.Error()
+	if e.Target != "" {
+		s += " (target " + e.Target + ")"
+	}
+	return s
+}
+
+func newRulesCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "rules [ID]",
+		Short: "List the rules, or print the documentation of one",
+		Args:  cobra.MaximumNArgs(1),
+		Example: `  kubeharden rules
+  kubeharden rules pss-run-as-non-root`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			out := cmd.OutOrStdout()
+			all := rules.All()
+			if len(args) == 1 {
+				for _, r := range all {
+					if r.ID == args[0] {
+						printRuleDoc(out, r)
+						return nil
+					}
+				}
+				return usageError("unknown rule %q (run kubeharden rules for the list)", args[0])
+			}
+			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tSEVERITY\tDEFAULT\tTITLE")
+			for _, r := range all {
+				def := "on"
+				if r.Off {
+					def = "off"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.ID, r.Severity, def, r.Title)
+			}
+			return tw.Flush()
+		},
+	}
+}
+
+func printRuleDoc(w io.Writer, r *lint.Rule) {
+	def := "on by default"
+	if r.Off {
+		def = "off by default"
+	}
+	fmt.Fprintf(w, "%s: %s\n\nseverity: %s, %s\n", r.ID, r.Title, r.Severity, def)
+	if len(r.Kinds) > 0 {
+		fmt.Fprintf(w, "applies to: %s\n", strings.Join(r.Kinds, ", "))
+	}
+	fmt.Fprintf(w, "\n%s\n", strings.TrimSpace(r.Doc))
+	if r.Remediation != "" {
+		fmt.Fprintf(w, "\nremediation: %s\n", r.Remediation)
+	}
+	if r.Before != "" {
+		fmt.Fprintf(w, "\nfailing example:\n\n%s\n", indent(r.Before))
+	}
+	if r.After != "" {
+		fmt.Fprintf(w, "passing example:\n\n%s\n", indent(r.After))
+	}
+	for _, l := range r.Links {
+		fmt.Fprintf(w, "see: %s\n", l)
+	}
+	fmt.Fprintf(w, "docs: %s\n", r.URL())
+}
+
+func indent(s string) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	for i, l := range lines {
+		lines[i] = "    " + l
+	}
+	return strings.Join(lines, "\n") + "\n"
+}

@@ -1,0 +1,216 @@
+// Package config reads .kubeharden.yaml, the repository's settings for
+// kubeharden: which rules run at what severity, which paths are linted,
+// how charts are rendered, and the Pod Security defaults.
+//
+// Decoding is strict: an unknown key, a wrong type, an unknown severity or
+// Pod Security level is an error naming the file and line.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"strconv"
+	"strings"
+
+	yaml "go.yaml.in/yaml/v3"
+
+	"github.com/kubeharden/kubeharden/lint"
+)
+
+// FileName is the config file's name at the repository root.
+const FileName = ".kubeharden.yaml"
+
+// Config is the decoded .kubeharden.yaml. The zero value is the default
+// configuration.
+type Config struct {
+	// KubernetesVersion is the cluster version to render and check for,
+	// such as "1.37"; empty means the newest the tool knows.
+	KubernetesVersion string `yaml:"kubernetesVersion"`
+	// PodSecurity is the level and version applied to namespaces whose
+	// Namespace object does not set the enforce labels.
+	PodSecurity PodSecurity `yaml:"podSecurity"`
+	// Include and Exclude are doublestar globs relative to the root.
+	Include []string `yaml:"include"`
+	Exclude []string `yaml:"exclude"`
+	// Rules turns rules on or off and overrides severities, by rule ID.
+	Rules map[string]Rule `yaml:"rules"`
+	// Helm configures chart rendering.
+	Helm Helm `yaml:"helm"`
+
+	// lines remembers where each rule ID is written, for errors.
+	lines map[string]int
+}
+
+// PodSecurity is a Pod Security Standards level and version.
+type PodSecurity struct {
+	Level   string `yaml:"level"`
+	Version string `yaml:"version"`
+}
+
+// Rule overrides one rule's defaults.
+type Rule struct {
+	Enabled  *bool          `yaml:"enabled"`
+	Severity string         `yaml:"severity"`
+	Options  map[string]any `yaml:"options"`
+}
+
+// Helm configures chart rendering.
+type Helm struct {
+	// IncludeTests lints Helm test hooks too.
+	IncludeTests bool `yaml:"includeTests"`
+}
+
+var typeErrLine = regexp.MustCompile(`^line (\d+): (.*)$`)
+
+// Parse decodes a config file. file names it in errors.
+func Parse(file string, src []byte) (*Config, error) {
+	c := &Config{lines: map[string]int{}}
+	dec := yaml.NewDecoder(bytes.NewReader(src))
+	dec.KnownFields(true)
+	if err := dec.Decode(c); err != nil {
+		if errors.Is(err, io.EOF) {
+			return c, nil
+		}
+		return nil, decodeError(file, err)
+	}
+	c.lines = map[string]int{}
+	var root yaml.Node
+	if err := yaml.Unmarshal(src, &root); err != nil {
+		return nil, decodeError(file, err)
+	}
+	if len(root.Content) > 0 {
+		if _, rules := lookup(root.Content[0], "rules"); rules != nil {
+			for i := 0; i+1 < len(rules.Content); i += 2 {
+				c.lines[rules.Content[i].Value] = rules.Content[i].Line
+			}
+		}
+	}
+	if err := c.validate(file, &root); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func lookup(n *yaml.Node, key string) (*yaml.Node, *yaml.Node) {
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil, nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i], n.Content[i+1]
+		}
+	}
+	return nil, nil
+}
+
+// Error is a config problem at a line of the config file.
+type Error struct {
+	File    string
+	Line    int
+	Message string
+}
+
+func (e *Error) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Message)
+	}
+	return e.File + ": " + e.Message
+}
+
+func decodeError(file string, err error) error {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	var te *yaml.TypeError
+	if errors.As(err, &te) && len(te.Errors) > 0 {
+		msg = te.Errors[0]
+	}
+	if m := typeErrLine.FindStringSubmatch(msg); m != nil {
+		n, _ := strconv.Atoi(m[1])
+		text := m[2]
+		if f := regexp.MustCompile(`^field (\S+) not found in type \S+$`).FindStringSubmatch(text); f != nil {
+			text = fmt.Sprintf("unknown key %q", f[1])
+		}
+		return &Error{File: file, Line: n, Message: text}
+	}
+	return &Error{File: file, Message: msg}
+}
+
+func (c *Config) validate(file string, root *yaml.Node) error {
+	var doc *yaml.Node
+	if len(root.Content) > 0 {
+		doc = root.Content[0]
+	}
+	line := func(keys ...string) int {
+		n := doc
+		l := 0
+		for _, k := range keys {
+			var key *yaml.Node
+			key, n = lookup(n, k)
+			if key == nil {
+				return l
+			}
+			l = key.Line
+		}
+		return l
+	}
+	switch c.PodSecurity.Level {
+	case "", "privileged", "baseline", "restricted":
+	default:
+		return &Error{file, line("podSecurity", "level"), fmt.Sprintf("unknown Pod Security level %q (want privileged, baseline or restricted)", c.PodSecurity.Level)}
+	}
+	if v := c.PodSecurity.Version; v != "" && v != "latest" && !regexp.MustCompile(`^v1\.\d+$`).MatchString(v) {
+		return &Error{file, line("podSecurity", "version"), fmt.Sprintf("bad Pod Security version %q (want latest or v1.N)", v)}
+	}
+	if v := c.KubernetesVersion; v != "" && !regexp.MustCompile(`^v?1\.\d+(\.\d+)?$`).MatchString(v) {
+		return &Error{file, line("kubernetesVersion"), fmt.Sprintf("bad Kubernetes version %q (want 1.N)", v)}
+	}
+	for id, r := range c.Rules {
+		if r.Severity != "" {
+			if _, err := lint.ParseSeverity(r.Severity); err != nil {
+				return &Error{file, c.lines[id], fmt.Sprintf("rule %s: %v", id, err)}
+			}
+		}
+	}
+	return nil
+}
+
+// CheckRules returns an error naming the line of the first rule ID in the
+// config that is not in known.
+func (c *Config) CheckRules(file string, known func(id string) bool) error {
+	var bad []string
+	for id := range c.Rules {
+		if !known(id) {
+			bad = append(bad, id)
+		}
+	}
+	if len(bad) == 0 {
+		return nil
+	}
+	first := bad[0]
+	for _, id := range bad {
+		if c.lines[id] < c.lines[first] {
+			first = id
+		}
+	}
+	return &Error{File: file, Line: c.lines[first], Message: fmt.Sprintf("unknown rule %q (see kubeharden rules)", first)}
+}
+
+// Settings converts the config into the runner's settings.
+func (c *Config) Settings() *lint.Settings {
+	s := &lint.Settings{
+		KubernetesVersion: c.KubernetesVersion,
+		PodSecurity:       lint.PodSecurityLevel{Level: c.PodSecurity.Level, Version: c.PodSecurity.Version},
+		Rules:             map[string]lint.RuleSettings{},
+	}
+	for id, r := range c.Rules {
+		rs := lint.RuleSettings{Enabled: r.Enabled, Options: r.Options}
+		if r.Severity != "" {
+			sev, _ := lint.ParseSeverity(r.Severity)
+			rs.Severity = &sev
+		}
+		s.Rules[id] = rs
+	}
+	return s
+}

@@ -1,0 +1,266 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"sync"
+
+	"github.com/kubeharden/kubeharden/config"
+	"github.com/kubeharden/kubeharden/internal/ypath"
+	"github.com/kubeharden/kubeharden/lint"
+	"github.com/kubeharden/kubeharden/render"
+	"github.com/kubeharden/kubeharden/rules"
+)
+
+// repo is a repository opened for linting: its root, config and renderer,
+// and the paths the user named (root-relative; "." for everything).
+type repo struct {
+	root     string
+	fs       *render.FS
+	cfg      *config.Config
+	renderer *render.Renderer
+	paths    []string
+}
+
+// openRepo finds the repository of the given paths and reads its config.
+// The root is the nearest directory at or above the first path that holds
+// a .kubeharden.yaml or .git (a config file marks a GitOps root inside a
+// larger repository); with neither, the path itself.
+func openRepo(wd string, args []string) (*repo, error) {
+	if len(args) == 0 {
+		args = []string{"."}
+	}
+	abs := func(p string) string {
+		if filepath.IsAbs(p) {
+			return filepath.Clean(p)
+		}
+		return filepath.Join(wd, p)
+	}
+	first := abs(args[0])
+	st, err := os.Stat(first)
+	if err != nil {
+		return nil, usageError("%v", err)
+	}
+	start := first
+	if !st.IsDir() {
+		start = filepath.Dir(first)
+	}
+	root := findRoot(start)
+	if root == "" {
+		root = start
+	}
+	fsys, err := render.NewFS(root)
+	if err != nil {
+		return nil, usageError("%v", err)
+	}
+	r := &repo{root: root, fs: fsys}
+	for _, a := range args {
+		p := abs(a)
+		if real, err := filepath.EvalSymlinks(p); err == nil {
+			p = real
+		}
+		rel, err := fsys.Rel(p)
+		if err != nil {
+			return nil, usageError("%s is outside the repository %s", a, root)
+		}
+		if _, err := os.Stat(p); err != nil {
+			return nil, usageError("%v", err)
+		}
+		r.paths = append(r.paths, rel)
+	}
+	cfg, err := loadConfig(fsys)
+	if err != nil {
+		return nil, &codeError{code: exitError, err: err}
+	}
+	r.cfg = cfg
+	r.renderer = render.NewRenderer(fsys, render.Options{KubeVersion: cfg.KubernetesVersion})
+	return r, nil
+}
+
+// findRoot returns the nearest directory at or above dir holding
+// .kubeharden.yaml or .git, or "". It reads the file system only; git
+// itself is not run.
+func findRoot(dir string) string {
+	if real, err := filepath.EvalSymlinks(dir); err == nil {
+		dir = real
+	}
+	for {
+		for _, marker := range []string{config.FileName, ".git"} {
+			if _, err := os.Lstat(filepath.Join(dir, marker)); err == nil {
+				return dir
+			}
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return ""
+		}
+		dir = parent
+	}
+}
+
+func loadConfig(fsys *render.FS) (*config.Config, error) {
+	src, err := fsys.ReadFile(config.FileName)
+	if errors.Is(err, fs.ErrNotExist) {
+		return &config.Config{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := config.Parse(config.FileName, src)
+	if err != nil {
+		return nil, err
+	}
+	known := map[string]bool{}
+	for _, r := range rules.All() {
+		known[r.ID] = true
+	}
+	if err := cfg.CheckRules(config.FileName, func(id string) bool { return known[id] }); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// targets discovers the repository's targets and keeps those the user's
+// paths affect.
+func (r *repo) targets(ctx context.Context) ([]*render.Target, []lint.Error, error) {
+	disc, err := render.Discover(ctx, r.fs, render.DiscoverOptions{
+		Include:          r.cfg.Include,
+		Exclude:          r.cfg.Exclude,
+		IncludeHelmTests: r.cfg.Helm.IncludeTests,
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	var errs []lint.Error
+	for _, e := range disc.Errors {
+		if r.wanted(e.File) {
+			errs = append(errs, lint.Error{File: e.File, Line: e.Line, Message: e.Message})
+		}
+	}
+	if slices.Contains(r.paths, ".") {
+		return disc.Targets, errs, nil
+	}
+	var out []*render.Target
+	for _, t := range disc.Targets {
+		in := r.renderer.Inputs(t)
+		for _, p := range r.paths {
+			if render.Affects(in, p) {
+				out = append(out, t)
+				break
+			}
+		}
+	}
+	return out, errs, nil
+}
+
+// wanted reports whether a file is inside what the user asked to lint.
+func (r *repo) wanted(file string) bool {
+	for _, p := range r.paths {
+		if render.Affects([]string{p}, file) {
+			return true
+		}
+	}
+	return false
+}
+
+// rendered is the outcome of rendering one target.
+type rendered struct {
+	target  *render.Target
+	objects []*render.Object
+	err     error
+}
+
+// renderAll renders targets concurrently on GOMAXPROCS workers; the
+// results are in the order of targets.
+func (r *repo) renderAll(ctx context.Context, targets []*render.Target) []rendered {
+	out := make([]rendered, len(targets))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	for i, t := range targets {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			objs, err := r.renderer.Render(ctx, t)
+			out[i] = rendered{target: t, objects: objs, err: err}
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
+// lintObjects converts rendered objects into the linter's view, and
+// render errors into report errors.
+func lintObjects(results []rendered) ([]*lint.Object, []lint.Error) {
+	var objs []*lint.Object
+	var errs []lint.Error
+	for _, res := range results {
+		t := res.target
+		for _, o := range res.objects {
+			obj := lint.NewObject(o.Node, t.Path, locator(o.Source))
+			if t.Via != nil {
+				obj.Via = &lint.Via{Kind: t.Via.Kind, Name: t.Via.Name, File: t.Via.File, Line: t.Via.Line}
+			}
+			objs = append(objs, obj)
+		}
+		errs = append(errs, renderErrors(t, res.err)...)
+	}
+	return objs, errs
+}
+
+func renderErrors(t *render.Target, err error) []lint.Error {
+	if err == nil {
+		return nil
+	}
+	var multi render.MultiError
+	if errors.As(err, &multi) {
+		var out []lint.Error
+		for _, e := range multi {
+			out = append(out, renderErrors(t, e)...)
+		}
+		return out
+	}
+	var re *render.Error
+	if errors.As(err, &re) {
+		return []lint.Error{{Target: t.ID(), File: re.File, Line: re.Line, Message: re.Message}}
+	}
+	return []lint.Error{{Target: t.ID(), File: t.Path, Message: err.Error()}}
+}
+
+// locator adapts a render source map to the linter's Locate function.
+func locator(sm render.SourceMap) func(lint.Path) lint.Location {
+	if sm == nil {
+		return nil
+	}
+	return func(p lint.Path) lint.Location {
+		l := sm.Locate(ypath.Path(p))
+		if l.Origin == "" || l.Origin == render.OriginUnknown || l.File == "" {
+			return lint.Location{Origin: lint.OriginUnknown}
+		}
+		return lint.Location{File: l.File, Line: l.Line, Column: l.Column, Origin: lint.Origin(l.Origin)}
+	}
+}
+
+// lintRepo runs the whole pipeline for paths and returns the findings and
+// errors, plus how many targets and objects were checked.
+func lintRepo(ctx context.Context, r *repo) (findings []lint.Finding, errs []lint.Error, targets, objects int, err error) {
+	ts, errs, err := r.targets(ctx)
+	if err != nil {
+		return nil, nil, 0, 0, err
+	}
+	objs, rerrs := lintObjects(r.renderAll(ctx, ts))
+	errs = append(errs, rerrs...)
+	settings := r.cfg.Settings()
+	findings, err = lint.Run(ctx, objs, settings.Enabled(rules.All()), settings)
+	if err != nil {
+		return nil, nil, 0, 0, fmt.Errorf("lint: %w", err)
+	}
+	lint.SortErrors(errs)
+	return findings, errs, len(ts), len(objs), nil
+}

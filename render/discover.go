@@ -1,0 +1,496 @@
+package render
+
+import (
+	"cmp"
+	"context"
+	"io/fs"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/bmatcuk/doublestar/v4"
+	yaml "go.yaml.in/yaml/v3"
+)
+
+// DiscoverOptions control which parts of the repository are linted.
+type DiscoverOptions struct {
+	// Include, when non-empty, keeps only targets whose path (or a parent
+	// directory of it) matches one of these doublestar globs.
+	Include []string
+	// Exclude skips files and directories matching these globs.
+	Exclude []string
+	// IncludeHelmTests renders Helm test hooks too.
+	IncludeHelmTests bool
+}
+
+// Repo is what a repository deploys.
+type Repo struct {
+	// Targets are in a stable order: by path, then by deploying object.
+	Targets []*Target
+	// Errors are files that could not be read or understood; the targets
+	// that do not depend on them are still listed.
+	Errors []*Error
+}
+
+// skipDirs are never descended into.
+var skipDirs = map[string]bool{".git": true, "node_modules": true}
+
+// Discover walks the repository and returns its targets: every chart,
+// kustomization and manifest file that is deployed on its own, and one
+// target per Argo CD Application, Flux HelmRelease or Flux Kustomization
+// that deploys a path of the repository (with that object's values and
+// namespace). A chart or kustomization deployed by such an object, or used
+// as a base by another kustomization, is linted through them only.
+func Discover(ctx context.Context, f *FS, opts DiscoverOptions) (*Repo, error) {
+	d := &discovery{fs: f, opts: opts, repo: &Repo{}, consumed: map[string]bool{}, used: map[string]bool{}}
+	if err := d.walk(ctx); err != nil {
+		return nil, err
+	}
+	d.readKustomizations()
+	d.readGitOps()
+	d.addStandalone()
+	d.filter()
+	slices.SortFunc(d.repo.Targets, func(a, b *Target) int {
+		return cmp.Or(cmp.Compare(a.Path, b.Path), cmp.Compare(a.ID(), b.ID()))
+	})
+	slices.SortFunc(d.repo.Errors, func(a, b *Error) int {
+		return cmp.Or(cmp.Compare(a.File, b.File), cmp.Compare(a.Line, b.Line), cmp.Compare(a.Message, b.Message))
+	})
+	return d.repo, nil
+}
+
+type discovery struct {
+	fs   *FS
+	opts DiscoverOptions
+	repo *Repo
+
+	charts    []string // chart directories (not subcharts)
+	kustDirs  []string // directories with a kustomization file
+	yamlFiles []string // YAML files outside charts
+	kusts     map[string]*kustomization
+	// consumed marks files and directories that a kustomization or a
+	// GitOps object renders, so they are not linted on their own.
+	consumed map[string]bool
+	// used marks charts and kustomizations that something else renders.
+	used map[string]bool
+}
+
+func (d *discovery) excluded(rel string) bool {
+	for _, pat := range d.opts.Exclude {
+		if ok, _ := doublestar.Match(pat, rel); ok {
+			return true
+		}
+	}
+	return false
+}
+
+func (d *discovery) walk(ctx context.Context) error {
+	root := d.fs.Root()
+	chartDirs := map[string]bool{}
+	return filepath.WalkDir(root, func(p string, e fs.DirEntry, err error) error {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return ctxErr
+		}
+		rel, _ := filepath.Rel(root, p)
+		rel = filepath.ToSlash(rel)
+		if err != nil {
+			d.repo.Errors = append(d.repo.Errors, errorf(rel, 0, "%v", unwrapPathErr(err)))
+			if e != nil && e.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if rel != "." && d.excluded(rel) {
+			if e.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if e.IsDir() {
+			if rel != "." && skipDirs[e.Name()] {
+				return filepath.SkipDir
+			}
+			if insideChart(rel, chartDirs) {
+				return nil
+			}
+			if d.fs.Exists(path.Join(rel, "Chart.yaml")) {
+				chartDirs[rel] = true
+				d.charts = append(d.charts, rel)
+				return nil
+			}
+			if findKustomization(d.fs, rel) != "" {
+				d.kustDirs = append(d.kustDirs, rel)
+			}
+			return nil
+		}
+		if isYAMLName(e.Name()) && !insideChart(rel, chartDirs) {
+			if e.Type()&fs.ModeSymlink != 0 {
+				if _, err := d.fs.Stat(rel); err != nil {
+					d.repo.Errors = append(d.repo.Errors, errorf(rel, 0, "%v", err))
+					return nil
+				}
+			}
+			d.yamlFiles = append(d.yamlFiles, rel)
+		}
+		return nil
+	})
+}
+
+// insideChart reports whether rel lies in one of the chart directories.
+func insideChart(rel string, charts map[string]bool) bool {
+	for dir := path.Dir(rel); ; dir = path.Dir(dir) {
+		if charts[dir] {
+			return true
+		}
+		if dir == "." || dir == "/" {
+			return charts["."] && rel != "."
+		}
+	}
+}
+
+// readKustomizations parses every kustomization, marks the files and
+// directories they consume, and the kustomizations used as bases.
+func (d *discovery) readKustomizations() {
+	d.kusts = map[string]*kustomization{}
+	for _, dir := range d.kustDirs {
+		k, err := readKustomization(d.fs, dir)
+		if err != nil {
+			d.repo.Errors = append(d.repo.Errors, asError(dir, err))
+			d.consumed[dir] = true
+			continue
+		}
+		d.kusts[dir] = k
+		d.consumed[dir] = true
+		if strings.EqualFold(scalar(k.node, "kind"), "Component") {
+			d.used[dir] = true
+		}
+		for _, r := range k.resources {
+			child, err := d.fs.Rel(path.Join(dir, r.value))
+			if err != nil {
+				continue
+			}
+			if findKustomization(d.fs, child) != "" {
+				d.used[child] = true
+			}
+			d.consumed[child] = true
+		}
+		for _, p := range k.patches {
+			if p.path != "" {
+				d.consumed[p.path] = true
+			}
+		}
+	}
+}
+
+func asError(file string, err error) *Error {
+	if e, ok := err.(*Error); ok {
+		return e
+	}
+	return errorf(file, 0, "%v", err)
+}
+
+// consumedFile reports whether a YAML file is rendered by something else:
+// it is listed by a kustomization, lies in a kustomization directory, or
+// lies under a directory a GitOps object deploys.
+func (d *discovery) consumedFile(rel string) bool {
+	if d.consumed[rel] {
+		return true
+	}
+	for dir := path.Dir(rel); ; dir = path.Dir(dir) {
+		if d.consumed[dir] && (dir == path.Dir(rel) || d.consumed[dir+"/**"]) {
+			return true
+		}
+		if dir == "." {
+			return false
+		}
+	}
+}
+
+// readGitOps finds Argo CD Applications and Flux HelmReleases and
+// Kustomizations and adds a target for each path of this repository they
+// deploy.
+func (d *discovery) readGitOps() {
+	for _, file := range d.yamlFiles {
+		src, err := d.fs.ReadFile(file)
+		if err != nil {
+			continue
+		}
+		if !mayBeGitOps(src) {
+			continue
+		}
+		docs, err := parseDocuments(file, src)
+		if err != nil {
+			continue // reported when the file itself is linted
+		}
+		for _, doc := range docs {
+			for _, n := range expandLists(doc) {
+				d.gitOpsObject(file, n)
+			}
+		}
+	}
+}
+
+func mayBeGitOps(src []byte) bool {
+	s := string(src)
+	return strings.Contains(s, "argoproj.io") || strings.Contains(s, "toolkit.fluxcd.io")
+}
+
+func (d *discovery) gitOpsObject(file string, n *yaml.Node) {
+	av, kind := scalar(n, "apiVersion"), scalar(n, "kind")
+	group, _, _ := strings.Cut(av, "/")
+	via := &Via{Kind: kind, Name: scalar(n, "metadata", "name"), File: file, Line: n.Line}
+	switch {
+	case group == "argoproj.io" && kind == "Application":
+		d.argoApplication(file, n, via)
+	case group == "helm.toolkit.fluxcd.io" && kind == "HelmRelease":
+		d.fluxHelmRelease(file, n, via)
+	case group == "kustomize.toolkit.fluxcd.io" && kind == "Kustomization":
+		d.fluxKustomization(file, n, via)
+	}
+}
+
+// repoPath resolves a path written in a GitOps object, relative to the
+// repository root, and reports whether it exists in this repository.
+func (d *discovery) repoPath(p string) (string, bool) {
+	rel, err := d.fs.Rel(strings.TrimPrefix(p, "/"))
+	if err != nil || !d.fs.Exists(rel) {
+		return "", false
+	}
+	return rel, true
+}
+
+func (d *discovery) argoApplication(file string, n *yaml.Node, via *Via) {
+	_, spec := lookup(n, "spec")
+	ns := scalar(spec, "destination", "namespace")
+	var sources []*yaml.Node
+	if _, s := lookup(spec, "source"); s != nil {
+		sources = append(sources, s)
+	}
+	_, multi := lookup(spec, "sources")
+	sources = append(sources, seqItems(multi)...)
+	refs := map[string]string{} // "$values" -> root-relative dir of a ref source
+	for _, s := range sources {
+		if ref := scalar(s, "ref"); ref != "" {
+			refs["$"+ref] = strings.TrimPrefix(scalar(s, "path"), "/")
+			if refs["$"+ref] == "" {
+				refs["$"+ref] = "."
+			}
+		}
+	}
+	for _, s := range sources {
+		p := scalar(s, "path")
+		if p == "" || scalar(s, "chart") != "" {
+			continue // a chart from a chart repository, or a values-only ref
+		}
+		dir, ok := d.repoPath(p)
+		if !ok {
+			continue // another repository's path
+		}
+		_, helm := lookup(s, "helm")
+		t := &Target{Namespace: ns, Via: via}
+		switch {
+		case d.isChart(dir) || helm != nil && d.isChart(dir):
+			t.Kind, t.Path = KindHelm, dir
+			t.Helm = d.argoHelm(file, dir, helm, refs, via)
+			if t.Helm.ReleaseName == "" {
+				t.Helm.ReleaseName = via.Name
+			}
+		case findKustomization(d.fs, dir) != "":
+			t.Kind, t.Path = KindKustomize, dir
+		default:
+			t.Kind, t.Path = KindManifests, dir
+			t.Recurse = scalar(s, "directory", "recurse") == "true"
+		}
+		d.addVia(t)
+	}
+}
+
+func (d *discovery) isChart(dir string) bool { return d.fs.Exists(path.Join(dir, "Chart.yaml")) }
+
+func (d *discovery) argoHelm(file, dir string, helm *yaml.Node, refs map[string]string, via *Via) *HelmOptions {
+	h := &HelmOptions{ReleaseName: scalar(helm, "releaseName"), IncludeTests: d.opts.IncludeHelmTests}
+	_, vf := lookup(helm, "valueFiles")
+	for _, it := range seqItems(vf) {
+		v := it.Value
+		var p string
+		if ref, rest, ok := strings.Cut(v, "/"); ok && strings.HasPrefix(ref, "$") {
+			base, known := refs[ref]
+			if !known {
+				d.repo.Errors = append(d.repo.Errors, errorf(file, it.Line, "value file %q uses unknown source ref %s", v, ref))
+				continue
+			}
+			p = path.Join(base, rest)
+		} else {
+			p = path.Join(dir, v)
+		}
+		rel, err := d.fs.Rel(p)
+		if err != nil {
+			d.repo.Errors = append(d.repo.Errors, errorf(file, it.Line, "value file %q: %v", v, err))
+			continue
+		}
+		if !d.fs.Exists(rel) {
+			if scalar(helm, "ignoreMissingValueFiles") != "true" {
+				d.repo.Errors = append(d.repo.Errors, errorf(file, it.Line, "value file %q not found (looked for %s)", v, rel))
+			}
+			continue
+		}
+		h.ValueFiles = append(h.ValueFiles, rel)
+	}
+	if _, v := lookup(helm, "values"); v != nil {
+		if v.Kind == yaml.ScalarNode {
+			if docs, err := parseDocuments(file, []byte(v.Value)); err == nil && len(docs) == 1 {
+				src, _ := d.fs.ReadFile(file)
+				inl := inlineDocs(src, v)
+				if len(inl) == 1 {
+					h.Values = append(h.Values, InlineValues{Node: inl[0], File: file})
+				}
+			} else if err != nil {
+				d.repo.Errors = append(d.repo.Errors, errorf(file, v.Line, "helm.values: %v", err))
+			}
+		} else if v.Kind == yaml.MappingNode {
+			h.Values = append(h.Values, InlineValues{Node: v, File: file})
+		}
+	}
+	if _, v := lookup(helm, "valuesObject"); v != nil && v.Kind == yaml.MappingNode {
+		h.Values = append(h.Values, InlineValues{Node: v, File: file})
+	}
+	_, params := lookup(helm, "parameters")
+	for _, it := range seqItems(params) {
+		if name := scalar(it, "name"); name != "" {
+			h.Set = append(h.Set, name+"="+scalar(it, "value"))
+		}
+	}
+	return h
+}
+
+func (d *discovery) fluxHelmRelease(file string, n *yaml.Node, via *Via) {
+	_, spec := lookup(n, "spec")
+	_, chartSpec := lookup(spec, "chart")
+	_, chartSpec = lookup(chartSpec, "spec")
+	if scalar(chartSpec, "sourceRef", "kind") != "GitRepository" {
+		return // a chart from a HelmRepository or OCIRepository
+	}
+	dir, ok := d.repoPath(scalar(chartSpec, "chart"))
+	if !ok || !d.isChart(dir) {
+		return
+	}
+	ns := scalar(spec, "targetNamespace")
+	if ns == "" {
+		ns = scalar(n, "metadata", "namespace")
+	}
+	release := scalar(spec, "releaseName")
+	if release == "" {
+		release = via.Name
+		if tns := scalar(spec, "targetNamespace"); tns != "" {
+			release = tns + "-" + via.Name
+		}
+	}
+	h := &HelmOptions{ReleaseName: release, IncludeTests: d.opts.IncludeHelmTests}
+	_, vfs := lookup(chartSpec, "valuesFiles")
+	for _, it := range seqItems(vfs) {
+		rel, ok := d.repoPath(it.Value)
+		if !ok {
+			d.repo.Errors = append(d.repo.Errors, errorf(file, it.Line, "values file %q not found in the repository", it.Value))
+			continue
+		}
+		h.ValueFiles = append(h.ValueFiles, rel)
+	}
+	if _, v := lookup(spec, "values"); v != nil && v.Kind == yaml.MappingNode {
+		h.Values = append(h.Values, InlineValues{Node: v, File: file})
+	}
+	d.addVia(&Target{Kind: KindHelm, Path: dir, Namespace: ns, Helm: h, Via: via})
+}
+
+func (d *discovery) fluxKustomization(file string, n *yaml.Node, via *Via) {
+	_, spec := lookup(n, "spec")
+	if k := scalar(spec, "sourceRef", "kind"); k != "" && k != "GitRepository" && k != "Bucket" {
+		return
+	}
+	p := scalar(spec, "path")
+	if p == "" {
+		p = "."
+	}
+	dir, ok := d.repoPath(p)
+	if !ok {
+		return
+	}
+	t := &Target{Path: dir, Via: via, Namespace: scalar(spec, "targetNamespace")}
+	t.ForceNamespace = t.Namespace != ""
+	if findKustomization(d.fs, dir) != "" {
+		t.Kind = KindKustomize
+	} else {
+		t.Kind, t.Recurse = KindManifests, true
+	}
+	d.addVia(t)
+}
+
+// addVia adds a target deployed by a GitOps object and marks its path as
+// consumed, so it is not also linted on its own with defaults.
+func (d *discovery) addVia(t *Target) {
+	d.repo.Targets = append(d.repo.Targets, t)
+	d.used[t.Path] = true
+	d.consumed[t.Path] = true
+	if t.Kind == KindManifests && t.Recurse {
+		d.consumed[t.Path+"/**"] = true
+	}
+}
+
+// addStandalone adds the charts, kustomizations and manifest files that
+// nothing else in the repository renders.
+func (d *discovery) addStandalone() {
+	for _, c := range d.charts {
+		if !d.used[c] {
+			d.repo.Targets = append(d.repo.Targets, &Target{Kind: KindHelm, Path: c, Helm: &HelmOptions{IncludeTests: d.opts.IncludeHelmTests}})
+		}
+	}
+	for _, k := range d.kustDirs {
+		if _, ok := d.kusts[k]; ok && !d.used[k] {
+			d.repo.Targets = append(d.repo.Targets, &Target{Kind: KindKustomize, Path: k})
+		}
+	}
+	for _, f := range d.yamlFiles {
+		if d.consumedFile(f) || d.consumedRecursively(f) {
+			continue
+		}
+		src, err := d.fs.ReadFile(f)
+		if err != nil {
+			d.repo.Errors = append(d.repo.Errors, errorf(f, 0, "%v", err))
+			continue
+		}
+		objs, err := manifestObjects(f, OriginManifest, src)
+		if len(objs) > 0 || err != nil {
+			d.repo.Targets = append(d.repo.Targets, &Target{Kind: KindManifests, Path: f})
+		}
+	}
+}
+
+func (d *discovery) consumedRecursively(f string) bool {
+	for dir := path.Dir(f); ; dir = path.Dir(dir) {
+		if d.consumed[dir+"/**"] {
+			return true
+		}
+		if dir == "." {
+			return false
+		}
+	}
+}
+
+// filter keeps only the targets under the include globs, if any.
+func (d *discovery) filter() {
+	if len(d.opts.Include) == 0 {
+		return
+	}
+	d.repo.Targets = slices.DeleteFunc(d.repo.Targets, func(t *Target) bool {
+		for p := t.Path; ; p = path.Dir(p) {
+			for _, pat := range d.opts.Include {
+				if ok, _ := doublestar.Match(pat, p); ok {
+					return false
+				}
+			}
+			if p == "." || p == "/" {
+				return true
+			}
+		}
+	})
+}

@@ -1,0 +1,164 @@
+package render
+
+import (
+	"bytes"
+	"errors"
+	"io/fs"
+	"path"
+	"path/filepath"
+	"strings"
+
+	"sigs.k8s.io/kustomize/kyaml/filesys"
+)
+
+// errReadOnly is returned by kustomizeFS for every write.
+var errReadOnly = errors.New("kubeharden renders read-only: kustomize may not write files")
+
+// kustomizeFS presents an FS to krusty as a read-only file system of
+// absolute paths under the root. Every read goes through FS, so krusty
+// sees the overlay and cannot leave the root or follow escaping symlinks.
+type kustomizeFS struct{ fs *FS }
+
+var _ filesys.FileSystem = kustomizeFS{}
+
+func (k kustomizeFS) rel(p string) (string, error) {
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(k.fs.root, p)
+	}
+	return k.fs.Rel(p)
+}
+
+func (kustomizeFS) Create(string) (filesys.File, error) { return nil, errReadOnly }
+func (kustomizeFS) Mkdir(string) error                  { return errReadOnly }
+func (kustomizeFS) MkdirAll(string) error               { return errReadOnly }
+func (kustomizeFS) RemoveAll(string) error              { return errReadOnly }
+func (kustomizeFS) WriteFile(string, []byte) error      { return errReadOnly }
+
+func (k kustomizeFS) Open(p string) (filesys.File, error) {
+	b, err := k.ReadFile(p)
+	if err != nil {
+		return nil, err
+	}
+	return &memFile{Reader: bytes.NewReader(b), info: overlayInfo{name: path.Base(p), size: int64(len(b))}}, nil
+}
+
+func (k kustomizeFS) IsDir(p string) bool {
+	r, err := k.rel(p)
+	return err == nil && k.fs.IsDir(r)
+}
+
+func (k kustomizeFS) Exists(p string) bool {
+	r, err := k.rel(p)
+	return err == nil && k.fs.Exists(r)
+}
+
+func (k kustomizeFS) ReadDir(p string) ([]string, error) {
+	r, err := k.rel(p)
+	if err != nil {
+		return nil, err
+	}
+	ents, err := k.fs.ReadDir(r)
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, len(ents))
+	for i, e := range ents {
+		names[i] = e.Name()
+	}
+	return names, nil
+}
+
+func (k kustomizeFS) CleanedAbs(p string) (filesys.ConfirmedDir, string, error) {
+	r, err := k.rel(p)
+	if err != nil {
+		return "", "", err
+	}
+	if k.fs.IsDir(r) {
+		return filesys.ConfirmedDir(k.fs.Abs(r)), "", nil
+	}
+	dir, file := path.Split(r)
+	if dir == "" {
+		dir = "."
+	}
+	if !k.fs.IsDir(dir) {
+		return "", "", &fs.PathError{Op: "stat", Path: dir, Err: fs.ErrNotExist}
+	}
+	return filesys.ConfirmedDir(k.fs.Abs(dir)), file, nil
+}
+
+func (k kustomizeFS) Glob(pattern string) ([]string, error) {
+	r, err := k.rel(pattern)
+	if err != nil {
+		return nil, err
+	}
+	dir, pat := path.Split(r)
+	if strings.ContainsAny(dir, "*?[") {
+		return nil, errors.New("glob patterns are only supported in the last path element")
+	}
+	if dir == "" {
+		dir = "."
+	}
+	ents, err := k.fs.ReadDir(path.Clean(dir))
+	if err != nil {
+		return nil, nil
+	}
+	var out []string
+	for _, e := range ents {
+		if ok, _ := path.Match(pat, e.Name()); ok {
+			out = append(out, k.fs.Abs(path.Join(dir, e.Name())))
+		}
+	}
+	return out, nil
+}
+
+func (k kustomizeFS) ReadFile(p string) ([]byte, error) {
+	r, err := k.rel(p)
+	if err != nil {
+		return nil, err
+	}
+	return k.fs.ReadFile(r)
+}
+
+func (k kustomizeFS) Walk(p string, fn filepath.WalkFunc) error {
+	r, err := k.rel(p)
+	if err != nil {
+		return err
+	}
+	return k.walk(r, fn)
+}
+
+func (k kustomizeFS) walk(r string, fn filepath.WalkFunc) error {
+	st, err := k.fs.Stat(r)
+	if err != nil {
+		return fn(k.fs.Abs(r), nil, err)
+	}
+	if err := fn(k.fs.Abs(r), st, nil); err != nil {
+		if errors.Is(err, filepath.SkipDir) && st.IsDir() {
+			return nil
+		}
+		return err
+	}
+	if !st.IsDir() {
+		return nil
+	}
+	ents, err := k.fs.ReadDir(r)
+	if err != nil {
+		return err
+	}
+	for _, e := range ents {
+		if err := k.walk(path.Join(r, e.Name()), fn); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// memFile is a read-only in-memory filesys.File.
+type memFile struct {
+	*bytes.Reader
+	info fs.FileInfo
+}
+
+func (*memFile) Write([]byte) (int, error)    { return 0, errReadOnly }
+func (*memFile) Close() error                 { return nil }
+func (f *memFile) Stat() (fs.FileInfo, error) { return f.info, nil }

@@ -1,0 +1,200 @@
+package render
+
+import (
+	"bytes"
+	"strconv"
+	"strings"
+
+	yaml "go.yaml.in/yaml/v3"
+)
+
+// loadedPatch is a kustomize patch read for the source map: strategic
+// merge documents, or JSON 6902 operations, with positions in the file
+// that holds them (the patch file, or the kustomization for inline ones).
+type loadedPatch struct {
+	file   string
+	docs   []*yaml.Node
+	ops    []jsonOp
+	target *selector
+}
+
+// jsonOp is one JSON 6902 operation that writes a value.
+type jsonOp struct {
+	path  []string
+	value *yaml.Node
+	// line and col are where the operation's value is written.
+	line, col int
+}
+
+// loadPatches reads every patch of the kustomization graph, ordered by
+// precedence: the top overlay's last patch first, a base's first patch
+// last. Unreadable patches are skipped; krusty reports them.
+func (r *Renderer) loadPatches(graph []*kustomization) ([]loadedPatch, error) {
+	var out []loadedPatch
+	for _, k := range graph {
+		for i := len(k.patches) - 1; i >= 0; i-- {
+			pe := k.patches[i]
+			lp := loadedPatch{file: pe.path, target: pe.target}
+			var docs []*yaml.Node
+			if pe.path != "" {
+				src, err := r.fs.ReadFile(pe.path)
+				if err != nil {
+					continue
+				}
+				docs, _ = parseDocuments(pe.path, src)
+			} else if pe.inline != nil {
+				lp.file = k.file
+				docs = inlineDocs(k.src, pe.inline)
+			}
+			if len(docs) == 1 && docs[0].Kind == yaml.SequenceNode {
+				lp.ops = readJSONOps(docs[0])
+			} else if !pe.json {
+				lp.docs = docs
+			}
+			out = append(out, lp)
+		}
+	}
+	return out, nil
+}
+
+// inlineDocs parses a patch written as a string inside a kustomization,
+// shifting positions so they refer to the kustomization file.
+func inlineDocs(src []byte, n *yaml.Node) []*yaml.Node {
+	if n.Kind == yaml.MappingNode || n.Kind == yaml.SequenceNode {
+		return []*yaml.Node{n}
+	}
+	docs, err := parseDocuments("", []byte(n.Value))
+	if err != nil {
+		return nil
+	}
+	dLine, dCol := n.Line-1, n.Column-1
+	if n.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
+		dLine = n.Line
+		dCol = blockIndent(src, n.Line+1)
+	}
+	for _, d := range docs {
+		shift(d, dLine, dCol)
+	}
+	return docs
+}
+
+// blockIndent returns the indentation of 1-based line in src.
+func blockIndent(src []byte, line int) int {
+	lines := bytes.SplitN(src, []byte("\n"), line+1)
+	if line-1 >= len(lines) {
+		return 0
+	}
+	l := lines[line-1]
+	return len(l) - len(bytes.TrimLeft(l, " "))
+}
+
+func shift(n *yaml.Node, dLine, dCol int) {
+	n.Line += dLine
+	n.Column += dCol
+	for _, c := range n.Content {
+		shift(c, dLine, dCol)
+	}
+}
+
+func readJSONOps(seq *yaml.Node) []jsonOp {
+	var ops []jsonOp
+	for _, it := range seq.Content {
+		op := scalar(it, "op")
+		if op != "add" && op != "replace" && op != "copy" && op != "move" {
+			continue
+		}
+		p := scalar(it, "path")
+		if !strings.HasPrefix(p, "/") {
+			continue
+		}
+		segs := strings.Split(p[1:], "/")
+		for i, s := range segs {
+			segs[i] = strings.NewReplacer("~1", "/", "~0", "~").Replace(s)
+		}
+		k, v := lookup(it, "value")
+		if k == nil {
+			k = it
+		}
+		ops = append(ops, jsonOp{path: segs, value: v, line: k.Line, col: k.Column})
+	}
+	return ops
+}
+
+// matchObject returns the node of this patch that applies to the rendered
+// object obj (whose name before overlays was baseName), or nil.
+func (p loadedPatch) matchObject(obj *yaml.Node, baseName string) *yaml.Node {
+	av, kind := scalar(obj, "apiVersion"), scalar(obj, "kind")
+	name, ns := scalar(obj, "metadata", "name"), scalar(obj, "metadata", "namespace")
+	if len(p.ops) > 0 {
+		if p.target == nil || !p.target.matches(av, kind, ns, baseName, name) {
+			return nil
+		}
+		return opsAsDoc(p.ops, obj)
+	}
+	for _, d := range p.docs {
+		if p.target != nil {
+			if p.target.matches(av, kind, ns, baseName, name) {
+				return d
+			}
+			continue
+		}
+		pn := scalar(d, "metadata", "name")
+		if scalar(d, "kind") == kind && (pn == baseName || pn == name) {
+			return d
+		}
+	}
+	return nil
+}
+
+// opsAsDoc builds a document shaped like the patched object in which each
+// value written by a JSON 6902 operation sits at its path, so it can be
+// searched like a strategic merge patch. List indexes are turned into
+// name selectors using the rendered object, as field paths spell them.
+func opsAsDoc(ops []jsonOp, obj *yaml.Node) *yaml.Node {
+	root := &yaml.Node{Kind: yaml.MappingNode}
+	for _, op := range ops {
+		cur, ref := root, obj
+		for i, seg := range op.path {
+			last := i == len(op.path)-1
+			var next *yaml.Node
+			if ref != nil && ref.Kind == yaml.SequenceNode {
+				idx, err := strconv.Atoi(seg)
+				if seg == "-" {
+					idx, err = len(ref.Content)-1, nil
+				}
+				if err != nil || idx < 0 || idx >= len(ref.Content) {
+					break
+				}
+				el := ref.Content[idx]
+				if cur.Kind != yaml.SequenceNode {
+					cur.Kind = yaml.SequenceNode
+				}
+				next = &yaml.Node{Kind: yaml.MappingNode, Line: op.line, Column: op.col}
+				if n := scalar(el, "name"); n != "" {
+					next.Content = []*yaml.Node{{Kind: yaml.ScalarNode, Value: "name", Line: op.line, Column: op.col}, {Kind: yaml.ScalarNode, Value: n, Line: op.line, Column: op.col}}
+				}
+				if last && op.value != nil {
+					next = op.value
+				}
+				cur.Content = append(cur.Content, next)
+				cur, ref = next, el
+				continue
+			}
+			_, existing := lookup(cur, seg)
+			switch {
+			case last && op.value != nil:
+				next = op.value
+			case existing != nil:
+				next = existing
+			default:
+				next = &yaml.Node{Kind: yaml.MappingNode, Line: op.line, Column: op.col}
+			}
+			if existing == nil || last {
+				cur.Content = append(cur.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: seg, Line: op.line, Column: op.col}, next)
+			}
+			_, ref = lookup(ref, seg)
+			cur = next
+		}
+	}
+	return root
+}

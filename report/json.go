@@ -1,0 +1,178 @@
+package report
+
+import (
+	"bytes"
+	_ "embed"
+	"encoding/json"
+	"fmt"
+
+	"github.com/kubeharden/kubeharden/lint"
+)
+
+// SchemaVersion is the version of the JSON layout written by the "json"
+// format. It changes only when a field is removed, renamed or changes
+// meaning; adding an optional field keeps it.
+const SchemaVersion = 1
+
+//go:embed schema/report.v1.json
+var schemaV1 []byte
+
+// Schema returns the JSON Schema (draft 2020-12) that every "json" report
+// of SchemaVersion validates against. The returned slice is a copy.
+func Schema() []byte { return bytes.Clone(schemaV1) }
+
+// The types below are the JSON layout. Field order is output order; every
+// list is non-nil so that it is written as [] rather than null. Keep them
+// in step with schema/report.v1.json (the tests validate against it).
+
+type jsonReport struct {
+	SchemaVersion int           `json:"schemaVersion"`
+	Tool          jsonTool      `json:"tool"`
+	Findings      []jsonFinding `json:"findings"`
+	Errors        []jsonError   `json:"errors"`
+	Summary       jsonSummary   `json:"summary"`
+}
+
+type jsonTool struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+}
+
+type jsonFinding struct {
+	Rule     string       `json:"rule"`
+	Severity string       `json:"severity"`
+	Message  string       `json:"message"`
+	Resource jsonResource `json:"resource"`
+	// Field is the path in the rendered object, in ypath's spelling.
+	Field  string     `json:"field"`
+	Target string     `json:"target"`
+	Source jsonSource `json:"source"`
+	Fix    jsonFix    `json:"fix"`
+	PSS    *jsonPSS   `json:"pss,omitempty"`
+	Docs   string     `json:"docs"`
+	// Exemption is reserved for findings silenced by an exemption; it is
+	// in the schema but not written until exemptions exist.
+	Exemption *jsonExemption `json:"exemption,omitempty"`
+}
+
+// jsonResource always carries namespace, "" for cluster-scoped objects
+// and objects rendered without one.
+type jsonResource struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	Namespace  string `json:"namespace"`
+	Name       string `json:"name"`
+}
+
+// jsonSource is where the field is written. With origin "unknown" the
+// file is "" and line and column are 0; a known file with line 0 means
+// the line could not be determined (Helm templates).
+type jsonSource struct {
+	File   string `json:"file"`
+	Line   int    `json:"line"`
+	Column int    `json:"column"`
+	Origin string `json:"origin"`
+}
+
+type jsonFix struct {
+	Available   bool   `json:"available"`
+	Description string `json:"description,omitempty"`
+}
+
+type jsonPSS struct {
+	Level   string `json:"level"`
+	Version string `json:"version"`
+	Check   string `json:"check"`
+}
+
+type jsonExemption struct {
+	Rules   []string `json:"rules"`
+	Reason  string   `json:"reason"`
+	Expires string   `json:"expires"`
+}
+
+type jsonError struct {
+	Target  string `json:"target"`
+	File    string `json:"file"`
+	Line    int    `json:"line"`
+	Message string `json:"message"`
+}
+
+type jsonSummary struct {
+	Findings   int            `json:"findings"`
+	Errors     int            `json:"errors"`
+	Targets    int            `json:"targets"`
+	Objects    int            `json:"objects"`
+	BySeverity jsonBySeverity `json:"bySeverity"`
+}
+
+type jsonBySeverity struct {
+	Critical int `json:"critical"`
+	High     int `json:"high"`
+	Medium   int `json:"medium"`
+	Low      int `json:"low"`
+	Info     int `json:"info"`
+}
+
+func writeJSON(buf *bytes.Buffer, v *view, _ Options) error {
+	out := jsonReport{
+		SchemaVersion: SchemaVersion,
+		Tool:          jsonTool{Name: v.tool.Name, Version: v.tool.Version},
+		Findings:      make([]jsonFinding, 0, len(v.findings)),
+		Errors:        make([]jsonError, 0, len(v.errors)),
+		Summary: jsonSummary{
+			Findings: len(v.findings),
+			Errors:   len(v.errors),
+			Targets:  v.targets,
+			Objects:  v.objects,
+			BySeverity: jsonBySeverity{
+				Critical: v.bySeverity[lint.Critical],
+				High:     v.bySeverity[lint.High],
+				Medium:   v.bySeverity[lint.Medium],
+				Low:      v.bySeverity[lint.Low],
+				Info:     v.bySeverity[lint.Info],
+			},
+		},
+	}
+	for _, f := range v.findings {
+		res := f.Object.Resource
+		jf := jsonFinding{
+			Rule:     f.Rule.ID,
+			Severity: f.Severity.String(),
+			Message:  f.Message,
+			Resource: jsonResource{APIVersion: res.APIVersion, Kind: res.Kind, Namespace: res.Namespace, Name: res.Name},
+			Field:    f.Field.String(),
+			Target:   f.Object.Target,
+			Source: jsonSource{
+				File:   f.loc.File,
+				Line:   f.loc.Line,
+				Column: f.loc.Column,
+				Origin: string(f.loc.Origin),
+			},
+			Docs: f.Rule.URL(),
+		}
+		if f.Fix != nil {
+			jf.Fix = jsonFix{Available: true, Description: f.Fix.Description}
+		}
+		if f.PSS != nil {
+			jf.PSS = &jsonPSS{Level: f.PSS.Level, Version: f.PSS.Version, Check: f.PSS.Check}
+		}
+		out.Findings = append(out.Findings, jf)
+	}
+	for _, e := range v.errors {
+		line := e.Line
+		if e.File == "" || line < 0 {
+			line = 0
+		}
+		out.Errors = append(out.Errors, jsonError{Target: e.Target, File: e.File, Line: line, Message: e.Message})
+	}
+	enc := json.NewEncoder(buf)
+	enc.SetIndent("", "  ")
+	// Messages quote YAML and paths; "<" and "&" are clearer unescaped
+	// and the output is never embedded in HTML by us.
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(out); err != nil { // Encode ends with a newline.
+		return fmt.Errorf("encode json report: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,216 @@
+// Package report prints the result of a lint run for people ("text") and
+// for programs ("json").
+//
+// The JSON layout is a contract: it carries schemaVersion 1, is described
+// by the JSON Schema returned by Schema (report/schema/report.v1.json),
+// and is written from output structs of this package, never from lint's
+// internal types, so that refactoring lint cannot silently change it.
+//
+// Both formats are deterministic: findings and errors are ordered the same
+// way on every run whatever order the caller passes them in, and the
+// caller's slices are never modified.
+package report
+
+import (
+	"bytes"
+	"cmp"
+	"fmt"
+	"io"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/kubeharden/kubeharden/lint"
+)
+
+// Report is everything a run produced. Targets and Objects count what was
+// discovered and rendered, so "no findings" can say how much was checked.
+type Report struct {
+	Findings []lint.Finding
+	Errors   []lint.Error
+	// Targets is the number of charts, overlays and directories rendered.
+	Targets int
+	// Objects is the number of rendered objects the rules inspected.
+	Objects int
+	Tool    Tool
+}
+
+// Tool names the program that produced a report. An empty Name is written
+// as "kubeharden".
+type Tool struct {
+	Name    string
+	Version string
+}
+
+// Options change how a report is printed, never what it contains.
+type Options struct {
+	// Color enables ANSI colours in the text format. The caller decides:
+	// stdout is a terminal and NO_COLOR is unset. JSON ignores it.
+	Color bool
+	// ShowExempt will list findings silenced by an exemption; reserved
+	// until exemptions are implemented and currently has no effect.
+	ShowExempt bool
+}
+
+// The output formats, in the order Formats lists them.
+const (
+	FormatText = "text"
+	FormatJSON = "json"
+)
+
+// Formats lists the accepted values of Write's format argument. The
+// returned slice is the caller's to modify.
+func Formats() []string { return []string{FormatText, FormatJSON} }
+
+// Write prints r to w in the named format. An unknown format is an error
+// (never a fallback to text), as is a finding without a rule or object or
+// with a severity or origin outside the documented lists. Nothing is
+// written when an error is returned before output starts: the whole
+// report is built in memory and written with a single call.
+func Write(w io.Writer, format string, r *Report, opts Options) error {
+	var render func(*bytes.Buffer, *view, Options) error
+	switch format {
+	case FormatText:
+		render = writeText
+	case FormatJSON:
+		render = writeJSON
+	default:
+		return fmt.Errorf("unknown format %q (want one of %s)", format, strings.Join(Formats(), ", "))
+	}
+	if r == nil {
+		r = &Report{}
+	}
+	v, err := newView(r)
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	if err := render(&buf, v, opts); err != nil {
+		return err
+	}
+	if _, err := w.Write(buf.Bytes()); err != nil {
+		return fmt.Errorf("write %s report: %w", format, err)
+	}
+	return nil
+}
+
+// view is a report checked, normalised and put in output order; both
+// formats print from it so they agree on order and on what "unknown" is.
+type view struct {
+	tool     Tool
+	findings []finding
+	errors   []lint.Error
+	targets  int
+	objects  int
+	// bySeverity counts findings, indexed by lint.Severity.
+	bySeverity [len(severityOrder)]int
+}
+
+// finding is a lint.Finding with its location normalised.
+type finding struct {
+	*lint.Finding
+	loc lint.Location
+}
+
+// severityOrder lists severities most severe first, as summaries show them.
+var severityOrder = [...]lint.Severity{lint.Critical, lint.High, lint.Medium, lint.Low, lint.Info}
+
+var origins = []lint.Origin{
+	lint.OriginManifest,
+	lint.OriginKustomizeBase,
+	lint.OriginKustomizePatch,
+	lint.OriginHelmTemplate,
+	lint.OriginHelmValues,
+	lint.OriginUnknown,
+}
+
+// These mirror the schema's patterns and enums, so that Write refuses a
+// report the schema would reject instead of printing it.
+var (
+	ruleIDPattern     = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
+	pssVersionPattern = regexp.MustCompile(`^(latest|v[0-9]+\.[0-9]+)$`)
+	pssLevels         = []string{"privileged", "baseline", "restricted"}
+)
+
+func newView(r *Report) (*view, error) {
+	v := &view{tool: r.Tool, targets: r.Targets, objects: r.Objects}
+	if v.tool.Name == "" {
+		v.tool.Name = "kubeharden"
+	}
+	v.findings = make([]finding, len(r.Findings))
+	for i := range r.Findings {
+		f := &r.Findings[i]
+		switch {
+		case f.Rule == nil:
+			return nil, fmt.Errorf("finding %d (%q) has no rule", i, f.Message)
+		case f.Object == nil:
+			return nil, fmt.Errorf("finding %d (%s) has no object", i, f.Rule.ID)
+		case !ruleIDPattern.MatchString(f.Rule.ID):
+			return nil, fmt.Errorf("finding %d has invalid rule ID %q (want kebab-case)", i, f.Rule.ID)
+		case f.Severity < lint.Info || f.Severity > lint.Critical:
+			return nil, fmt.Errorf("finding %d (%s) has invalid %v", i, f.Rule.ID, f.Severity)
+		case f.Message == "":
+			return nil, fmt.Errorf("finding %d (%s) has no message", i, f.Rule.ID)
+		case f.PSS != nil && !slices.Contains(pssLevels, f.PSS.Level):
+			return nil, fmt.Errorf("finding %d (%s) has unknown Pod Security level %q", i, f.Rule.ID, f.PSS.Level)
+		case f.PSS != nil && !pssVersionPattern.MatchString(f.PSS.Version):
+			return nil, fmt.Errorf("finding %d (%s) has invalid Pod Security version %q", i, f.Rule.ID, f.PSS.Version)
+		case f.PSS != nil && f.PSS.Check == "":
+			return nil, fmt.Errorf("finding %d (%s) has no Pod Security check", i, f.Rule.ID)
+		}
+		loc, err := normalize(f.Location)
+		if err != nil {
+			return nil, fmt.Errorf("finding %d (%s): %w", i, f.Rule.ID, err)
+		}
+		v.findings[i] = finding{Finding: f, loc: loc}
+		v.bySeverity[f.Severity]++
+	}
+	slices.SortStableFunc(v.findings, compareFindings)
+	v.errors = slices.Clone(r.Errors)
+	lint.SortErrors(v.errors)
+	return v, nil
+}
+
+// normalize makes an unknown location say so: origin "unknown", no file,
+// line and column 0. An empty origin means unknown (the zero Location);
+// any other origin outside the documented list is a programming error.
+func normalize(l lint.Location) (lint.Location, error) {
+	if l.Origin != "" && !slices.Contains(origins, l.Origin) {
+		return lint.Location{}, fmt.Errorf("unknown source origin %q", l.Origin)
+	}
+	if l.Origin == "" || !l.Known() {
+		return lint.Location{Origin: lint.OriginUnknown}, nil
+	}
+	if l.Line <= 0 {
+		l.Line, l.Column = 0, 0
+	}
+	if l.Column < 0 {
+		l.Column = 0
+	}
+	return l, nil
+}
+
+// compareFindings orders findings by source file, target, line, column,
+// rule, resource, field and message, with unknown sources last. Target
+// comes before line so that the text format can group a file rendered by
+// several targets (a Kustomize base, a shared chart) per target.
+func compareFindings(a, b finding) int {
+	ak, bk := a.loc.Origin != lint.OriginUnknown, b.loc.Origin != lint.OriginUnknown
+	if ak != bk {
+		if ak {
+			return -1
+		}
+		return 1
+	}
+	return cmp.Or(
+		cmp.Compare(a.loc.File, b.loc.File),
+		cmp.Compare(a.Object.Target, b.Object.Target),
+		cmp.Compare(a.loc.Line, b.loc.Line),
+		cmp.Compare(a.loc.Column, b.loc.Column),
+		cmp.Compare(a.Rule.ID, b.Rule.ID),
+		cmp.Compare(a.Object.Resource.String(), b.Object.Resource.String()),
+		cmp.Compare(a.Field.String(), b.Field.String()),
+		cmp.Compare(a.Message, b.Message),
+		cmp.Compare(b.Severity, a.Severity),
+	)
+}

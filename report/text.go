@@ -1,0 +1,223 @@
+package report
+
+import (
+	"bytes"
+	"fmt"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/kubeharden/kubeharden/lint"
+)
+
+// The text format, for people:
+//
+//	deploy/web/deployment.yaml
+//	  12:7  high    pss-run-as-non-root  container "web" must set ...  [Deployment/prod/web]
+//
+//	charts/api/templates/deployment.yaml (target charts/api)
+//	  -     medium  resources-limits     container "api" has no ...  [Deployment/prod/api]
+//
+//	(unknown source)
+//	  -     low     latest-tag           ...  [ConfigMap/prod/x in overlays/prod]
+//
+//	error: charts/bad/values.yaml:3: ... (target charts/bad)
+//
+//	3 findings (1 high, 1 medium, 1 low) in 4 targets (9 objects), 1 error
+//
+// Findings are grouped by source file in sorted order, one group per
+// (file, target) pair; the header names the target for Helm sources and
+// for files that several targets render (a Kustomize base shared by
+// overlays), where the line alone would be ambiguous. Findings whose
+// source is unknown come last in one group and name their target inline.
+// The position is line:column, the line alone when the column is
+// unknown, and "-" when the line is. Columns are aligned across the whole
+// report. Every string that comes from the repository is printed with
+// control characters escaped, so a hostile object name cannot drive the
+// terminal.
+
+// ANSI SGR sequences used when Options.Color is set.
+const (
+	ansiReset   = "\x1b[0m"
+	ansiBold    = "\x1b[1m"
+	ansiBoldRed = "\x1b[1;31m"
+	ansiRed     = "\x1b[31m"
+	ansiYellow  = "\x1b[33m"
+	ansiCyan    = "\x1b[36m"
+	ansiDim     = "\x1b[2m"
+)
+
+var severityColor = [...]string{
+	lint.Info:     ansiDim,
+	lint.Low:      ansiCyan,
+	lint.Medium:   ansiYellow,
+	lint.High:     ansiRed,
+	lint.Critical: ansiBoldRed,
+}
+
+// textGroup is a run of findings printed under one header.
+type textGroup struct {
+	file, target string
+	unknown      bool
+	helm         bool
+	findings     []finding
+}
+
+func writeText(buf *bytes.Buffer, v *view, opts Options) error {
+	paint := func(code, s string) string {
+		if !opts.Color || s == "" {
+			return s
+		}
+		return code + s + ansiReset
+	}
+
+	groups := groupFindings(v.findings)
+	groupsPerFile := map[string]int{}
+	for _, g := range groups {
+		if !g.unknown {
+			groupsPerFile[g.file]++
+		}
+	}
+
+	var wPos, wSev, wRule int
+	for _, f := range v.findings {
+		wPos = max(wPos, len(position(f.loc)))
+		wSev = max(wSev, len(f.Severity.String()))
+		wRule = max(wRule, len(f.Rule.ID))
+	}
+
+	for i, g := range groups {
+		if i > 0 {
+			buf.WriteByte('\n')
+		}
+		header := "(unknown source)"
+		if !g.unknown {
+			header = clean(g.file)
+			if g.target != "" && (g.helm || groupsPerFile[g.file] > 1) {
+				header += " (target " + clean(g.target) + ")"
+			}
+		}
+		buf.WriteString(paint(ansiBold, header))
+		buf.WriteByte('\n')
+		for _, f := range g.findings {
+			sev := f.Severity.String()
+			what := f.Object.Resource.String()
+			if g.unknown && f.Object.Target != "" {
+				what += " in " + f.Object.Target
+			}
+			fmt.Fprintf(buf, "  %-*s  %s%s  %-*s  %s  [%s]\n",
+				wPos, position(f.loc),
+				paint(severityColor[f.Severity], sev), strings.Repeat(" ", wSev-len(sev)),
+				wRule, f.Rule.ID,
+				clean(f.Message),
+				clean(what))
+		}
+	}
+
+	if len(v.errors) > 0 {
+		if len(groups) > 0 {
+			buf.WriteByte('\n')
+		}
+		for _, e := range v.errors {
+			line := paint(ansiBoldRed, "error:") + " " + clean(e.Error())
+			if e.Target != "" {
+				line += " (target " + clean(e.Target) + ")"
+			}
+			buf.WriteString(line)
+			buf.WriteByte('\n')
+		}
+	}
+
+	if len(groups) > 0 || len(v.errors) > 0 {
+		buf.WriteByte('\n')
+	}
+	buf.WriteString(summaryLine(v))
+	buf.WriteByte('\n')
+	return nil
+}
+
+// groupFindings splits sorted findings into runs of equal (file, target),
+// with unknown sources in one final group.
+func groupFindings(fs []finding) []*textGroup {
+	var groups []*textGroup
+	var cur *textGroup
+	for _, f := range fs {
+		unknown := f.loc.Origin == lint.OriginUnknown
+		target := f.Object.Target
+		if unknown {
+			target = ""
+		}
+		if cur == nil || cur.unknown != unknown || cur.file != f.loc.File || cur.target != target {
+			cur = &textGroup{file: f.loc.File, target: target, unknown: unknown}
+			groups = append(groups, cur)
+		}
+		if f.loc.Origin == lint.OriginHelmTemplate || f.loc.Origin == lint.OriginHelmValues {
+			cur.helm = true
+		}
+		cur.findings = append(cur.findings, f)
+	}
+	return groups
+}
+
+// position is "line:column", "line" when the column is unknown and "-"
+// when the line is.
+func position(l lint.Location) string {
+	switch {
+	case l.Line <= 0:
+		return "-"
+	case l.Column <= 0:
+		return strconv.Itoa(l.Line)
+	default:
+		return strconv.Itoa(l.Line) + ":" + strconv.Itoa(l.Column)
+	}
+}
+
+// summaryLine is "3 findings (1 high, 2 medium) in 4 targets (9 objects), 1 error",
+// or "no findings in 4 targets (9 objects)".
+func summaryLine(v *view) string {
+	var b strings.Builder
+	if len(v.findings) == 0 {
+		b.WriteString("no findings")
+	} else {
+		b.WriteString(plural(len(v.findings), "finding"))
+		var parts []string
+		for _, s := range severityOrder {
+			if n := v.bySeverity[s]; n > 0 {
+				parts = append(parts, fmt.Sprintf("%d %s", n, s))
+			}
+		}
+		b.WriteString(" (" + strings.Join(parts, ", ") + ")")
+	}
+	fmt.Fprintf(&b, " in %s (%s)", plural(v.targets, "target"), plural(v.objects, "object"))
+	if len(v.errors) > 0 {
+		b.WriteString(", " + plural(len(v.errors), "error"))
+	}
+	return b.String()
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.Itoa(n) + " " + noun + "s"
+}
+
+// clean escapes characters that are not printable (control characters,
+// bidi overrides) the way Go string literals spell them and replaces
+// invalid UTF-8 with U+FFFD, so repository content printed to a terminal
+// stays on its line and cannot inject escape sequences.
+func clean(s string) string {
+	if utf8.ValidString(s) && !strings.ContainsFunc(s, func(r rune) bool { return !strconv.IsPrint(r) }) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if strconv.IsPrint(r) {
+			b.WriteRune(r)
+			continue
+		}
+		q := strconv.QuoteRune(r)
+		b.WriteString(q[1 : len(q)-1])
+	}
+	return b.String()
+}
