@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/debug"
 
 	"github.com/spf13/cobra"
@@ -63,9 +64,14 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 // runIn is run with relative paths resolved against wd, so that tests can
 // run many invocations in parallel in one process.
 func runIn(ctx context.Context, wd string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	wd, err := filepath.Abs(wd)
+	if err != nil {
+		fmt.Fprintln(stderr, "kubeharden:", err)
+		return exitError
+	}
 	root := newRootCmd(wd, stdin, stdout, stderr)
 	root.SetArgs(args)
-	err := root.ExecuteContext(ctx)
+	err = root.ExecuteContext(ctx)
 	if err == nil {
 		return exitOK
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"os"
 	"strconv"
 	"testing"
 
@@ -55,4 +56,41 @@ func TestScripts(t *testing.T) {
 			},
 		},
 	})
+}
+
+// TestDemo lints the bundled demo repository, as the README's demo command
+// does, and compares the report with testdata/demo.golden (-update to
+// rewrite). The demo has a target of every kind, so the golden file pins
+// file:line:column for manifest, Kustomize base and patch, and Helm
+// template sources. The JSON report must validate against the schema.
+func TestDemo(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	code := runIn(context.Background(), ".", []string{"lint", "testdata/demo"}, nil, &stdout, &stderr)
+	if code != exitFindings {
+		t.Errorf("exit code %d, want %d; stderr:\n%s", code, exitFindings, stderr.String())
+	}
+	goldenFile(t, "testdata/demo.golden", stdout.String())
+
+	stdout.Reset()
+	runIn(context.Background(), ".", []string{"lint", "--format", "json", "testdata/demo"}, nil, &stdout, &stderr)
+	if err := reporttest.Validate(stdout.Bytes()); err != nil {
+		t.Errorf("JSON report does not validate: %v", err)
+	}
+}
+
+func goldenFile(t *testing.T, file, got string) {
+	t.Helper()
+	if *update {
+		if err := os.WriteFile(file, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != string(want) {
+		t.Errorf("%s differs (go test -run %s -update to accept):\n--- got\n%s\n--- want\n%s", file, t.Name(), got, want)
+	}
 }

@@ -528,8 +528,9 @@ func (b *helmBuild) build(dir string, stack []string) (*chart.Chart, *chartSourc
 		if !ok {
 			return nil, nil, remoteDependencyError(src.depsFile, d)
 		}
-		if slices.Contains(stack, depDir) {
-			return nil, nil, errorf(src.depsFile, d.line, "dependency %q: %s depends on itself through %s", d.name, depDir, strings.Join(stack, " -> "))
+		if i := slices.Index(stack, depDir); i >= 0 {
+			cycle := strings.Join(append(slices.Clone(stack[i:]), depDir), " -> ")
+			return nil, nil, errorf(src.depsFile, d.line, "dependency %q makes a cycle: %s", d.name, cycle)
 		}
 		if !b.r.fs.Exists(path.Join(depDir, "Chart.yaml")) {
 			return nil, nil, errorf(src.depsFile, d.line, "dependency %q: %s is not a chart directory", d.name, depDir)
@@ -567,6 +568,11 @@ func (r *Renderer) capabilities() (*chartutil.Capabilities, error) {
 	kv, err := chartutil.ParseKubeVersion(v)
 	if err != nil {
 		return nil, fmt.Errorf("invalid Kubernetes version %q: %w", v, err)
+	}
+	if strings.Count(kv.Version, ".") == 1 {
+		// "1.31" parses as the generic version v1.31; a cluster reports
+		// v1.31.0, and that is what charts compare against.
+		kv.Version += ".0"
 	}
 	caps := chartutil.DefaultCapabilities.Copy()
 	caps.KubeVersion = *kv
@@ -691,6 +697,10 @@ func validateSchemas(c *chart.Chart, vals map[string]any, ix chartIndex) error {
 					file = path.Join(t.dir, "values.schema.json")
 				}
 			}
+			var bad badSchemaError
+			if errors.As(err, &bad) {
+				return errorf(file, 0, "cannot use values.schema.json: %v", bad.err)
+			}
 			return errorf(file, 0, "values do not match the chart's schema: %v", err)
 		}
 	}
@@ -713,24 +723,31 @@ func (noLoader) Load(url string) (any, error) {
 	return nil, fmt.Errorf("schema reference %s refused: kubeharden never reads or downloads referenced schemas", url)
 }
 
+// badSchemaError is a schema that cannot be used, as opposed to values
+// that do not match it.
+type badSchemaError struct{ err error }
+
+func (e badSchemaError) Error() string { return e.err.Error() }
+
+// validateSchema validates values against one values.schema.json.
 func validateSchema(schemaJSON []byte, vals map[string]any) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			err = fmt.Errorf("unable to validate schema: %v", p)
+			err = badSchemaError{fmt.Errorf("schema validation failed: %v", p)}
 		}
 	}()
 	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(schemaJSON))
 	if err != nil {
-		return fmt.Errorf("invalid schema: %w", err)
+		return badSchemaError{fmt.Errorf("invalid JSON: %w", err)}
 	}
 	comp := jsonschema.NewCompiler()
 	comp.UseLoader(noLoader{})
 	if err := comp.AddResource("file:///values.schema.json", doc); err != nil {
-		return err
+		return badSchemaError{err}
 	}
 	sch, err := comp.Compile("file:///values.schema.json")
 	if err != nil {
-		return err
+		return badSchemaError{err}
 	}
 	if err := sch.Validate(map[string]any(chartutil.Values(vals).AsMap())); err != nil {
 		return errors.New(strings.TrimPrefix(err.Error(), "jsonschema validation failed with 'file:///values.schema.json#'\n"))

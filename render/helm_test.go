@@ -173,9 +173,9 @@ func TestRenderHelm(t *testing.T) {
 		archive: "starter",
 		target:  func(string) *Target { return &Target{Kind: KindHelm, Path: "charts/web"} },
 		objects: [][2]string{
+			{"Deployment/web", "charts/web/templates/deployment.yaml:1:1"},
 			{"Service/web", "charts/web/templates/service.yaml:1:1"},
 			{"ServiceAccount/web", "charts/web/templates/serviceaccount.yaml:2:1"},
-			{"Deployment/web", "charts/web/templates/deployment.yaml:1:1"},
 		},
 		fields: map[string]string{
 			"Deployment/web spec.replicas":                                                          "charts/web/templates/deployment.yaml:9:3",
@@ -187,13 +187,13 @@ func TestRenderHelm(t *testing.T) {
 			`Deployment/web metadata.labels["app.kubernetes.io/name"]`:                              "charts/web/templates/deployment.yaml:5:3~",
 			"Deployment/web spec.template.spec.securityContext.runAsNonRoot":                        "charts/web/templates/deployment.yaml:32:7~",
 			"Service/web spec.ports[name=http].targetPort":                                          "charts/web/templates/service.yaml:11:7",
-			"ServiceAccount/web automountServiceAccountToken":                                       "charts/web/templates/serviceaccount.yaml:10:1",
+			"ServiceAccount/web automountServiceAccountToken":                                       "charts/web/templates/serviceaccount.yaml:12:1",
 			"ServiceAccount/web metadata.annotations":                                               "charts/web/templates/serviceaccount.yaml:9:3~",
 		},
 		values: map[string]string{
 			"Deployment/web spec.template.spec.containers[name=web].image": "nginx:1.16.0",
-			"Deployment/web metadata.namespace":                            "default",
-			"Service/web metadata.namespace":                               "default",
+			// Helm does not add namespaces, and the target has none.
+			"Deployment/web metadata.namespace": "<none>",
 		},
 	}, {
 		name:    "starter chart with a values file, release name, namespace and tests",
@@ -204,16 +204,16 @@ func TestRenderHelm(t *testing.T) {
 			}}
 		},
 		objects: [][2]string{
+			{"Deployment/front-web", "charts/web/templates/deployment.yaml:1:1"},
 			{"Service/front-web", "charts/web/templates/service.yaml:1:1"},
 			{"ServiceAccount/front-web", "charts/web/templates/serviceaccount.yaml:2:1"},
-			{"Deployment/front-web", "charts/web/templates/deployment.yaml:1:1"},
 			{"Pod/front-web-test-connection", "charts/web/templates/tests/test-connection.yaml:1:1"},
 		},
 		fields: map[string]string{
 			"Deployment/front-web spec.template.spec.containers[name=web].securityContext":                   "charts/web/templates/deployment.yaml:38:11",
 			"Deployment/front-web spec.template.spec.containers[name=web].securityContext.runAsNonRoot":      "charts/web/templates/deployment.yaml:38:11~",
 			"Deployment/front-web spec.template.spec.containers[name=web].securityContext.capabilities.drop": "charts/web/templates/deployment.yaml:38:11~",
-			"Pod/front-web-test-connection spec.containers[name=wget].args":                                  "charts/web/templates/tests/test-connection.yaml:13:7",
+			"Pod/front-web-test-connection spec.containers[name=wget].args":                                  "charts/web/templates/tests/test-connection.yaml:14:7",
 		},
 		values: map[string]string{
 			"Deployment/front-web spec.template.spec.containers[name=web].securityContext.runAsNonRoot": "true",
@@ -248,17 +248,17 @@ func TestRenderHelm(t *testing.T) {
 		target:  func(string) *Target { return &Target{Kind: KindHelm, Path: "charts/shop"} },
 		objects: [][2]string{
 			{"StatefulSet/shop-db", "charts/shop/charts/db/templates/statefulset.yaml:2:1"},
-			{"Service/shop", "charts/shop/templates/svc.yaml:1:1"},
 			{"Deployment/shop-worker", "libs/common/templates/deployment.yaml:1:1"},
+			{"Service/shop", "charts/shop/templates/svc.yaml:1:1"},
 		},
 		fields: map[string]string{
-			"StatefulSet/shop-db spec.volumeClaimTemplates[name=data].spec.resources.requests.storage": "charts/shop/charts/db/templates/statefulset.yaml:13:13",
-			"StatefulSet/shop-db spec.volumeClaimTemplates[0].metadata.name":                           "charts/shop/charts/db/templates/statefulset.yaml:9:9",
-			"Deployment/shop-worker spec.template.spec.containers[name=worker].args":                   "libs/common/templates/deployment.yaml:10:11",
+			"StatefulSet/shop-db spec.volumeClaimTemplates[0].spec.resources.requests.storage": "charts/shop/charts/db/templates/statefulset.yaml:13:13",
+			"StatefulSet/shop-db spec.volumeClaimTemplates[0]":                                 "charts/shop/charts/db/templates/statefulset.yaml:8:5",
+			"Deployment/shop-worker spec.template.spec.containers[name=worker].args":           "libs/common/templates/deployment.yaml:10:11",
 		},
 		values: map[string]string{
-			"StatefulSet/shop-db spec.volumeClaimTemplates[name=data].spec.resources.requests.storage": "1Gi",
-			"Deployment/shop-worker spec.template.spec.containers[name=worker].args[1]":                "orders",
+			"StatefulSet/shop-db spec.volumeClaimTemplates[0].spec.resources.requests.storage": "1Gi",
+			"Deployment/shop-worker spec.template.spec.containers[name=worker].args[1]":        "orders",
 		},
 	}, {
 		name:    "vendored subchart archive",
@@ -269,14 +269,14 @@ func TestRenderHelm(t *testing.T) {
 		target: func(string) *Target { return &Target{Kind: KindHelm, Path: "charts/shop"} },
 		objects: [][2]string{
 			{"StatefulSet/shop-db", "charts/shop/charts/db-0.1.0.tgz:0:0~"},
-			{"Service/shop", "charts/shop/templates/svc.yaml:1:1"},
 			{"Deployment/shop-worker", "libs/common/templates/deployment.yaml:1:1"},
+			{"Service/shop", "charts/shop/templates/svc.yaml:1:1"},
 		},
 		fields: map[string]string{
-			"StatefulSet/shop-db spec.volumeClaimTemplates[name=data].spec": "charts/shop/charts/db-0.1.0.tgz:0:0~",
+			"StatefulSet/shop-db spec.volumeClaimTemplates[0].spec": "charts/shop/charts/db-0.1.0.tgz:0:0~",
 		},
 		values: map[string]string{
-			"StatefulSet/shop-db spec.volumeClaimTemplates[name=data].spec.resources.requests.storage": "1Gi",
+			"StatefulSet/shop-db spec.volumeClaimTemplates[0].spec.resources.requests.storage": "1Gi",
 		},
 	}, {
 		name:    "documents, loops, lists, hooks and CRDs",
@@ -285,7 +285,7 @@ func TestRenderHelm(t *testing.T) {
 		objects: [][2]string{
 			{"CustomResourceDefinition/widgets.example.com", "charts/multi/crds/widget.yaml:1:1 manifest"},
 			{"ConfigMap/caps", "charts/multi/templates/caps.yaml:1:1"},
-			{"Service/svc", "charts/multi/templates/conditional.yaml:11:1"},
+			{"Service/svc", "charts/multi/templates/conditional.yaml:12:1"},
 			{"Job/migrate", "charts/multi/templates/hooks.yaml:1:1"},
 			{"ConfigMap/listed", "charts/multi/templates/list.yaml:1:1"},
 			{"Deployment/worker-a", "charts/multi/templates/loop.yaml:3:1"},
@@ -293,12 +293,12 @@ func TestRenderHelm(t *testing.T) {
 			{"Deployment/worker-c", "charts/multi/templates/loop.yaml:3:1"},
 		},
 		fields: map[string]string{
-			"Service/svc spec.ports[name=http].port":                                 "charts/multi/templates/conditional.yaml:21:7",
-			"Service/svc spec.ports[name=metrics].port":                              "charts/multi/templates/conditional.yaml:23:7",
-			"Service/svc metadata.annotations.note":                                  "charts/multi/templates/conditional.yaml:16:5",
-			"Service/svc spec.selector":                                              "charts/multi/templates/conditional.yaml:19:1~",
+			"Service/svc spec.ports[name=http].port":                                 "charts/multi/templates/conditional.yaml:23:7",
+			"Service/svc spec.ports[name=metrics].port":                              "charts/multi/templates/conditional.yaml:25:7",
+			"Service/svc metadata.annotations.note":                                  "charts/multi/templates/conditional.yaml:17:5",
+			"Service/svc spec.selector":                                              "charts/multi/templates/conditional.yaml:20:1~",
 			"Deployment/worker-b spec.template.spec.containers[name=worker].args[0]": "charts/multi/templates/loop.yaml:13:13",
-			"Deployment/worker-c spec.template.spec.containers[name=worker].image":   "charts/multi/templates/loop.yaml:11:11~",
+			"Deployment/worker-c spec.template.spec.containers[name=worker].image":   "charts/multi/templates/loop.yaml:11:9~",
 			"Job/migrate spec.template.spec.containers[name=migrate].image":          "charts/multi/templates/hooks.yaml:12:11",
 			"CustomResourceDefinition/widgets.example.com metadata.name":             "charts/multi/crds/widget.yaml:4:3 manifest",
 			"ConfigMap/caps data.kube":                                               "charts/multi/templates/caps.yaml:7:3",
@@ -403,11 +403,11 @@ func TestRenderHelmErrors(t *testing.T) {
 	}, {
 		name:   "values do not match the schema",
 		target: &Target{Kind: KindHelm, Path: "charts/schema"},
-		want:   `charts/schema/values.schema.json: values do not match the chart's schema`,
+		want:   `charts/schema/values.schema.json: values do not match the chart's schema: - at '/replicas': got string, want integer`,
 	}, {
 		name:   "schema refers to a remote schema",
 		target: &Target{Kind: KindHelm, Path: "charts/remoteschema"},
-		want:   `charts/remoteschema/values.schema.json: values do not match the chart's schema`,
+		want:   `charts/remoteschema/values.schema.json: cannot use values.schema.json: failing loading "http://127.0.0.1:9/never.json": schema reference http://127.0.0.1:9/never.json refused`,
 	}, {
 		name:   "missing values file",
 		target: &Target{Kind: KindHelm, Path: "charts/common", Helm: &HelmOptions{ValueFiles: []string{"deploy/missing.yaml"}}},
@@ -419,7 +419,7 @@ func TestRenderHelmErrors(t *testing.T) {
 	}, {
 		name:   "dependency cycle",
 		target: &Target{Kind: KindHelm, Path: "charts/cycle-a"},
-		want:   `charts/cycle-b/Chart.yaml:5: dependency "cycle-a": charts/cycle-a depends on itself`,
+		want:   `charts/cycle-b/Chart.yaml:5: dependency "cycle-a" makes a cycle: charts/cycle-a -> charts/cycle-b -> charts/cycle-a`,
 	}, {
 		name:   "file dependency outside the repository",
 		target: &Target{Kind: KindHelm, Path: "charts/escape"},

@@ -2,6 +2,7 @@ package render
 
 import (
 	"fmt"
+	"strings"
 
 	yaml "go.yaml.in/yaml/v3"
 
@@ -19,6 +20,8 @@ const (
 	// (a Flux Kustomization or Argo CD directory source).
 	KindManifests Kind = "manifests"
 )
+
+func (k Kind) String() string { return string(k) }
 
 // Target is one thing the repository deploys and how to render it.
 type Target struct {
@@ -168,26 +171,53 @@ func objectPos(n *yaml.Node) (int, int) {
 	return n.Line, n.Column
 }
 
-// layered locates a field in the first layer that writes it; layers are in
-// order of precedence (the last patch applied first). When no layer writes
-// the field, the deepest ancestor wins, ties going to the base (the last
-// layer), where a new field would normally be added.
+// layered locates a field of an object built from a base document and
+// patches; layers are in order of precedence (the last patch applied
+// first) and the base is the last layer. A patch is where a field is
+// written when the patch sets its value — a scalar, a list, or a mapping
+// the base does not have. Mappings a patch only passes through, and the
+// names a patch uses to select its target, belong to the base. When no
+// layer writes the field, its deepest written ancestor is reported, ties
+// going to the base, where a new field would be added.
 type layered []docSource
 
 func (l layered) Locate(p ypath.Path) Location {
-	var best Location
-	bestDepth := -1
-	for i, d := range l {
-		loc, depth := d.locate(p)
-		if loc.Exact {
-			return loc
+	if len(l) == 0 {
+		return Location{Origin: OriginUnknown}
+	}
+	base := l[len(l)-1]
+	baseLoc, baseDepth := base.locate(p)
+	if !isIdentity(p) {
+		for _, d := range l[:len(l)-1] {
+			loc, _ := d.locate(p)
+			if !loc.Exact {
+				continue
+			}
+			if m := ypath.Walk(d.node, p); m.Value.Kind != yaml.MappingNode || !baseLoc.Exact {
+				return loc
+			}
 		}
-		if depth > bestDepth || depth == bestDepth && i == len(l)-1 {
+	}
+	if baseLoc.Exact {
+		return baseLoc
+	}
+	best, bestDepth := baseLoc, baseDepth
+	for _, d := range l[:len(l)-1] {
+		if loc, depth := d.locate(p); depth > bestDepth {
 			best, bestDepth = loc, depth
 		}
 	}
-	if bestDepth < 0 {
-		return Location{Origin: OriginUnknown}
-	}
 	return best
+}
+
+// isIdentity reports whether p names a field a patch uses to select what
+// it patches rather than to change it: the object's kind, apiVersion, name
+// and namespace, and the name of a list element selected by name.
+func isIdentity(p ypath.Path) bool {
+	switch p.String() {
+	case "", "kind", "apiVersion", "metadata", "metadata.name", "metadata.namespace":
+		return true
+	}
+	n := len(p)
+	return n >= 2 && p[n-1] == "name" && strings.HasPrefix(p[n-2], "[name=")
 }

@@ -44,8 +44,10 @@ type jsonFinding struct {
 	Message  string       `json:"message"`
 	Resource jsonResource `json:"resource"`
 	// Field is the path in the rendered object, in ypath's spelling.
-	Field  string     `json:"field"`
-	Target string     `json:"target"`
+	Field  string `json:"field"`
+	Target string `json:"target"`
+	// Via names the Argo CD or Flux object that deploys the target.
+	Via    *jsonVia   `json:"via,omitempty"`
 	Source jsonSource `json:"source"`
 	Fix    jsonFix    `json:"fix"`
 	PSS    *jsonPSS   `json:"pss,omitempty"`
@@ -53,6 +55,15 @@ type jsonFinding struct {
 	// Exemption is reserved for findings silenced by an exemption; it is
 	// in the schema but not written until exemptions exist.
 	Exemption *jsonExemption `json:"exemption,omitempty"`
+}
+
+// jsonVia is the GitOps object that deploys a target, and where it is
+// written.
+type jsonVia struct {
+	Kind string `json:"kind"`
+	Name string `json:"name"`
+	File string `json:"file"`
+	Line int    `json:"line"`
 }
 
 // jsonResource always carries namespace, "" for cluster-scoped objects
@@ -156,6 +167,9 @@ func writeJSON(buf *bytes.Buffer, v *view, _ Options) error {
 		}
 		if f.PSS != nil {
 			jf.PSS = &jsonPSS{Level: f.PSS.Level, Version: f.PSS.Version, Check: f.PSS.Check}
+		}
+		if via := f.Object.Via; via != nil {
+			jf.Via = &jsonVia{Kind: via.Kind, Name: via.Name, File: via.File, Line: via.Line}
 		}
 		out.Findings = append(out.Findings, jf)
 	}
