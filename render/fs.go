@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -26,6 +27,9 @@ var ErrEscapesRoot = errors.New("escapes the repository root")
 type FS struct {
 	root    string // absolute, symlinks resolved
 	overlay map[string][]byte
+	// resolved caches symlink resolution (rel -> real path or error): the
+	// tree is not expected to change during a run.
+	resolved *sync.Map
 	// MaxFileSize bounds the size of one file read; 0 means the default.
 	MaxFileSize int64
 }
@@ -40,7 +44,7 @@ func NewFS(dir string) (*FS, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &FS{root: real}, nil
+	return &FS{root: real, resolved: new(sync.Map)}, nil
 }
 
 // Root returns the absolute root directory.
@@ -87,6 +91,21 @@ func (f *FS) resolve(rel string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	if v, ok := f.resolved.Load(rel); ok {
+		r := v.(resolution)
+		return r.real, r.err
+	}
+	real, err := f.evalSymlinks(rel)
+	f.resolved.Store(rel, resolution{real, err})
+	return real, err
+}
+
+type resolution struct {
+	real string
+	err  error
+}
+
+func (f *FS) evalSymlinks(rel string) (string, error) {
 	abs := f.Abs(rel)
 	real, err := filepath.EvalSymlinks(abs)
 	if err != nil {

@@ -279,6 +279,18 @@ func TestRenderHelm(t *testing.T) {
 			"StatefulSet/shop-db spec.volumeClaimTemplates[0].spec.resources.requests.storage": "1Gi",
 		},
 	}, {
+		name:    "packaged chart",
+		archive: "starter",
+		setup: func(t *testing.T, dir string) {
+			writeChartArchive(t, dir, "charts/web", "charts/web-0.1.0.tgz", "web")
+		},
+		target: func(string) *Target { return &Target{Kind: KindHelm, Path: "charts/web-0.1.0.tgz"} },
+		objects: [][2]string{
+			{"Deployment/web", "charts/web-0.1.0.tgz:0:0~"},
+			{"Service/web", "charts/web-0.1.0.tgz:0:0~"},
+			{"ServiceAccount/web", "charts/web-0.1.0.tgz:0:0~"},
+		},
+	}, {
 		name:    "documents, loops, lists, hooks and CRDs",
 		archive: "templates",
 		target:  func(string) *Target { return &Target{Kind: KindHelm, Path: "charts/multi", Namespace: "apps"} },
@@ -287,7 +299,7 @@ func TestRenderHelm(t *testing.T) {
 			{"ConfigMap/caps", "charts/multi/templates/caps.yaml:1:1"},
 			{"Service/svc", "charts/multi/templates/conditional.yaml:12:1"},
 			{"Job/migrate", "charts/multi/templates/hooks.yaml:1:1"},
-			{"ConfigMap/listed", "charts/multi/templates/list.yaml:1:1"},
+			{"ConfigMap/listed", "charts/multi/templates/list.yaml:4:3"},
 			{"Deployment/worker-a", "charts/multi/templates/loop.yaml:3:1"},
 			{"Deployment/worker-b", "charts/multi/templates/loop.yaml:3:1"},
 			{"Deployment/worker-c", "charts/multi/templates/loop.yaml:3:1"},
@@ -302,9 +314,11 @@ func TestRenderHelm(t *testing.T) {
 			"Job/migrate spec.template.spec.containers[name=migrate].image":          "charts/multi/templates/hooks.yaml:12:11",
 			"CustomResourceDefinition/widgets.example.com metadata.name":             "charts/multi/crds/widget.yaml:4:3 manifest",
 			"ConfigMap/caps data.kube":                                               "charts/multi/templates/caps.yaml:7:3",
+			"ConfigMap/listed metadata.name":                                         "charts/multi/templates/list.yaml:7:7",
+			"ConfigMap/listed data":                                                  "charts/multi/templates/list.yaml:4:3~",
 		},
 		values: map[string]string{
-			"ConfigMap/caps data.kube":            "v" + strings.TrimPrefix(newestKubeVersion, "v"),
+			"ConfigMap/caps data.kube":            newestKubeVersion,
 			"ConfigMap/caps data.release":         "multi",
 			"ConfigMap/caps data.hasApps":         "true",
 			"ConfigMap/caps metadata.namespace":   "apps",
@@ -413,6 +427,14 @@ func TestRenderHelmErrors(t *testing.T) {
 		target: &Target{Kind: KindHelm, Path: "charts/common", Helm: &HelmOptions{ValueFiles: []string{"deploy/missing.yaml"}}},
 		want:   `deploy/missing.yaml: values file does not exist`,
 	}, {
+		name:   "values file outside the repository",
+		target: &Target{Kind: KindHelm, Path: "charts/common", Helm: &HelmOptions{ValueFiles: []string{"../values.yaml"}}},
+		want:   `../values.yaml: values file is outside the repository`,
+	}, {
+		name:   "a plain file under charts/",
+		target: &Target{Kind: KindHelm, Path: "charts/junk"},
+		want:   `charts/junk/charts/README.md: not a chart`,
+	}, {
 		name:   "bad parameter",
 		target: &Target{Kind: KindHelm, Path: "charts/common", Helm: &HelmOptions{Set: []string{"a[=b"}}, Via: &Via{Kind: "Application", Name: "x", File: "apps/x.yaml", Line: 3}},
 		want:   `apps/x.yaml:3: helm parameter "a[=b"`,
@@ -473,7 +495,7 @@ func TestRenderHelmSymlinkEscape(t *testing.T) {
 	r := newHelmRenderer(t, dir, Options{})
 	_, err := r.Render(context.Background(), &Target{Kind: KindHelm, Path: "charts/app"})
 	var e *Error
-	if !errors.As(err, &e) || e.File != "charts/app/templates/secret.yaml" || !strings.Contains(e.Message, "escapes") {
+	if !errors.As(err, &e) || e.File != "charts/app/templates/secret.yaml" || e.Message != "symlink leaves the repository root" {
 		t.Errorf("Render = %v, want an *Error on the escaping symlink", err)
 	}
 }

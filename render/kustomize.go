@@ -92,15 +92,10 @@ func (r *Renderer) kustomizeObjects(t *Target, graph []*kustomization, resources
 	var objs []*Object
 	for _, res := range resources {
 		origin, _ := res.GetOrigin()
-		b, err := res.AsYAML()
-		if err != nil {
-			return nil, errorf(t.Path, 0, "kustomize output: %v", err)
+		node := deepCopy(res.YNode())
+		if node.Kind == yaml.DocumentNode && len(node.Content) == 1 {
+			node = node.Content[0]
 		}
-		docs, err := parseDocuments(t.Path, b)
-		if err != nil || len(docs) != 1 {
-			return nil, errorf(t.Path, 0, "kustomize output for %s is not one document", res.CurId())
-		}
-		node := docs[0]
 		stripOriginAnnotation(node)
 		obj := &Object{Node: node}
 		kind, name := scalar(node, "kind"), scalar(node, "metadata", "name")

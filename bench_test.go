@@ -1,0 +1,122 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// genRepo writes a synthetic GitOps repository under dir: per unit of
+// scale, one plain manifest file, one Kustomize base with an overlay and a
+// patch, and one Helm chart whose template ranges over its values. Every
+// unit renders objectsPerUnit objects, a mix of workloads and plain ones.
+func genRepo(tb testing.TB, dir string, scale int) (objects int) {
+	tb.Helper()
+	write := func(rel, content string) {
+		p := filepath.Join(dir, filepath.FromSlash(rel))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			tb.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	write(".kubeharden.yaml", "podSecurity:\n  level: restricted\n")
+	const perKind = 20 // objects of each source kind per unit: 10 Deployments, 10 Services
+	for u := 0; u < scale; u++ {
+		var plain strings.Builder
+		for i := 0; i < perKind/2; i++ {
+			fmt.Fprintf(&plain, "---\n%s---\n%s", deployment(fmt.Sprintf("app%d-%d", u, i), ""), service(fmt.Sprintf("app%d-%d", u, i)))
+		}
+		write(fmt.Sprintf("plain/team%d/apps.yaml", u), plain.String())
+
+		var res []string
+		for i := 0; i < perKind/2; i++ {
+			name := fmt.Sprintf("svc%d", i)
+			write(fmt.Sprintf("kustomize/app%d/base/%s.yaml", u, name), deployment(name, "")+"---\n"+service(name))
+			res = append(res, "  - "+name+".yaml")
+		}
+		write(fmt.Sprintf("kustomize/app%d/base/kustomization.yaml", u), "resources:\n"+strings.Join(res, "\n")+"\n")
+		write(fmt.Sprintf("kustomize/app%d/prod/kustomization.yaml", u), "namespace: prod\nresources:\n  - ../base\npatches:\n  - path: patch.yaml\n")
+		write(fmt.Sprintf("kustomize/app%d/prod/patch.yaml", u), "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: svc0\nspec:\n  replicas: 3\n")
+
+		write(fmt.Sprintf("charts/chart%d/Chart.yaml", u), fmt.Sprintf("apiVersion: v2\nname: chart%d\nversion: 0.1.0\n", u))
+		write(fmt.Sprintf("charts/chart%d/values.yaml", u), fmt.Sprintf("count: %d\nsecurityContext:\n  runAsNonRoot: true\n", perKind/2))
+		write(fmt.Sprintf("charts/chart%d/templates/apps.yaml", u), `{{- range $i := until (int .Values.count) }}
+---
+`+strings.ReplaceAll(deployment("{{ $.Release.Name }}-{{ $i }}", "{{- toYaml $.Values.securityContext | nindent 8 }}"), "\n", "\n")+`---
+`+service("{{ $.Release.Name }}-{{ $i }}")+`{{- end }}
+`)
+		objects += 3 * perKind
+	}
+	return objects
+}
+
+func deployment(name, podSecurity string) string {
+	return fmt.Sprintf(`apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: %[1]s
+spec:
+  selector:
+    matchLabels:
+      app: %[1]s
+  template:
+    metadata:
+      labels:
+        app: %[1]s
+    spec:
+      securityContext:
+        %[2]s
+      containers:
+        - name: app
+          image: example/app:1.0
+          securityContext:
+            allowPrivilegeEscalation: false
+`, name, podSecurity)
+}
+
+func service(name string) string {
+	return fmt.Sprintf(`apiVersion: v1
+kind: Service
+metadata:
+  name: %[1]s
+spec:
+  selector:
+    app: %[1]s
+  ports:
+    - port: 80
+`, name)
+}
+
+// BenchmarkLint lints a generated repository of about 5,000 objects
+// (plain manifests, Kustomize overlays and Helm charts in equal parts)
+// end to end: discovery, rendering, rules and source mapping.
+func BenchmarkLint(b *testing.B) {
+	dir := b.TempDir()
+	want := genRepo(b, dir, 84)
+	r, err := openRepo(dir, []string{"."})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	b.ResetTimer()
+	var objects int
+	for b.Loop() {
+		// A fresh renderer per run: nothing is cached across runs.
+		r.renderer = r.renderer.WithFS(r.fs)
+		_, errs, _, n, err := lintRepo(ctx, r)
+		if err != nil || len(errs) > 0 {
+			b.Fatalf("lint: %v %v", err, errs)
+		}
+		objects = n
+	}
+	if objects != want {
+		b.Fatalf("linted %d objects, want %d", objects, want)
+	}
+	b.ReportMetric(float64(objects)*float64(b.N)/b.Elapsed().Seconds(), "objects/s")
+	b.ReportMetric(float64(objects), "objects")
+}
