@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"path"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -243,6 +244,8 @@ func (d *discovery) gitOpsObject(file string, n *yaml.Node) {
 	switch {
 	case group == "argoproj.io" && kind == "Application":
 		d.argoApplication(file, n, via)
+	case group == "argoproj.io" && kind == "ApplicationSet":
+		d.argoApplicationSet(file, n, via)
 	case group == "helm.toolkit.fluxcd.io" && kind == "HelmRelease":
 		d.fluxHelmRelease(file, n, via)
 	case group == "kustomize.toolkit.fluxcd.io" && kind == "Kustomization":
@@ -290,11 +293,11 @@ func (d *discovery) argoApplication(file string, n *yaml.Node, via *Via) {
 		_, helm := lookup(s, "helm")
 		t := &Target{Namespace: ns, Via: via}
 		switch {
-		case d.isChart(dir) || helm != nil && d.isChart(dir):
+		case d.isChart(dir):
 			t.Kind, t.Path = KindHelm, dir
 			t.Helm = d.argoHelm(file, dir, helm, refs, via)
 			if t.Helm.ReleaseName == "" {
-				t.Helm.ReleaseName = via.Name
+				t.Helm.ReleaseName = scalar(n, "metadata", "name")
 			}
 		case findKustomization(d.fs, dir) != "":
 			t.Kind, t.Path = KindKustomize, dir
@@ -304,6 +307,52 @@ func (d *discovery) argoApplication(file string, n *yaml.Node, via *Via) {
 		}
 		d.addVia(t)
 	}
+}
+
+// argoApplicationSet expands the list generators of an ApplicationSet
+// into Applications by substituting each element's values into the
+// template ({{name}} and, with goTemplate, {{ .name }}). Other generators
+// need a cluster or a remote repository and are skipped.
+func (d *discovery) argoApplicationSet(file string, n *yaml.Node, via *Via) {
+	_, spec := lookup(n, "spec")
+	_, tmpl := lookup(spec, "template")
+	if tmpl == nil {
+		return
+	}
+	_, gens := lookup(spec, "generators")
+	for _, g := range seqItems(gens) {
+		_, list := lookup(g, "list")
+		_, elems := lookup(list, "elements")
+		for _, el := range seqItems(elems) {
+			vals := map[string]string{}
+			for i := 0; el.Kind == yaml.MappingNode && i+1 < len(el.Content); i += 2 {
+				if v := el.Content[i+1]; v.Kind == yaml.ScalarNode {
+					vals[el.Content[i].Value] = v.Value
+				}
+			}
+			app := substitute(deepCopy(tmpl), vals)
+			name := scalar(app, "metadata", "name")
+			d.argoApplication(file, app, &Via{Kind: via.Kind, Name: via.Name + "/" + name, File: via.File, Line: el.Line})
+		}
+	}
+}
+
+var templateVarRE = regexp.MustCompile(`\{\{\s*\.?([A-Za-z0-9_.\-]+)\s*\}\}`)
+
+// substitute replaces {{key}} and {{ .key }} in every scalar of n.
+func substitute(n *yaml.Node, vals map[string]string) *yaml.Node {
+	if n.Kind == yaml.ScalarNode && strings.Contains(n.Value, "{{") {
+		n.Value = templateVarRE.ReplaceAllStringFunc(n.Value, func(m string) string {
+			if v, ok := vals[templateVarRE.FindStringSubmatch(m)[1]]; ok {
+				return v
+			}
+			return m
+		})
+	}
+	for _, c := range n.Content {
+		substitute(c, vals)
+	}
+	return n
 }
 
 func (d *discovery) isChart(dir string) bool { return d.fs.Exists(path.Join(dir, "Chart.yaml")) }

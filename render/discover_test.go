@@ -50,12 +50,15 @@ func TestDiscover(t *testing.T) {
 		got = append(got, describe(tg))
 	}
 	want := []string{
+		"manifests apps/appset.yaml",
 		"manifests apps/elsewhere.yaml",
 		"manifests apps/web-prod.yaml",
 		"manifests apps/web-staging.yaml",
 		"helm charts/lonely",
 		"helm charts/web ns=web release=web-prod values=charts/web/values-prod.yaml set=image=nginx:1.27 via=Application/web-prod@apps/web-prod.yaml:1",
 		"helm charts/web ns=staging release=web values=envs/prod/web-values.yaml via=Application/web-staging@apps/web-staging.yaml:1",
+		"helm charts/web ns=web-dev release=web-dev via=ApplicationSet/envs/web-dev@apps/appset.yaml:9",
+		"helm charts/web ns=web-qa release=web-qa via=ApplicationSet/envs/web-qa@apps/appset.yaml:11",
 		"helm charts/worker ns=jobs release=worker inline=flux/worker.yaml:14 via=HelmRelease/worker@flux/worker.yaml:1",
 		"manifests flux/worker.yaml",
 		"manifests infra ns=infra! recurse via=Kustomization/infra@flux/worker.yaml:16",
@@ -80,7 +83,8 @@ func TestDiscoverIncludeExclude(t *testing.T) {
 	for _, tg := range repo.Targets {
 		got = append(got, tg.Kind.String()+" "+tg.ID())
 	}
-	want := "helm charts/web (Application web-prod)\nhelm charts/web (Application web-staging)\nhelm charts/worker (HelmRelease worker)"
+	want := "helm charts/web (Application web-prod)\nhelm charts/web (Application web-staging)\n" +
+		"helm charts/web (ApplicationSet envs/web-dev)\nhelm charts/web (ApplicationSet envs/web-qa)\nhelm charts/worker (HelmRelease worker)"
 	if strings.Join(got, "\n") != want {
 		t.Errorf("targets:\n%s\nwant:\n%s", strings.Join(got, "\n"), want)
 	}

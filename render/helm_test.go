@@ -691,3 +691,34 @@ func BenchmarkRenderHelmStarter(b *testing.B) {
 	}
 	b.ReportMetric(float64(objs)/b.Elapsed().Seconds(), "objects/s")
 }
+
+// FuzzSplitTemplate checks that any template source splits into lines
+// that match the source's and that locating fields in it never panics.
+func FuzzSplitTemplate(f *testing.F) {
+	for _, name := range []string{"starter", "templates", "subcharts", "errors"} {
+		ar, err := txtar.ParseFile(filepath.Join("testdata", "helm", name+".txtar"))
+		if err != nil {
+			f.Fatal(err)
+		}
+		for _, file := range ar.Files {
+			if strings.Contains(file.Name, "/templates/") {
+				f.Add(string(file.Data))
+			}
+		}
+	}
+	paths := []ypath.Path{nil, {"spec"}, {"spec", "containers", "[name=web]", "image"}, {"items", "[0]", "metadata"}, {"a", "[=x]"}, {"a", "[3]", "b"}}
+	f.Fuzz(func(t *testing.T, src string) {
+		lines, actions := stripActions(src)
+		if n := strings.Count(src, "\n") + 1; len(lines) != n || len(actions) != n {
+			t.Fatalf("stripActions: %d lines, %d flags for %d source lines", len(lines), len(actions), n)
+		}
+		for _, d := range splitTemplate([]byte(src)) {
+			for _, p := range paths {
+				l := (&helmTemplateSource{file: "t.yaml", doc: d}).Locate(p)
+				if l.Line < 0 || l.Line > strings.Count(src, "\n")+1 {
+					t.Fatalf("Locate(%s) = line %d", p, l.Line)
+				}
+			}
+		}
+	})
+}
