@@ -321,6 +321,7 @@ func TestRenderHelm(t *testing.T) {
 			"ConfigMap/caps data.kube":            newestKubeVersion,
 			"ConfigMap/caps data.release":         "multi",
 			"ConfigMap/caps data.hasApps":         "true",
+			"ConfigMap/caps data.offline":         "0",
 			"ConfigMap/caps metadata.namespace":   "apps",
 			"ConfigMap/listed metadata.namespace": "apps",
 		},
