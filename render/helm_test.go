@@ -25,21 +25,7 @@ import (
 // and returns the directory.
 func unpackHelm(t testing.TB, name string) string {
 	t.Helper()
-	ar, err := txtar.ParseFile(filepath.Join("testdata", "helm", name+".txtar"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	for _, f := range ar.Files {
-		p := filepath.Join(dir, filepath.FromSlash(f.Name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, f.Data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
+	return unpackDir(t, filepath.Join("helm", name+".txtar"))
 }
 
 // newHelmRenderer returns a Renderer over dir.

@@ -12,9 +12,9 @@ import (
 	"github.com/kubeharden/kubeharden/internal/ypath"
 )
 
-// unpack writes a txtar archive from testdata into a temporary directory
-// and returns an FS rooted there.
-func unpack(t *testing.T, archive string) *FS {
+// unpackDir writes testdata/<archive> (txtar) into a temporary directory
+// and returns the directory.
+func unpackDir(t testing.TB, archive string) string {
 	t.Helper()
 	ar, err := txtar.ParseFile(filepath.Join("testdata", archive))
 	if err != nil {
@@ -30,7 +30,13 @@ func unpack(t *testing.T, archive string) *FS {
 			t.Fatal(err)
 		}
 	}
-	fsys, err := NewFS(dir)
+	return dir
+}
+
+// unpack is unpackDir returning an FS rooted at the directory.
+func unpack(t testing.TB, archive string) *FS {
+	t.Helper()
+	fsys, err := NewFS(unpackDir(t, archive))
 	if err != nil {
 		t.Fatal(err)
 	}
