@@ -108,11 +108,11 @@ func BenchmarkLint(b *testing.B) {
 	for b.Loop() {
 		// A fresh renderer per run: nothing is cached across runs.
 		r.renderer = r.renderer.WithFS(r.fs)
-		_, errs, _, n, err := lintRepo(ctx, r)
-		if err != nil || len(errs) > 0 {
-			b.Fatalf("lint: %v %v", err, errs)
+		res, err := lintRepo(ctx, r)
+		if err != nil || len(res.Errors) > 0 {
+			b.Fatalf("lint: %v %v", err, res)
 		}
-		objects = n
+		objects = res.Objects
 	}
 	if objects != want {
 		b.Fatalf("linted %d objects, want %d", objects, want)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 
@@ -17,7 +18,7 @@ import (
 )
 
 func newLintCmd(wd string) *cobra.Command {
-	var format, failOn string
+	var format, failOn, baselineFile string
 	cmd := &cobra.Command{
 		Use:   "lint [PATH...]",
 		Short: "Render the repository and report hardening findings",
@@ -48,15 +49,27 @@ targets are still linted and reported).`,
 			if err != nil {
 				return err
 			}
-			findings, errs, targets, objects, err := lintRepo(cmd.Context(), r)
+			res, err := lintRepo(cmd.Context(), r)
 			if err != nil {
 				return &codeError{code: exitError, err: err}
 			}
-			rep := &report.Report{Findings: findings, Errors: errs, Targets: targets, Objects: objects,
+			findings, errs := res.Findings, res.Errors
+			var stale []lint.BaselineEntry
+			if baselineFile != "" {
+				b, err := readBaseline(wd, baselineFile)
+				if err != nil {
+					return usageError("--baseline: %v", err)
+				}
+				findings, stale = b.Filter(findings)
+			}
+			rep := &report.Report{Findings: findings, Errors: errs, Targets: res.Targets, Objects: res.Objects,
 				Tool: report.Tool{Name: "kubeharden", Version: version()}}
 			out := cmd.OutOrStdout()
 			if err := report.Write(out, format, rep, report.Options{Color: useColor(out)}); err != nil {
 				return &codeError{code: exitError, err: err}
+			}
+			if len(stale) > 0 {
+				printStale(cmd.ErrOrStderr(), baselineFile, stale)
 			}
 			switch {
 			case len(errs) > 0:
@@ -68,8 +81,68 @@ targets are still linted and reported).`,
 		},
 	}
 	cmd.Flags().StringVarP(&format, "format", "f", "text", "output format: "+strings.Join(report.Formats(), ", "))
+	cmd.Flags().StringVar(&baselineFile, "baseline", "", "report only findings not recorded in this baseline file (see kubeharden baseline)")
 	cmd.Flags().StringVar(&failOn, "fail-on", "low", "exit 1 when a finding has this severity or higher (info, low, medium, high, critical, or none)")
 	return cmd
+}
+
+// readBaseline reads a baseline file named relative to wd.
+func readBaseline(wd, name string) (*lint.Baseline, error) {
+	if !filepath.IsAbs(name) {
+		name = filepath.Join(wd, name)
+	}
+	data, err := os.ReadFile(name)
+	if err != nil {
+		return nil, err
+	}
+	return lint.ParseBaseline(data)
+}
+
+// printStale lists baseline entries that no longer occur, so the
+// baseline is regenerated and only ever shrinks.
+func printStale(w io.Writer, file string, stale []lint.BaselineEntry) {
+	fmt.Fprintf(w, "baseline %s: %d recorded findings no longer occur; regenerate it with kubeharden baseline:\n", file, len(stale))
+	for _, e := range stale {
+		fmt.Fprintf(w, "  %s %s %s %s\n", e.Rule, e.Target, e.Resource, e.Field)
+	}
+}
+
+func newBaselineCmd(wd string) *cobra.Command {
+	return &cobra.Command{
+		Use:   "baseline [PATH...]",
+		Short: "Record the current findings so that lint --baseline reports only new ones",
+		Long: `Lint PATH (default: the whole repository) and print a baseline of the findings
+as JSON. A finding is recorded by a fingerprint of its rule, target, resource
+and field path, not its line, so moving or reformatting code does not make
+recorded findings new. kubeharden lint --baseline FILE reports only findings
+that are not in FILE and lists recorded findings that no longer occur.`,
+		Example: `  kubeharden baseline > .kubeharden-baseline.json
+  kubeharden lint --baseline .kubeharden-baseline.json`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			r, err := openRepo(wd, args)
+			if err != nil {
+				return err
+			}
+			res, err := lintRepo(cmd.Context(), r)
+			if err != nil {
+				return &codeError{code: exitError, err: err}
+			}
+			for _, e := range res.Errors {
+				fmt.Fprintf(cmd.ErrOrStderr(), "error: %s\n", describeError(e))
+			}
+			b, err := lint.NewBaseline(res.Findings).Marshal()
+			if err != nil {
+				return &codeError{code: exitError, err: err}
+			}
+			if _, err := cmd.OutOrStdout().Write(b); err != nil {
+				return &codeError{code: exitError, err: err}
+			}
+			if len(res.Errors) > 0 {
+				return &codeError{code: exitError}
+			}
+			return nil
+		},
+	}
 }
 
 func slicesContains(list []string, s string) bool {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
@@ -44,6 +45,26 @@ func TestScripts(t *testing.T) {
 				err := reporttest.Validate([]byte(ts.ReadFile("stdout")))
 				if (err != nil) != neg {
 					ts.Fatalf("schema validation: %v", err)
+				}
+			},
+			// dates sets $SOON (in 30 days), $PAST (yesterday) and $FAR
+			// (in 400 days), for exemption expiries that stay meaningful
+			// whenever the test runs.
+			"dates": func(ts *testscript.TestScript, neg bool, args []string) {
+				now := time.Now()
+				ts.Setenv("SOON", now.AddDate(0, 0, 30).Format(time.DateOnly))
+				ts.Setenv("PAST", now.AddDate(0, 0, -1).Format(time.DateOnly))
+				ts.Setenv("FAR", now.AddDate(0, 0, 400).Format(time.DateOnly))
+			},
+			// expand replaces $VAR references in files with the script's
+			// environment.
+			"expand": func(ts *testscript.TestScript, neg bool, args []string) {
+				for _, f := range args {
+					data := ts.ReadFile(f)
+					data = os.Expand(data, ts.Getenv)
+					if err := os.WriteFile(ts.MkAbs(f), []byte(data), 0o644); err != nil {
+						ts.Fatalf("%v", err)
+					}
 				}
 			},
 			"exit": func(ts *testscript.TestScript, neg bool, args []string) {

@@ -247,20 +247,34 @@ func locator(sm render.SourceMap) func(lint.Path) lint.Location {
 	}
 }
 
-// lintRepo runs the whole pipeline for paths and returns the findings and
-// errors, plus how many targets and objects were checked.
-func lintRepo(ctx context.Context, r *repo) (findings []lint.Finding, errs []lint.Error, targets, objects int, err error) {
+// outcome is what a lint run found.
+type outcome struct {
+	lint.Result
+	Errors  []lint.Error
+	Targets int
+	Objects int
+}
+
+// lintRepo runs the whole pipeline for the repo's paths: discovery,
+// rendering, rules and exemptions.
+func lintRepo(ctx context.Context, r *repo) (*outcome, error) {
 	ts, errs, err := r.targets(ctx)
 	if err != nil {
-		return nil, nil, 0, 0, err
+		return nil, err
 	}
 	objs, rerrs := lintObjects(r.renderAll(ctx, ts))
 	errs = append(errs, rerrs...)
+	all := rules.All()
+	known := make(map[string]bool, len(all))
+	for _, rl := range all {
+		known[rl.ID] = true
+	}
 	settings := r.cfg.Settings()
-	findings, err = lint.Run(ctx, objs, settings.Enabled(rules.All()), settings)
+	settings.KnownRule = func(id string) bool { return known[id] }
+	res, err := lint.RunAll(ctx, objs, settings.Enabled(all), settings)
 	if err != nil {
-		return nil, nil, 0, 0, fmt.Errorf("lint: %w", err)
+		return nil, fmt.Errorf("lint: %w", err)
 	}
 	lint.SortErrors(errs)
-	return findings, errs, len(ts), len(objs), nil
+	return &outcome{Result: res, Errors: errs, Targets: len(ts), Objects: len(objs)}, nil
 }

@@ -39,6 +39,12 @@ type Config struct {
 	Rules map[string]Rule `yaml:"rules"`
 	// Helm configures chart rendering.
 	Helm Helm `yaml:"helm"`
+	// Exemptions silence rules for matching objects, each with a reason
+	// and an expiry date.
+	Exemptions []lint.Exemption `yaml:"exemptions"`
+	// MaxExemptionDays bounds how far away an exemption may expire
+	// (default 365).
+	MaxExemptionDays int `yaml:"maxExemptionDays"`
 
 	// lines remembers where each rule ID is written, for errors.
 	lines map[string]int
@@ -85,6 +91,13 @@ func Parse(file string, src []byte) (*Config, error) {
 		if _, rules := lookup(root.Content[0], "rules"); rules != nil {
 			for i := 0; i+1 < len(rules.Content); i += 2 {
 				c.lines[rules.Content[i].Value] = rules.Content[i].Line
+			}
+		}
+		if _, ex := lookup(root.Content[0], "exemptions"); ex != nil && ex.Kind == yaml.SequenceNode {
+			for i, item := range ex.Content {
+				if i < len(c.Exemptions) {
+					c.Exemptions[i].Location = lint.Location{File: file, Line: item.Line, Column: item.Column, Origin: lint.OriginManifest}
+				}
 			}
 		}
 	}
@@ -166,6 +179,9 @@ func (c *Config) validate(file string, root *yaml.Node) error {
 	if v := c.KubernetesVersion; v != "" && !regexp.MustCompile(`^v?1\.\d+(\.\d+)?$`).MatchString(v) {
 		return &Error{file, line("kubernetesVersion"), fmt.Sprintf("bad Kubernetes version %q (want 1.N)", v)}
 	}
+	if c.MaxExemptionDays < 0 {
+		return &Error{file, line("maxExemptionDays"), "maxExemptionDays must be positive"}
+	}
 	for id, r := range c.Rules {
 		if r.Severity != "" {
 			if _, err := lint.ParseSeverity(r.Severity); err != nil {
@@ -203,6 +219,8 @@ func (c *Config) Settings() *lint.Settings {
 		KubernetesVersion: c.KubernetesVersion,
 		PodSecurity:       lint.PodSecurityLevel{Level: c.PodSecurity.Level, Version: c.PodSecurity.Version},
 		Rules:             map[string]lint.RuleSettings{},
+		Exemptions:        c.Exemptions,
+		MaxExemptionDays:  c.MaxExemptionDays,
 	}
 	for id, r := range c.Rules {
 		rs := lint.RuleSettings{Enabled: r.Enabled, Options: r.Options}

@@ -56,3 +56,30 @@ func TestParseErrors(t *testing.T) {
 		t.Errorf("empty config: %v", err)
 	}
 }
+
+func TestParseExemptions(t *testing.T) {
+	src := `maxExemptionDays: 90
+exemptions:
+  - rules: [pss-privileged]
+    reason: vendor chart we do not own
+    expires: 2026-12-31
+    match:
+      kind: DaemonSet
+      target: vendor/**
+`
+	c, err := Parse(FileName, []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := c.Settings()
+	if s.MaxExemptionDays != 90 || len(s.Exemptions) != 1 {
+		t.Fatalf("settings = %+v", s)
+	}
+	e := s.Exemptions[0]
+	if e.Reason != "vendor chart we do not own" || e.Match == nil || e.Match.Target != "vendor/**" || e.Location.Line != 3 || e.Location.File != FileName {
+		t.Errorf("exemption = %+v (match %+v)", e, e.Match)
+	}
+	if _, err := Parse(FileName, []byte("exemptions:\n  - rules: [x]\n    why: typo\n")); err == nil || !strings.Contains(err.Error(), `:3: unknown key "why"`) {
+		t.Errorf("unknown exemption key: %v", err)
+	}
+}

@@ -22,6 +22,8 @@ type Finding struct {
 	PSS *PSS
 	// Fix describes the automatic fix, when there is one.
 	Fix *FixInfo
+	// Exemption is the exemption that silences the finding, if any.
+	Exemption *Exemption
 }
 
 // PSS records the Pod Security Standards verdict behind a finding: the

@@ -33,7 +33,16 @@ type Rule struct {
 	Check func(p *Pass, o *Object)
 	// Run inspects the whole object set, for rules that relate objects.
 	Run func(p *Pass)
+
+	// reportedByRunner marks the rules about exemptions, whose findings
+	// the runner reports after every other rule has run; they have
+	// neither Check nor Run.
+	reportedByRunner bool
 }
+
+// ReportedByRunner reports whether the runner itself produces the rule's
+// findings (the exemption rules), so it has neither Check nor Run.
+func (r *Rule) ReportedByRunner() bool { return r.reportedByRunner }
 
 // URL is the rule's documentation link, derived from its ID.
 func (r *Rule) URL() string { return DocsBase + "#" + r.ID }

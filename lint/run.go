@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 )
 
 // Settings are the run-wide knobs rules may read.
@@ -15,6 +16,16 @@ type Settings struct {
 	PodSecurity PodSecurityLevel
 	// Rules overrides rule defaults by ID.
 	Rules map[string]RuleSettings
+	// Exemptions are the exemptions written in the config.
+	Exemptions []Exemption
+	// MaxExemptionDays bounds how far away an exemption may expire; 0
+	// means DefaultMaxExemptionDays.
+	MaxExemptionDays int
+	// KnownRule reports whether an ID names a rule, for validating
+	// exemptions; nil accepts every ID.
+	KnownRule func(id string) bool
+	// Now is the time exemptions are judged at; zero means time.Now().
+	Now time.Time
 }
 
 // RuleSettings overrides a rule's defaults. Nil fields keep the default.
@@ -149,15 +160,34 @@ func namespaceLevels(objs []*Object) map[string]PodSecurityLevel {
 	return m
 }
 
-// Run applies rules to objs and returns the findings in stable order.
-// Rules run concurrently; each rule sees every object.
+// Result is the outcome of a run.
+type Result struct {
+	// Findings are reported, in stable order.
+	Findings []Finding
+	// Suppressed are the findings an exemption silences, each with its
+	// Exemption set.
+	Suppressed []Finding
+}
+
+// Run applies rules to objs and returns the findings in stable order,
+// without those an exemption silences. Rules run concurrently; each rule
+// sees every object.
 func Run(ctx context.Context, objs []*Object, rules []*Rule, s *Settings) ([]Finding, error) {
+	res, err := RunAll(ctx, objs, rules, s)
+	return res.Findings, err
+}
+
+// RunAll is Run returning the suppressed findings too.
+func RunAll(ctx context.Context, objs []*Object, rules []*Rule, s *Settings) (Result, error) {
 	st := &runState{nsLevels: namespaceLevels(objs)}
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, workers())
 	for _, r := range rules {
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return Result{}, err
+		}
+		if r.reportedByRunner {
+			continue
 		}
 		p := &Pass{Rule: r, Objects: objs, Settings: s, run: st}
 		wg.Add(1)
@@ -176,6 +206,8 @@ func Run(ctx context.Context, objs []*Object, rules []*Rule, s *Settings) ([]Fin
 		}()
 	}
 	wg.Wait()
-	SortFindings(st.findings)
-	return st.findings, ctx.Err()
+	kept, suppressed := applyExemptions(objs, st.findings, rules, s)
+	SortFindings(kept)
+	SortFindings(suppressed)
+	return Result{Findings: kept, Suppressed: suppressed}, ctx.Err()
 }

@@ -16,5 +16,8 @@ import "github.com/kubeharden/kubeharden/lint"
 func All() []*lint.Rule {
 	var all []*lint.Rule
 	all = append(all, podSecurityRules()...)
+	all = append(all, workloadRules()...)
+	all = append(all, clusterRules()...)
+	all = append(all, exemptionRules()...)
 	return all
 }

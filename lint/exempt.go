@@ -1,0 +1,352 @@
+package lint
+
+import (
+	"fmt"
+	"path"
+	"strings"
+	"time"
+
+	yaml "go.yaml.in/yaml/v3"
+)
+
+// ExemptAnnotation is the object annotation that holds exemptions: a YAML
+// list of {rules: [IDs], reason: text, expires: YYYY-MM-DD}.
+const ExemptAnnotation = "kubeharden.io/exempt"
+
+// DefaultMaxExemptionDays is how far in the future an exemption may expire
+// unless the config says otherwise.
+const DefaultMaxExemptionDays = 365
+
+// Exemption silences findings of some rules on some objects, for a reason
+// and until a date. An exemption without both, or one too far out, does
+// not apply: break-glass must never quietly become the standard path.
+type Exemption struct {
+	Rules   []string `yaml:"rules" json:"rules"`
+	Reason  string   `yaml:"reason" json:"reason"`
+	Expires string   `yaml:"expires" json:"expires"`
+	// Match selects objects for exemptions written in the config; glob
+	// patterns (path.Match syntax; ** for any target path) per field.
+	Match *ExemptionMatch `yaml:"match,omitempty" json:"-"`
+
+	// Location is where the exemption is written.
+	Location Location `yaml:"-" json:"-"`
+	// object is set for exemptions read from an object's annotation.
+	object *Object
+}
+
+// ExemptionMatch selects the objects a config exemption applies to. Empty
+// fields match everything.
+type ExemptionMatch struct {
+	Kind      string `yaml:"kind"`
+	Namespace string `yaml:"namespace"`
+	Name      string `yaml:"name"`
+	Target    string `yaml:"target"`
+}
+
+func (m *ExemptionMatch) matches(o *Object) bool {
+	if m == nil {
+		return true
+	}
+	glob := func(pat, s string) bool {
+		if pat == "" || pat == "**" {
+			return true
+		}
+		if strings.HasSuffix(pat, "/**") && (s == strings.TrimSuffix(pat, "/**") || strings.HasPrefix(s, strings.TrimSuffix(pat, "**"))) {
+			return true
+		}
+		ok, _ := path.Match(pat, s)
+		return ok
+	}
+	return glob(m.Kind, o.Resource.Kind) && glob(m.Namespace, o.Resource.Namespace) &&
+		glob(m.Name, o.Resource.Name) && glob(m.Target, o.Target)
+}
+
+// The rules whose findings the runner itself reports about exemptions.
+var (
+	ExemptionInvalid = &Rule{
+		ID:       "exemption-invalid",
+		Title:    "exemptions must name known rules, give a reason and expire within the allowed time",
+		Severity: Medium,
+		Doc: "An exemption silences a rule for an object. To keep exceptions honest, each one must list the " +
+			"rules it silences, say why, and expire: `expires` is a date (YYYY-MM-DD) no further away than " +
+			"`maxExemptionDays` (default 365). An exemption that breaks these conditions does not apply, so " +
+			"the findings it was meant to silence are reported too.",
+		Remediation: "Give the exemption known rule IDs, a reason and an expiry date within the allowed window.",
+		Links:       []string{"https://github.com/kubeharden/kubeharden#exemptions"},
+		Before: `apiVersion: v1
+kind: Pod
+metadata:
+  name: debug
+  annotations:
+    kubeharden.io/exempt: |
+      - rules: [pss-privileged]
+        expires: 2026-12-31
+spec:
+  containers:
+    - name: debug
+      image: busybox:1.36
+`,
+		After: `apiVersion: v1
+kind: Pod
+metadata:
+  name: debug
+  annotations:
+    kubeharden.io/exempt: |
+      - rules: [pss-privileged]
+        reason: INC-4821 kernel debugging, remove after the postmortem
+        expires: 2026-12-31
+spec:
+  containers:
+    - name: debug
+      image: busybox:1.36
+`,
+		reportedByRunner: true,
+	}
+	ExemptionExpired = &Rule{
+		ID:       "exemption-expired",
+		Title:    "exemptions must not be past their expiry date",
+		Severity: Medium,
+		Doc: "An exemption past its `expires` date no longer applies: the findings it silenced are reported " +
+			"again, and this finding says why.",
+		Remediation: "Fix what the exemption was silencing, or renew it with a new reason and date.",
+		Links:       []string{"https://github.com/kubeharden/kubeharden#exemptions"},
+		Before: `apiVersion: v1
+kind: Pod
+metadata:
+  name: debug
+  annotations:
+    kubeharden.io/exempt: |
+      - rules: [pss-privileged]
+        reason: INC-4821 kernel debugging
+        expires: 2025-01-31
+spec:
+  containers:
+    - name: debug
+      image: busybox:1.36
+`,
+		After: `apiVersion: v1
+kind: Pod
+metadata:
+  name: debug
+spec:
+  containers:
+    - name: debug
+      image: busybox:1.36
+`,
+		reportedByRunner: true,
+	}
+	ExemptionUnused = &Rule{
+		ID:       "exemption-unused",
+		Title:    "exemptions must match a finding",
+		Severity: Low,
+		Doc: "An exemption that silences nothing — the rule no longer fires, the object was renamed, or the " +
+			"rule is turned off — is dead weight that could silence a future finding nobody reviewed.",
+		Remediation: "Remove the exemption, or correct its rules or match.",
+		Links:       []string{"https://github.com/kubeharden/kubeharden#exemptions"},
+		Before: `apiVersion: v1
+kind: Pod
+metadata:
+  name: web
+  annotations:
+    kubeharden.io/exempt: |
+      - rules: [pss-privileged]
+        reason: was privileged before the migration
+        expires: 2026-12-31
+spec:
+  containers:
+    - name: web
+      image: nginx:1.27
+`,
+		After: `apiVersion: v1
+kind: Pod
+metadata:
+  name: web
+spec:
+  containers:
+    - name: web
+      image: nginx:1.27
+`,
+		reportedByRunner: true,
+	}
+)
+
+// ExemptionRules returns the rules the runner reports about exemptions.
+func ExemptionRules() []*Rule { return []*Rule{ExemptionInvalid, ExemptionExpired, ExemptionUnused} }
+
+// exemptionState is an exemption under evaluation.
+type exemptionState struct {
+	ex      Exemption
+	problem string // why it does not apply, for exemption-invalid
+	expired bool
+	used    bool
+}
+
+// annotationExemptions reads the exemptions annotated on o. A value that
+// does not parse yields one invalid exemption.
+func annotationExemptions(o *Object) []*exemptionState {
+	p := Path{"metadata", "annotations", ExemptAnnotation}
+	n := o.Get(p)
+	if n == nil {
+		return nil
+	}
+	loc := o.Location(p)
+	var list []Exemption
+	if err := yaml.Unmarshal([]byte(n.Value), &list); err != nil {
+		return []*exemptionState{{ex: Exemption{Location: loc, object: o},
+			problem: fmt.Sprintf("annotation %s is not a YAML list of {rules, reason, expires}: %v", ExemptAnnotation, strings.TrimPrefix(err.Error(), "yaml: "))}}
+	}
+	var out []*exemptionState
+	for _, e := range list {
+		e.Location, e.object = loc, o
+		out = append(out, &exemptionState{ex: e})
+	}
+	return out
+}
+
+// validate sets problem or expired.
+func (st *exemptionState) validate(s *Settings, now time.Time) {
+	if st.problem != "" {
+		return
+	}
+	e := st.ex
+	maxDays := s.MaxExemptionDays
+	if maxDays <= 0 {
+		maxDays = DefaultMaxExemptionDays
+	}
+	var missing []string
+	if len(e.Rules) == 0 {
+		missing = append(missing, "rules")
+	}
+	if strings.TrimSpace(e.Reason) == "" {
+		missing = append(missing, "reason")
+	}
+	if e.Expires == "" {
+		missing = append(missing, "expires")
+	}
+	if len(missing) > 0 {
+		st.problem = "exemption has no " + strings.Join(missing, " and no ")
+		return
+	}
+	for _, id := range e.Rules {
+		if s.KnownRule != nil && !s.KnownRule(id) {
+			st.problem = fmt.Sprintf("exemption names unknown rule %q", id)
+			return
+		}
+	}
+	exp, err := time.Parse(time.DateOnly, e.Expires)
+	if err != nil {
+		st.problem = fmt.Sprintf("exemption expiry %q is not a date (YYYY-MM-DD)", e.Expires)
+		return
+	}
+	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
+	if exp.Before(today) {
+		st.expired = true
+		return
+	}
+	if limit := today.AddDate(0, 0, maxDays); exp.After(limit) {
+		st.problem = fmt.Sprintf("exemption expires %s, more than %d days away (latest allowed: %s)", e.Expires, maxDays, limit.Format(time.DateOnly))
+	}
+}
+
+func (st *exemptionState) names(rule string) bool {
+	for _, id := range st.ex.Rules {
+		if id == rule {
+			return true
+		}
+	}
+	return false
+}
+
+func (st *exemptionState) applies(f *Finding) bool {
+	if st.problem != "" || st.expired || !st.names(f.Rule.ID) {
+		return false
+	}
+	if st.ex.object != nil {
+		return st.ex.object == f.Object
+	}
+	return st.ex.Match.matches(f.Object)
+}
+
+// applyExemptions splits findings into those reported and those an
+// exemption silences, and adds the findings about the exemptions
+// themselves (for whichever exemption rules are enabled).
+func applyExemptions(objs []*Object, findings []Finding, enabled []*Rule, s *Settings) (kept, suppressed []Finding) {
+	var states []*exemptionState
+	for _, o := range objs {
+		states = append(states, annotationExemptions(o)...)
+	}
+	for _, e := range s.Exemptions {
+		states = append(states, &exemptionState{ex: e})
+	}
+	if len(states) == 0 {
+		return findings, nil
+	}
+	now := s.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	for _, st := range states {
+		st.validate(s, now)
+	}
+	for _, f := range findings {
+		var by *exemptionState
+		for _, st := range states {
+			if st.applies(&f) {
+				st.used = true
+				if by == nil {
+					by = st
+				}
+			}
+		}
+		if by == nil {
+			kept = append(kept, f)
+			continue
+		}
+		ex := by.ex
+		f.Exemption = &ex
+		suppressed = append(suppressed, f)
+	}
+	on := map[*Rule]bool{}
+	for _, r := range enabled {
+		on[r] = true
+	}
+	for _, st := range states {
+		var r *Rule
+		var msg string
+		switch {
+		case st.problem != "":
+			r, msg = ExemptionInvalid, st.problem+"; it does not apply"
+		case st.expired:
+			r, msg = ExemptionExpired, fmt.Sprintf("exemption for %s expired on %s; its findings are reported again", strings.Join(st.ex.Rules, ", "), st.ex.Expires)
+		case !st.used:
+			r, msg = ExemptionUnused, fmt.Sprintf("exemption for %s matches no finding", strings.Join(st.ex.Rules, ", "))
+		}
+		if r == nil || !on[r] {
+			continue
+		}
+		o := st.ex.object
+		if o == nil {
+			o = configObject(st.ex.Location)
+		}
+		sev := r.Severity
+		if rs, ok := s.Rules[r.ID]; ok && rs.Severity != nil {
+			sev = *rs.Severity
+		}
+		field := Path{"metadata", "annotations", ExemptAnnotation}
+		if st.ex.object == nil {
+			field = nil
+		}
+		kept = append(kept, Finding{Rule: r, Severity: sev, Message: msg, Object: o, Field: field, Location: st.ex.Location})
+	}
+	return kept, suppressed
+}
+
+// configObject stands for the config file in findings about exemptions
+// written there.
+func configObject(loc Location) *Object {
+	return &Object{
+		Resource: Resource{APIVersion: "kubeharden.io/v1", Kind: "Config", Name: path.Base(loc.File)},
+		Target:   ".",
+		Locate:   func(Path) Location { return loc },
+	}
+}
