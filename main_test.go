@@ -115,3 +115,13 @@ func goldenFile(t *testing.T, file, got string) {
 		t.Errorf("%s differs (go test -run %s -update to accept):\n--- got\n%s\n--- want\n%s", file, t.Name(), got, want)
 	}
 }
+
+// TestRulesDoc keeps docs/rules.md in step with the rule metadata
+// (go test -run TestRulesDoc -update regenerates it).
+func TestRulesDoc(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if code := runIn(context.Background(), ".", []string{"rules", "--markdown"}, nil, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	goldenFile(t, "docs/rules.md", stdout.String())
+}
