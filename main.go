@@ -7,12 +7,14 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 
 	"github.com/spf13/cobra"
@@ -106,21 +108,100 @@ produced it.`,
 }
 
 func newVersionCmd() *cobra.Command {
-	return &cobra.Command{
+	var format string
+	cmd := &cobra.Command{
 		Use:   "version",
-		Short: "Print the version of kubeharden",
-		Args:  cobra.NoArgs,
+		Short: "Print the version of kubeharden and of the libraries it was built with",
+		Long: `Print the module version, VCS revision and dirty flag, the Go version, and the
+versions of Helm, Kustomize and the Pod Security library compiled in, so that a
+report can be tied to the exact build that produced it.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			fmt.Fprintln(cmd.OutOrStdout(), "kubeharden", version())
+			info := buildInfo()
+			out := cmd.OutOrStdout()
+			switch format {
+			case "text":
+				fmt.Fprintf(out, "kubeharden %s\n", info.Version)
+				if info.Revision != "" {
+					dirty := ""
+					if info.Dirty {
+						dirty = " (dirty)"
+					}
+					fmt.Fprintf(out, "revision: %s%s\n", info.Revision, dirty)
+				}
+				fmt.Fprintf(out, "go: %s\n", info.GoVersion)
+				for _, d := range info.Libraries {
+					fmt.Fprintf(out, "%s: %s\n", d.Path, d.Version)
+				}
+			case "json":
+				enc := json.NewEncoder(out)
+				enc.SetIndent("", "  ")
+				return enc.Encode(info)
+			default:
+				return usageError("unknown format %q (want text or json)", format)
+			}
 			return nil
 		},
 	}
+	cmd.Flags().StringVarP(&format, "format", "f", "text", "output format: text or json")
+	return cmd
+}
+
+// BuildInfo describes the binary: enough to reproduce a report.
+type BuildInfo struct {
+	Version   string    `json:"version"`
+	Revision  string    `json:"revision,omitempty"`
+	Dirty     bool      `json:"dirty,omitempty"`
+	GoVersion string    `json:"goVersion"`
+	Libraries []Library `json:"libraries"`
+}
+
+// Library is a compiled-in module whose version affects results.
+type Library struct {
+	Path    string `json:"path"`
+	Version string `json:"version"`
+}
+
+// trackedLibraries are the modules whose versions decide what kubeharden
+// renders and reports.
+var trackedLibraries = []string{
+	"helm.sh/helm/v3",
+	"sigs.k8s.io/kustomize/api",
+	"sigs.k8s.io/kustomize/kyaml",
+	"k8s.io/pod-security-admission",
+	"k8s.io/api",
+}
+
+func buildInfo() BuildInfo {
+	info := BuildInfo{Version: "(devel)", GoVersion: runtime.Version(), Libraries: []Library{}}
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return info
+	}
+	if v := bi.Main.Version; v != "" {
+		info.Version = v
+	}
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			info.Revision = s.Value
+		case "vcs.modified":
+			info.Dirty = s.Value == "true"
+		}
+	}
+	for _, want := range trackedLibraries {
+		for _, d := range bi.Deps {
+			if d.Path == want {
+				v := d.Version
+				if d.Replace != nil {
+					v = d.Replace.Version
+				}
+				info.Libraries = append(info.Libraries, Library{Path: d.Path, Version: v})
+			}
+		}
+	}
+	return info
 }
 
 // version is the module version the binary was built from.
-func version() string {
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
-		return bi.Main.Version
-	}
-	return "(devel)"
-}
+func version() string { return buildInfo().Version }
