@@ -18,7 +18,7 @@ import (
 )
 
 func newLintCmd(wd string) *cobra.Command {
-	var format, failOn, baselineFile string
+	var format, failOn, baselineFile, changed string
 	cmd := &cobra.Command{
 		Use:   "lint [PATH...]",
 		Short: "Render the repository and report hardening findings",
@@ -35,6 +35,7 @@ Exit codes: 0 no finding at or above --fail-on; 1 findings at or above it;
 2 usage error, bad config, or a target that could not be rendered (all other
 targets are still linted and reported).`,
 		Example: `  kubeharden lint
+  kubeharden lint --changed origin/main
   kubeharden lint --format json testdata/demo
   kubeharden lint --fail-on high apps/prod/values.yaml`,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -48,6 +49,12 @@ targets are still linted and reported).`,
 			r, err := openRepo(wd, args)
 			if err != nil {
 				return err
+			}
+			if cmd.Flags().Changed("changed") {
+				// Lint only what the changed files affect.
+				if r.paths, err = changedPaths(cmd.Context(), r.root, changed); err != nil {
+					return err
+				}
 			}
 			res, err := lintRepo(cmd.Context(), r)
 			if err != nil {
@@ -81,6 +88,8 @@ targets are still linted and reported).`,
 		},
 	}
 	cmd.Flags().StringVarP(&format, "format", "f", "text", "output format: "+strings.Join(report.Formats(), ", "))
+	cmd.Flags().StringVar(&changed, "changed", "", "lint only the targets affected by files changed since this git ref (default HEAD: uncommitted changes)")
+	cmd.Flags().Lookup("changed").NoOptDefVal = "HEAD"
 	cmd.Flags().StringVar(&baselineFile, "baseline", "", "report only findings not recorded in this baseline file (see kubeharden baseline)")
 	cmd.Flags().StringVar(&failOn, "fail-on", "low", "exit 1 when a finding has this severity or higher (info, low, medium, high, critical, or none)")
 	return cmd

@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/kubeharden/kubeharden/config"
@@ -83,6 +85,31 @@ func openRepo(wd string, args []string) (*repo, error) {
 	return r, nil
 }
 
+// changedPaths returns the root-relative paths that differ between ref
+// and the working tree (deleted files included), as git reports them.
+// git runs with repository-controlled helpers disabled: no fsmonitor,
+// external diff or textconv program from the repository's config runs.
+func changedPaths(ctx context.Context, root, ref string) ([]string, error) {
+	if strings.HasPrefix(ref, "-") {
+		return nil, usageError("--changed: bad ref %q", ref)
+	}
+	cmd := exec.CommandContext(ctx, "git", "-C", root, "-c", "core.fsmonitor=false",
+		"diff", "--name-only", "-z", "--relative", "--no-ext-diff", "--no-textconv", ref, "--")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, usageError("--changed %s: git diff: %v %s", ref, err, strings.TrimSpace(stderr.String()))
+	}
+	var paths []string
+	for _, p := range strings.Split(string(out), "\x00") {
+		if p != "" {
+			paths = append(paths, p)
+		}
+	}
+	return paths, nil
+}
+
 // findRoot returns the nearest directory at or above dir holding
 // .kubeharden.yaml or .git, or "". It reads the file system only; git
 // itself is not run.
@@ -145,6 +172,9 @@ func (r *repo) targets(ctx context.Context) ([]*render.Target, []lint.Error, err
 	}
 	if slices.Contains(r.paths, ".") {
 		return disc.Targets, errs, nil
+	}
+	if len(r.paths) == 0 {
+		return nil, nil, nil
 	}
 	var out []*render.Target
 	for _, t := range disc.Targets {
