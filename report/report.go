@@ -1,14 +1,17 @@
-// Package report prints the result of a lint run for people ("text") and
-// for programs ("json").
+// Package report prints the result of a lint run for people ("text"),
+// for programs ("json"), for code scanning ("sarif"), for CI systems
+// ("github" workflow annotations, "junit" XML) and for pull-request
+// comments ("markdown").
 //
 // The JSON layout is a contract: it carries schemaVersion 1, is described
 // by the JSON Schema returned by Schema (report/schema/report.v1.json),
 // and is written from output structs of this package, never from lint's
 // internal types, so that refactoring lint cannot silently change it.
 //
-// Both formats are deterministic: findings and errors are ordered the same
+// Every format is deterministic: findings and errors are ordered the same
 // way on every run whatever order the caller passes them in, and the
-// caller's slices are never modified.
+// caller's slices are never modified. No format writes a line number it
+// does not know.
 package report
 
 import (
@@ -45,7 +48,7 @@ type Tool struct {
 // Options change how a report is printed, never what it contains.
 type Options struct {
 	// Color enables ANSI colours in the text format. The caller decides:
-	// stdout is a terminal and NO_COLOR is unset. JSON ignores it.
+	// stdout is a terminal and NO_COLOR is unset. Other formats ignore it.
 	Color bool
 	// ShowExempt will list findings silenced by an exemption; reserved
 	// until exemptions are implemented and currently has no effect.
@@ -54,13 +57,19 @@ type Options struct {
 
 // The output formats, in the order Formats lists them.
 const (
-	FormatText = "text"
-	FormatJSON = "json"
+	FormatText     = "text"
+	FormatJSON     = "json"
+	FormatSARIF    = "sarif"
+	FormatGitHub   = "github"
+	FormatJUnit    = "junit"
+	FormatMarkdown = "markdown"
 )
 
 // Formats lists the accepted values of Write's format argument. The
 // returned slice is the caller's to modify.
-func Formats() []string { return []string{FormatText, FormatJSON} }
+func Formats() []string {
+	return []string{FormatText, FormatJSON, FormatSARIF, FormatGitHub, FormatJUnit, FormatMarkdown}
+}
 
 // Write prints r to w in the named format. An unknown format is an error
 // (never a fallback to text), as is a finding without a rule or object or
@@ -74,6 +83,14 @@ func Write(w io.Writer, format string, r *Report, opts Options) error {
 		render = writeText
 	case FormatJSON:
 		render = writeJSON
+	case FormatSARIF:
+		render = writeSARIF
+	case FormatGitHub:
+		render = writeGitHub
+	case FormatJUnit:
+		render = writeJUnit
+	case FormatMarkdown:
+		render = writeMarkdown
 	default:
 		return fmt.Errorf("unknown format %q (want one of %s)", format, strings.Join(Formats(), ", "))
 	}
@@ -94,8 +111,8 @@ func Write(w io.Writer, format string, r *Report, opts Options) error {
 	return nil
 }
 
-// view is a report checked, normalised and put in output order; both
-// formats print from it so they agree on order and on what "unknown" is.
+// view is a report checked, normalised and put in output order; every
+// format prints from it so they agree on order and on what "unknown" is.
 type view struct {
 	tool     Tool
 	findings []finding

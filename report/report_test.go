@@ -17,12 +17,29 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
+// The rules carry metadata as the catalogue's do, except ruleLatestTag,
+// which has none, so that formats that print it also show their fallbacks.
 var (
-	ruleRunAsNonRoot = &lint.Rule{ID: "pss-run-as-non-root", Severity: lint.High}
-	ruleLimits       = &lint.Rule{ID: "resources-limits", Severity: lint.Medium}
-	ruleLatestTag    = &lint.Rule{ID: "image-latest-tag", Severity: lint.Low}
-	ruleNSLabel      = &lint.Rule{ID: "namespace-pss-label", Severity: lint.Info}
-	ruleHostNetwork  = &lint.Rule{ID: "pss-host-network", Severity: lint.Critical}
+	ruleRunAsNonRoot = &lint.Rule{
+		ID: "pss-run-as-non-root", Severity: lint.High,
+		Title:       "containers must run as a non-root user",
+		Doc:         "A container that runs as root is one kernel bug away from root on the node.\n\nThis is the `runAsNonRoot` check of the [Pod Security Standards](https://kubernetes.io/docs/concepts/security/pod-security-standards/#restricted) restricted level.",
+		Remediation: "Set securityContext.runAsNonRoot: true on the pod or the container.",
+		Links:       []string{"https://kubernetes.io/docs/concepts/security/pod-security-standards/"},
+	}
+	ruleLimits = &lint.Rule{
+		ID: "resources-limits", Severity: lint.Medium,
+		Title:       "containers must set a memory limit",
+		Doc:         "Without a memory limit one container can exhaust its node's memory.",
+		Remediation: "Set resources.limits.memory on every container.",
+	}
+	ruleLatestTag   = &lint.Rule{ID: "image-latest-tag", Severity: lint.Low}
+	ruleNSLabel     = &lint.Rule{ID: "namespace-pss-label", Severity: lint.Info, Title: "namespaces should set a pod security level"}
+	ruleHostNetwork = &lint.Rule{
+		ID: "pss-host-network", Severity: lint.Critical,
+		Title:       "pods must not use the host network",
+		Remediation: "Remove hostNetwork from the pod spec.",
+	}
 )
 
 // object builds the lint view of a small manifest, as render would.
@@ -172,6 +189,14 @@ func TestGolden(t *testing.T) {
 		{"report.json.golden", FormatJSON, sampleReport, Options{}},
 		{"empty.txt.golden", FormatText, func(testing.TB) *Report { return emptyReport() }, Options{Color: true}},
 		{"empty.json.golden", FormatJSON, func(testing.TB) *Report { return emptyReport() }, Options{}},
+		{"report.sarif.golden", FormatSARIF, sampleReport, Options{}},
+		{"empty.sarif.golden", FormatSARIF, func(testing.TB) *Report { return emptyReport() }, Options{}},
+		{"report.github.golden", FormatGitHub, sampleReport, Options{}},
+		{"empty.github.golden", FormatGitHub, func(testing.TB) *Report { return emptyReport() }, Options{}},
+		{"report.xml.golden", FormatJUnit, sampleReport, Options{}},
+		{"empty.xml.golden", FormatJUnit, func(testing.TB) *Report { return emptyReport() }, Options{}},
+		{"report.md.golden", FormatMarkdown, sampleReport, Options{}},
+		{"empty.md.golden", FormatMarkdown, func(testing.TB) *Report { return emptyReport() }, Options{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.golden, func(t *testing.T) {
@@ -223,7 +248,7 @@ func TestDeterministic(t *testing.T) {
 }
 
 func TestFormats(t *testing.T) {
-	if got, want := Formats(), []string{"text", "json"}; !slices.Equal(got, want) {
+	if got, want := Formats(), []string{"text", "json", "sarif", "github", "junit", "markdown"}; !slices.Equal(got, want) {
 		t.Errorf("Formats() = %q, want %q", got, want)
 	}
 	f := Formats()
@@ -234,14 +259,14 @@ func TestFormats(t *testing.T) {
 }
 
 func TestUnknownFormat(t *testing.T) {
-	for _, format := range []string{"", "sarif", "JSON", "txt"} {
+	for _, format := range []string{"", "SARIF", "JSON", "txt", "gitlab", "md", "xml"} {
 		var buf bytes.Buffer
 		err := Write(&buf, format, sampleReport(t), Options{})
 		if err == nil {
 			t.Errorf("Write(%q): no error", format)
 			continue
 		}
-		if !strings.Contains(err.Error(), "text, json") {
+		if !strings.Contains(err.Error(), "text, json, sarif, github, junit, markdown") {
 			t.Errorf("Write(%q) error %q does not list the formats", format, err)
 		}
 		if buf.Len() > 0 {
