@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"os"
@@ -18,7 +19,9 @@ import (
 )
 
 func newLintCmd(wd string) *cobra.Command {
-	var format, failOn, baselineFile, changed string
+	var formats []string
+	var failOn, baselineFile, changed string
+	var showExempt bool
 	cmd := &cobra.Command{
 		Use:   "lint [PATH...]",
 		Short: "Render the repository and report hardening findings",
@@ -43,8 +46,9 @@ targets are still linted and reported).`,
 			if err != nil {
 				return err
 			}
-			if !slicesContains(report.Formats(), format) {
-				return usageError("unknown format %q (want one of %s)", format, strings.Join(report.Formats(), ", "))
+			outputs, err := parseFormats(wd, formats)
+			if err != nil {
+				return err
 			}
 			r, err := openRepo(wd, args)
 			if err != nil {
@@ -69,10 +73,9 @@ targets are still linted and reported).`,
 				}
 				findings, stale = b.Filter(findings)
 			}
-			rep := &report.Report{Findings: findings, Errors: errs, Targets: res.Targets, Objects: res.Objects,
-				Tool: report.Tool{Name: "kubeharden", Version: version()}}
-			out := cmd.OutOrStdout()
-			if err := report.Write(out, format, rep, report.Options{Color: useColor(out)}); err != nil {
+			rep := &report.Report{Findings: findings, Suppressed: res.Suppressed, Errors: errs,
+				Targets: res.Targets, Objects: res.Objects, Tool: report.Tool{Name: "kubeharden", Version: version()}}
+			if err := writeReports(cmd.OutOrStdout(), outputs, rep, showExempt); err != nil {
 				return &codeError{code: exitError, err: err}
 			}
 			if len(stale) > 0 {
@@ -87,12 +90,88 @@ targets are still linted and reported).`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVarP(&format, "format", "f", "text", "output format: "+strings.Join(report.Formats(), ", "))
+	cmd.Flags().StringArrayVarP(&formats, "format", "f", []string{"text"},
+		"output format: "+strings.Join(report.Formats(), ", ")+"; FORMAT=FILE writes to a file; repeat for several")
+	cmd.Flags().BoolVar(&showExempt, "show-exempt", false, "also list findings silenced by exemptions, with their exemption (json)")
 	cmd.Flags().StringVar(&changed, "changed", "", "lint only the targets affected by files changed since this git ref (default HEAD: uncommitted changes)")
 	cmd.Flags().Lookup("changed").NoOptDefVal = "HEAD"
 	cmd.Flags().StringVar(&baselineFile, "baseline", "", "report only findings not recorded in this baseline file (see kubeharden baseline)")
 	cmd.Flags().StringVar(&failOn, "fail-on", "low", "exit 1 when a finding has this severity or higher (info, low, medium, high, critical, or none)")
 	return cmd
+}
+
+// output is one requested report: a format, written to a file or stdout.
+type output struct {
+	format string
+	file   string // absolute; "" for stdout
+}
+
+// parseFormats reads --format values "json" or "sarif=out.sarif". At most
+// one output may go to stdout; unknown formats are usage errors.
+func parseFormats(wd string, specs []string) ([]output, error) {
+	var outs []output
+	stdout := 0
+	for _, spec := range specs {
+		name, file, toFile := strings.Cut(spec, "=")
+		if !slicesContains(report.Formats(), name) {
+			return nil, usageError("unknown format %q (want one of %s)", name, strings.Join(report.Formats(), ", "))
+		}
+		if !toFile {
+			stdout++
+			outs = append(outs, output{format: name})
+			continue
+		}
+		if file == "" {
+			return nil, usageError("--format %s: empty file name", spec)
+		}
+		if !filepath.IsAbs(file) {
+			file = filepath.Join(wd, file)
+		}
+		outs = append(outs, output{format: name, file: file})
+	}
+	if stdout > 1 {
+		return nil, usageError("only one --format may write to stdout; give the others a file (FORMAT=FILE)")
+	}
+	return outs, nil
+}
+
+// writeReports writes the report in every requested format. Files are
+// written whole: to a temporary file first, then renamed.
+func writeReports(stdout io.Writer, outs []output, rep *report.Report, showExempt bool) error {
+	for _, o := range outs {
+		if o.file == "" {
+			if err := report.Write(stdout, o.format, rep, report.Options{Color: useColor(stdout), ShowExempt: showExempt}); err != nil {
+				return err
+			}
+			continue
+		}
+		var buf bytes.Buffer
+		if err := report.Write(&buf, o.format, rep, report.Options{ShowExempt: showExempt}); err != nil {
+			return err
+		}
+		if err := writeFileAtomic(o.file, buf.Bytes()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeFileAtomic writes data to name through a temporary file in the same
+// directory and a rename, so readers never see a half-written file.
+func writeFileAtomic(name string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), name)
 }
 
 // readBaseline reads a baseline file named relative to wd.

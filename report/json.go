@@ -5,6 +5,7 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	"github.com/kubeharden/kubeharden/lint"
 )
@@ -145,7 +146,7 @@ func writeJSON(buf *bytes.Buffer, v *view, _ Options) error {
 			},
 		},
 	}
-	for _, f := range v.findings {
+	for _, f := range append(slices.Clip(v.findings), v.exempt...) {
 		res := f.Object.Resource
 		jf := jsonFinding{
 			Rule:     f.Rule.ID,
@@ -170,6 +171,9 @@ func writeJSON(buf *bytes.Buffer, v *view, _ Options) error {
 		}
 		if via := f.Object.Via; via != nil {
 			jf.Via = &jsonVia{Kind: via.Kind, Name: via.Name, File: via.File, Line: via.Line}
+		}
+		if e := f.Exemption; e != nil {
+			jf.Exemption = &jsonExemption{Rules: e.Rules, Reason: e.Reason, Expires: e.Expires}
 		}
 		out.Findings = append(out.Findings, jf)
 	}

@@ -30,7 +30,10 @@ import (
 // discovered and rendered, so "no findings" can say how much was checked.
 type Report struct {
 	Findings []lint.Finding
-	Errors   []lint.Error
+	// Suppressed are findings an exemption silences (with Exemption set);
+	// they are printed only with Options.ShowExempt, by the JSON format.
+	Suppressed []lint.Finding
+	Errors     []lint.Error
 	// Targets is the number of charts, overlays and directories rendered.
 	Targets int
 	// Objects is the number of rendered objects the rules inspected.
@@ -50,8 +53,9 @@ type Options struct {
 	// Color enables ANSI colours in the text format. The caller decides:
 	// stdout is a terminal and NO_COLOR is unset. Other formats ignore it.
 	Color bool
-	// ShowExempt will list findings silenced by an exemption; reserved
-	// until exemptions are implemented and currently has no effect.
+	// ShowExempt lists the findings silenced by an exemption, each with
+	// its exemption, after the other findings (JSON format only; they are
+	// not counted in the summary).
 	ShowExempt bool
 }
 
@@ -97,7 +101,7 @@ func Write(w io.Writer, format string, r *Report, opts Options) error {
 	if r == nil {
 		r = &Report{}
 	}
-	v, err := newView(r)
+	v, err := newView(r, opts)
 	if err != nil {
 		return err
 	}
@@ -116,9 +120,11 @@ func Write(w io.Writer, format string, r *Report, opts Options) error {
 type view struct {
 	tool     Tool
 	findings []finding
-	errors   []lint.Error
-	targets  int
-	objects  int
+	// exempt are the findings exemptions silence, when they are shown.
+	exempt  []finding
+	errors  []lint.Error
+	targets int
+	objects int
 	// bySeverity counts findings, indexed by lint.Severity.
 	bySeverity [len(severityOrder)]int
 }
@@ -149,14 +155,31 @@ var (
 	pssLevels         = []string{"privileged", "baseline", "restricted"}
 )
 
-func newView(r *Report) (*view, error) {
+func newView(r *Report, opts Options) (*view, error) {
 	v := &view{tool: r.Tool, targets: r.Targets, objects: r.Objects}
 	if v.tool.Name == "" {
 		v.tool.Name = "kubeharden"
 	}
-	v.findings = make([]finding, len(r.Findings))
-	for i := range r.Findings {
-		f := &r.Findings[i]
+	var err error
+	if v.findings, err = v.check(r.Findings, true); err != nil {
+		return nil, err
+	}
+	if opts.ShowExempt {
+		if v.exempt, err = v.check(r.Suppressed, false); err != nil {
+			return nil, err
+		}
+	}
+	v.errors = slices.Clone(r.Errors)
+	lint.SortErrors(v.errors)
+	return v, nil
+}
+
+// check validates and normalises findings, in output order; count adds
+// them to the summary.
+func (v *view) check(in []lint.Finding, count bool) ([]finding, error) {
+	out := make([]finding, len(in))
+	for i := range in {
+		f := &in[i]
 		switch {
 		case f.Rule == nil:
 			return nil, fmt.Errorf("finding %d (%q) has no rule", i, f.Message)
@@ -179,13 +202,13 @@ func newView(r *Report) (*view, error) {
 		if err != nil {
 			return nil, fmt.Errorf("finding %d (%s): %w", i, f.Rule.ID, err)
 		}
-		v.findings[i] = finding{Finding: f, loc: loc}
-		v.bySeverity[f.Severity]++
+		out[i] = finding{Finding: f, loc: loc}
+		if count {
+			v.bySeverity[f.Severity]++
+		}
 	}
-	slices.SortStableFunc(v.findings, compareFindings)
-	v.errors = slices.Clone(r.Errors)
-	lint.SortErrors(v.errors)
-	return v, nil
+	slices.SortStableFunc(out, compareFindings)
+	return out, nil
 }
 
 // normalize makes an unknown location say so: origin "unknown", no file,
