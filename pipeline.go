@@ -150,6 +150,9 @@ func loadConfig(fsys *render.FS) (*config.Config, error) {
 	if err := cfg.CheckRules(config.FileName, func(id string) bool { return known[id] }); err != nil {
 		return nil, err
 	}
+	if err := cfg.CheckOptions(config.FileName, rules.ValidateOptions); err != nil {
+		return nil, err
+	}
 	return cfg, nil
 }
 

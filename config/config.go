@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -186,6 +187,24 @@ func (c *Config) validate(file string, root *yaml.Node) error {
 		if r.Severity != "" {
 			if _, err := lint.ParseSeverity(r.Severity); err != nil {
 				return &Error{file, c.lines[id], fmt.Sprintf("rule %s: %v", id, err)}
+			}
+		}
+	}
+	return nil
+}
+
+// CheckOptions returns an error naming the line of the first rule whose
+// options validate rejects.
+func (c *Config) CheckOptions(file string, validate func(id string, options map[string]any) error) error {
+	ids := make([]string, 0, len(c.Rules))
+	for id := range c.Rules {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool { return c.lines[ids[i]] < c.lines[ids[j]] })
+	for _, id := range ids {
+		if opts := c.Rules[id].Options; len(opts) > 0 {
+			if err := validate(id, opts); err != nil {
+				return &Error{File: file, Line: c.lines[id], Message: err.Error()}
 			}
 		}
 	}

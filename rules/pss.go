@@ -121,10 +121,10 @@ var podSecurityChecks = []pssCheck{
 			"runtime socket, the kubelet's directory or the node's root file system are a direct path to " +
 			"root on the node, and even read-only mounts leak credentials.",
 		remediation: "Replace the hostPath volume with an emptyDir, a configMap, a secret or a persistentVolumeClaim.",
-		before: podExample{
+		before: atBaseline(podExample{
 			pod:       "volumes:\n- name: docker\n  hostPath:\n    path: /var/run/docker.sock\n",
 			container: "volumeMounts:\n- name: docker\n  mountPath: /var/run/docker.sock\n",
-		}.deployment(),
+		}.deployment()),
 		after: podExample{
 			pod:       "volumes:\n- name: cache\n  emptyDir: {}\n",
 			container: "volumeMounts:\n- name: cache\n  mountPath: /cache\n",
@@ -175,9 +175,9 @@ var podSecurityChecks = []pssCheck{
 			"default set, such as SYS_ADMIN, NET_ADMIN, SYS_PTRACE or SYS_MODULE, are each enough to " +
 			"attack the node or other containers.",
 		remediation: "Remove the capabilities outside the default set from securityContext.capabilities.add.",
-		before: podExample{
+		before: atBaseline(podExample{
 			sc: "allowPrivilegeEscalation: false\ncapabilities:\n  add: [\"SYS_ADMIN\"]\n",
-		}.deployment(),
+		}.deployment()),
 		after: podExample{
 			sc: "allowPrivilegeEscalation: false\ncapabilities:\n  drop: [\"ALL\"]\n  add: [\"NET_BIND_SERVICE\"]\n",
 		}.deployment(),
@@ -239,9 +239,9 @@ var podSecurityChecks = []pssCheck{
 		doc: "Seccomp limits the system calls a container can make. An Unconfined profile exposes the " +
 			"whole kernel interface, including the calls most container escapes rely on.",
 		remediation: "Set securityContext.seccompProfile.type to RuntimeDefault or Localhost instead of Unconfined.",
-		before: podExample{
+		before: atBaseline(podExample{
 			podSC: "runAsNonRoot: true\nseccompProfile:\n  type: Unconfined\n",
-		}.deployment(),
+		}.deployment()),
 		after: podExample{}.deployment(),
 		locate: pssLocator{
 			container: seccompBaselineContainerField,
@@ -323,7 +323,7 @@ var podSecurityChecks = []pssCheck{
 			"node. procMount: Unmasked removes the masks. From policy v1.35 the baseline level allows it " +
 			"in a user namespace (hostUsers: false).",
 		remediation: "Remove securityContext.procMount or set it to Default.",
-		before:      podExample{sc: defaultContainerSC + "procMount: Unmasked\n"}.deployment(),
+		before:      atBaseline(podExample{sc: defaultContainerSC + "procMount: Unmasked\n"}.deployment()),
 		after:       podExample{}.deployment(),
 		locate:      pssLocator{container: containerSC("procMount")},
 	},
@@ -1086,4 +1086,12 @@ func indent(s string, n int) string {
 		}
 	}
 	return b.String()
+}
+
+// atBaseline puts an example in a namespace labelled baseline, for the
+// baseline checks that a restricted check overrides: at restricted, the
+// default level, they never report. The workload stays the first object.
+func atBaseline(manifest string) string {
+	return strings.Replace(manifest, "metadata:\n  name: web\n", "metadata:\n  name: web\n  namespace: shop\n", 1) +
+		"---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n  labels:\n    " + lint.LabelEnforce + ": baseline\n"
 }

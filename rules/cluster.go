@@ -1,0 +1,169 @@
+package rules
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	yaml "go.yaml.in/yaml/v3"
+
+	"github.com/kubeharden/kubeharden/internal/ypath"
+	"github.com/kubeharden/kubeharden/lint"
+)
+
+// clusterRules are the rules about secrets, network policies, services,
+// ingresses, namespaces, RBAC and API versions, in catalogue order.
+func clusterRules() []*lint.Rule {
+	return []*lint.Rule{
+		secretInGitRule,
+		longLivedSATokenRule,
+		networkPolicyDefaultDenyRule,
+		networkPolicyAllowAllRule,
+		serviceExposedRule,
+		ingressTLSMissingRule,
+		namespacePSSLevelRule,
+		rbacWildcardRule,
+		rbacSecretsReadRule,
+		rbacPrivilegeEscalationRule,
+		rbacClusterAdminBindingRule,
+		deprecatedAPIRule,
+		invalidObjectRule,
+	}
+}
+
+// rbacReferenceURL is the RBAC reference. The cluster rules share
+// nsaGuideURL, secretsURL, secretsPracticeURL, serviceAccountsURL and
+// rbacPracticesURL with the workload rules.
+const rbacReferenceURL = "https://kubernetes.io/docs/reference/access-authn-authz/rbac/"
+
+// namespacePSSLevelRule requires every Namespace in the repo to enforce a
+// Pod Security level at least as strict as the configured minimum. The
+// minimum is the rule option minLevel, else the configured default level,
+// else restricted; a namespace without the enforce label, or with a value
+// that is not a level, is reported.
+var namespacePSSLevelRule = &lint.Rule{
+	ID:    "namespace-pss-level",
+	Title: "namespaces must enforce a Pod Security level",
+	Doc: "The PodSecurity admission controller enforces the level a namespace's `" + lint.LabelEnforce +
+		"` label names. Without the label, pods in the namespace are held only to the cluster-wide default, " +
+		"which is `privileged` (no restriction) unless the API server is configured otherwise. A namespace " +
+		"labelled with a weaker level than the one the repository aims for lets workloads in it run with " +
+		"host namespaces, privileged containers or as root.\n\n" +
+		"The required level is the rule option `minLevel` (`privileged`, `baseline` or `restricted`), else the " +
+		"configured Pod Security level, else `restricted`.",
+	Remediation: "Label the namespace with pod-security.kubernetes.io/enforce: restricted (or the configured minimum level).",
+	Links: []string{
+		pssAdmissionURL,
+		"https://kubernetes.io/docs/tasks/configure-pod-container/enforce-standards-namespace-labels/",
+		nsaGuideURL,
+	},
+	Severity: lint.Medium,
+	Kinds:    []string{"Namespace"},
+	Before: `apiVersion: v1
+kind: Namespace
+metadata:
+  name: shop
+`,
+	After: `apiVersion: v1
+kind: Namespace
+metadata:
+  name: shop
+  labels:
+    pod-security.kubernetes.io/enforce: restricted
+    pod-security.kubernetes.io/enforce-version: latest
+`,
+	Check: checkNamespacePSSLevel,
+}
+
+// pssLevels are the Pod Security levels, weakest first.
+var pssLevels = []string{"privileged", "baseline", "restricted"}
+
+func checkNamespacePSSLevel(p *lint.Pass, o *lint.Object) {
+	if o.Resource.APIVersion != "v1" {
+		return
+	}
+	minLevel := requiredPSSLevel(p)
+	field := lint.Path{"metadata", "labels", lint.LabelEnforce}
+	got := o.String(field)
+	rank := slices.Index(pssLevels, got)
+	switch {
+	case o.Get(field) == nil:
+		p.Reportf(o, field, "namespace %q has no %s label, so its pods are only held to the cluster default (want %s)",
+			o.Resource.Name, lint.LabelEnforce, minLevel)
+	case rank < 0:
+		p.Reportf(o, field, "namespace %q sets %s to %q, which is not a Pod Security level (want %s)",
+			o.Resource.Name, lint.LabelEnforce, got, minLevel)
+	case rank < slices.Index(pssLevels, minLevel):
+		p.Reportf(o, field, "namespace %q enforces the %s Pod Security level, weaker than the required %s",
+			o.Resource.Name, got, minLevel)
+	}
+}
+
+// requiredPSSLevel is the minimum level: the minLevel option, else the
+// configured default, else restricted. Values that are not levels are
+// skipped (the config loader reports them).
+func requiredPSSLevel(p *lint.Pass) string {
+	opt, _ := p.Option("minLevel").(string)
+	for _, l := range []string{opt, p.Settings.PodSecurity.Level} {
+		if l = strings.ToLower(strings.TrimSpace(l)); slices.Contains(pssLevels, l) {
+			return l
+		}
+	}
+	return "restricted"
+}
+
+// objectLabel names an object as the cluster rules' messages do, lowercase
+// first: `clusterrole "ci-deployer"`.
+func objectLabel(o *lint.Object) string {
+	return fmt.Sprintf("%s %q", strings.ToLower(o.Resource.Kind), o.Resource.Name)
+}
+
+// listNames quotes and joins names for a message, cutting long lists
+// short.
+func listNames(names []string) string {
+	const maxNames = 5
+	quoted := make([]string, 0, maxNames)
+	for i, n := range names {
+		if i == maxNames {
+			return strings.Join(quoted, ", ") + " and " + strconv.Itoa(len(names)-maxNames) + " more"
+		}
+		quoted = append(quoted, strconv.Quote(n))
+	}
+	return strings.Join(quoted, ", ")
+}
+
+// elemSegment returns the path segment of the i-th element of list,
+// selected by its key field when that value is unique in the list (so the
+// path survives reordering), else by index.
+func elemSegment(list *yaml.Node, i int, key string) string {
+	value := func(n *yaml.Node) (string, bool) {
+		if _, v := ypath.Lookup(n, key); v != nil && v.Kind == yaml.ScalarNode && v.Value != "" && !strings.Contains(v.Value, "]") {
+			return v.Value, true
+		}
+		return "", false
+	}
+	if list == nil || list.Kind != yaml.SequenceNode || i >= len(list.Content) {
+		return ypath.Index(i)
+	}
+	want, ok := value(list.Content[i])
+	if !ok {
+		return ypath.Index(i)
+	}
+	for j, e := range list.Content {
+		if v, ok := value(e); j != i && ok && v == want {
+			return ypath.Index(i)
+		}
+	}
+	return ypath.Elem(key, want)
+}
+
+// validatePSSLevel checks the minLevel option of namespace-pss-level: one
+// of the Pod Security levels. It belongs in ruleOptions.
+func validatePSSLevel(v any) error {
+	s, ok := v.(string)
+	if !ok || !slices.Contains(pssLevels, s) {
+		return fmt.Errorf("want one of %s, got %v", strings.Join(pssLevels, ", "), v)
+	}
+	return nil
+}

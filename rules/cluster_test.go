@@ -1,0 +1,232 @@
+package rules
+
+import (
+	"context"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	admissionregistrationv1beta1 "k8s.io/api/admissionregistration/v1beta1"
+	appsv1beta1 "k8s.io/api/apps/v1beta1"
+	appsv1beta2 "k8s.io/api/apps/v1beta2"
+	batchv1beta1 "k8s.io/api/batch/v1beta1"
+	certificatesv1beta1 "k8s.io/api/certificates/v1beta1"
+	coordinationv1beta1 "k8s.io/api/coordination/v1beta1"
+	discoveryv1beta1 "k8s.io/api/discovery/v1beta1"
+	eventsv1beta1 "k8s.io/api/events/v1beta1"
+	extensionsv1beta1 "k8s.io/api/extensions/v1beta1"
+	flowcontrolv1beta1 "k8s.io/api/flowcontrol/v1beta1"
+	flowcontrolv1beta2 "k8s.io/api/flowcontrol/v1beta2"
+	flowcontrolv1beta3 "k8s.io/api/flowcontrol/v1beta3"
+	networkingv1beta1 "k8s.io/api/networking/v1beta1"
+	nodev1beta1 "k8s.io/api/node/v1beta1"
+	policyv1beta1 "k8s.io/api/policy/v1beta1"
+	rbacv1beta1 "k8s.io/api/rbac/v1beta1"
+	schedulingv1beta1 "k8s.io/api/scheduling/v1beta1"
+	storagev1beta1 "k8s.io/api/storage/v1beta1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/kubeharden/kubeharden/lint"
+)
+
+// TestAPILifecyclesMatchUpstream checks the deprecated-api table against
+// the lifecycle that k8s.io/api generates for the prerelease types it
+// still carries (the API server's deprecation warnings come from the
+// same methods). Entries for types k8s.io/api has dropped
+// (PodSecurityPolicy, autoscaling/v2beta*, CustomResourceDefinition and
+// APIService v1beta1) come from the migration guide alone.
+func TestAPILifecyclesMatchUpstream(t *testing.T) {
+	s := runtime.NewScheme()
+	for _, add := range []func(*runtime.Scheme) error{
+		admissionregistrationv1beta1.AddToScheme, appsv1beta1.AddToScheme, appsv1beta2.AddToScheme,
+		batchv1beta1.AddToScheme, certificatesv1beta1.AddToScheme, coordinationv1beta1.AddToScheme,
+		discoveryv1beta1.AddToScheme, eventsv1beta1.AddToScheme, extensionsv1beta1.AddToScheme,
+		flowcontrolv1beta1.AddToScheme, flowcontrolv1beta2.AddToScheme, flowcontrolv1beta3.AddToScheme,
+		networkingv1beta1.AddToScheme, nodev1beta1.AddToScheme, policyv1beta1.AddToScheme,
+		rbacv1beta1.AddToScheme, schedulingv1beta1.AddToScheme, storagev1beta1.AddToScheme,
+	} {
+		if err := add(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	type lifecycle interface {
+		APILifecycleDeprecated() (major, minor int)
+		APILifecycleRemoved() (major, minor int)
+	}
+	checked := 0
+	for _, l := range apiLifecycles {
+		for _, kind := range l.kinds {
+			obj, err := s.New(schema.FromAPIVersionAndKind(l.apiVersion, kind))
+			if err != nil {
+				t.Logf("%s %s: no prerelease type in k8s.io/api, unchecked", l.apiVersion, kind)
+				continue
+			}
+			lc, ok := obj.(lifecycle)
+			if !ok {
+				t.Errorf("%s %s: k8s.io/api declares no lifecycle", l.apiVersion, kind)
+				continue
+			}
+			checked++
+			if major, minor := lc.APILifecycleDeprecated(); major != 1 || minor != l.deprecated {
+				t.Errorf("%s %s: deprecated in v1.%d, k8s.io/api says v%d.%d", l.apiVersion, kind, l.deprecated, major, minor)
+			}
+			if major, minor := lc.APILifecycleRemoved(); major != 1 || minor != l.removed {
+				t.Errorf("%s %s: removed in v1.%d, k8s.io/api says v%d.%d", l.apiVersion, kind, l.removed, major, minor)
+			}
+		}
+	}
+	if checked < 30 {
+		t.Errorf("only %d entries checked against k8s.io/api", checked)
+	}
+}
+
+func TestDeprecatedAPIAtVersion(t *testing.T) {
+	const cronJob = "apiVersion: batch/v1beta1\nkind: CronJob\nmetadata:\n  name: report\n"
+	const endpoints = "apiVersion: v1\nkind: Endpoints\nmetadata:\n  name: db\n"
+	for _, tc := range []struct {
+		version, src, want string
+	}{
+		{"1.20", cronJob, ""},
+		{"1.21", cronJob, `batch/v1beta1 CronJob (cronjob "report") is deprecated since v1.21 and removed in v1.25; use batch/v1 (target v1.21)`},
+		{"v1.24.3", cronJob, `batch/v1beta1 CronJob (cronjob "report") is deprecated since v1.21 and removed in v1.25; use batch/v1 (target v1.24)`},
+		{"1.25", cronJob, `batch/v1beta1 CronJob (cronjob "report") was removed in v1.25; use batch/v1 (target v1.25)`},
+		{"", cronJob, `batch/v1beta1 CronJob (cronjob "report") was removed in v1.25; use batch/v1`},
+		{"not-a-version", cronJob, `batch/v1beta1 CronJob (cronjob "report") was removed in v1.25; use batch/v1`},
+		{"1.32", endpoints, ""},
+		{"1.33", endpoints, `v1 Endpoints (endpoints "db") is deprecated since v1.33; use discovery.k8s.io/v1 EndpointSlice (target v1.33)`},
+	} {
+		r := deprecatedAPIRule
+		s := fixtureSettings(r)
+		s.KubernetesVersion = tc.version
+		var got []string
+		for _, f := range runRule(t, r, s, "x.yaml", []byte(tc.src)) {
+			got = append(got, f.Message)
+		}
+		var want []string
+		if tc.want != "" {
+			want = []string{tc.want}
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("version %q: got %q, want %q", tc.version, got, want)
+		}
+	}
+}
+
+func TestAPILifecyclesUnique(t *testing.T) {
+	seen := map[string]bool{}
+	for _, l := range apiLifecycles {
+		if l.removed != 0 && l.removed <= l.deprecated {
+			t.Errorf("%s: removed in v1.%d, before its deprecation in v1.%d", l.apiVersion, l.removed, l.deprecated)
+		}
+		for _, k := range l.kinds {
+			if seen[l.apiVersion+" "+k] {
+				t.Errorf("%s %s listed twice", l.apiVersion, k)
+			}
+			seen[l.apiVersion+" "+k] = true
+		}
+	}
+}
+
+func TestBuiltinTypesNamedAfterKind(t *testing.T) {
+	seen := map[string]bool{}
+	for _, b := range builtinTypes {
+		if b.typ.Name() != b.kind {
+			t.Errorf("%s %s maps to %s", b.apiVersion, b.kind, b.typ)
+		}
+		if f, ok := b.typ.FieldByName("TypeMeta"); !ok || !f.Anonymous {
+			t.Errorf("%s %s: %s is not an API object", b.apiVersion, b.kind, b.typ)
+		}
+		if seen[b.apiVersion+" "+b.kind] {
+			t.Errorf("%s %s listed twice", b.apiVersion, b.kind)
+		}
+		seen[b.apiVersion+" "+b.kind] = true
+	}
+}
+
+func TestNamespacePSSLevelMinimum(t *testing.T) {
+	const ns = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n  labels:\n    pod-security.kubernetes.io/enforce: baseline\n"
+	for _, tc := range []struct {
+		name     string
+		option   any
+		defLevel string
+		want     string
+	}{
+		{"default is restricted", nil, "", "weaker than the required restricted"},
+		{"configured default", nil, "baseline", ""},
+		{"option wins over default", "restricted", "baseline", "weaker than the required restricted"},
+		{"option lowers the bar", "baseline", "", ""},
+		{"privileged accepts anything", "privileged", "", ""},
+		{"unknown option falls back", "strict", "baseline", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := namespacePSSLevelRule
+			s := fixtureSettings(r)
+			s.PodSecurity.Level = tc.defLevel
+			if tc.option != nil {
+				rs := s.Rules[r.ID]
+				rs.Options = map[string]any{"minLevel": tc.option}
+				s.Rules[r.ID] = rs
+			}
+			fs := runRule(t, r, s, "ns.yaml", []byte(ns))
+			switch {
+			case tc.want == "" && len(fs) > 0:
+				t.Errorf("unexpected %s", messages(fs))
+			case tc.want != "" && (len(fs) != 1 || !strings.Contains(fs[0].Message, tc.want)):
+				t.Errorf("got %s, want one containing %q", messages(fs), tc.want)
+			}
+		})
+	}
+}
+
+// TestDefaultDenyFirstWorkloadIsStable checks that the finding lands on
+// the same workload whatever order the renderer hands objects over in.
+func TestDefaultDenyFirstWorkloadIsStable(t *testing.T) {
+	src := []byte(`apiVersion: v1
+kind: Pod
+metadata:
+  name: a
+  namespace: shop
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: b
+  namespace: shop
+`)
+	objs := loadObjects(t, "x.yaml", src)
+	r := networkPolicyDefaultDenyRule
+	for _, order := range [][]*lint.Object{objs, {objs[1], objs[0]}} {
+		fs, err := lint.Run(context.Background(), order, []*lint.Rule{r}, fixtureSettings(r))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(fs) != 2 {
+			t.Fatalf("got %s, want 2 findings", messages(fs))
+		}
+		for _, f := range fs {
+			if f.Object.Resource.Name != "a" {
+				t.Errorf("finding on %s, want pod a", f.Object.Resource)
+			}
+		}
+	}
+}
+
+func TestClosestField(t *testing.T) {
+	known := fieldsAt(reflect.TypeFor[struct {
+		ImagePullPolicy string `json:"imagePullPolicy,omitempty"`
+		Image           string `json:"image"`
+		Name            string `json:"name"`
+	}](), nil)
+	for name, want := range map[string]string{
+		"imagePullPolcy":  "imagePullPolicy",
+		"ImagePullPolicy": "imagePullPolicy",
+		"nmae":            "name",
+		"command":         "",
+	} {
+		if got := closestField(known, name); got != want {
+			t.Errorf("closestField(%q) = %q, want %q", name, got, want)
+		}
+	}
+}
