@@ -3,6 +3,7 @@ package render
 import (
 	"cmp"
 	"context"
+	"errors"
 	"io/fs"
 	"path"
 	"path/filepath"
@@ -51,6 +52,7 @@ func Discover(ctx context.Context, f *FS, opts DiscoverOptions) (*Repo, error) {
 	d.readKustomizations()
 	d.readGitOps()
 	d.addStandalone()
+	d.reportCycles()
 	d.filter()
 	slices.SortFunc(d.repo.Targets, func(a, b *Target) int {
 		return cmp.Or(cmp.Compare(a.Path, b.Path), cmp.Compare(a.ID(), b.ID()))
@@ -128,7 +130,7 @@ func (d *discovery) walk(ctx context.Context) error {
 		if isYAMLName(e.Name()) && !insideChart(rel, chartDirs) {
 			if e.Type()&fs.ModeSymlink != 0 {
 				if _, err := d.fs.Stat(rel); err != nil {
-					d.repo.Errors = append(d.repo.Errors, errorf(rel, 0, "%v", err))
+					d.repo.Errors = append(d.repo.Errors, fileError(rel, err))
 					return nil
 				}
 			}
@@ -378,8 +380,11 @@ func (d *discovery) argoHelm(file, dir string, helm *yaml.Node, refs map[string]
 			d.repo.Errors = append(d.repo.Errors, errorf(file, it.Line, "value file %q: %v", v, err))
 			continue
 		}
-		if !d.fs.Exists(rel) {
-			if scalar(helm, "ignoreMissingValueFiles") != "true" {
+		if _, err := d.fs.Stat(rel); err != nil {
+			switch {
+			case !errors.Is(err, fs.ErrNotExist):
+				d.repo.Errors = append(d.repo.Errors, errorf(file, it.Line, "value file %q: %v", v, unwrapPathErr(err)))
+			case scalar(helm, "ignoreMissingValueFiles") != "true":
 				d.repo.Errors = append(d.repo.Errors, errorf(file, it.Line, "value file %q not found (looked for %s)", v, rel))
 			}
 			continue
@@ -504,12 +509,63 @@ func (d *discovery) addStandalone() {
 		}
 		src, err := d.fs.ReadFile(f)
 		if err != nil {
-			d.repo.Errors = append(d.repo.Errors, errorf(f, 0, "%v", err))
+			d.repo.Errors = append(d.repo.Errors, fileError(f, err))
 			continue
 		}
 		objs, err := manifestObjects(f, OriginManifest, src)
 		if len(objs) > 0 || err != nil {
 			d.repo.Targets = append(d.repo.Targets, &Target{Kind: KindManifests, Path: f})
+		}
+	}
+}
+
+// reportCycles reports the kustomizations that include each other in a
+// cycle that no target reaches: they are all "used", so none is a target
+// whose rendering would say so, and they would silently not be linted.
+func (d *discovery) reportCycles() {
+	children := func(dir string) []entry {
+		var out []entry
+		for _, r := range d.kusts[dir].resources {
+			if child, err := d.fs.Rel(path.Join(dir, r.value)); err == nil && d.kusts[child] != nil {
+				out = append(out, entry{value: child, line: r.line})
+			}
+		}
+		return out
+	}
+	done := map[string]bool{} // reached by a target, or searched already
+	var reach func(dir string)
+	reach = func(dir string) {
+		if done[dir] {
+			return
+		}
+		done[dir] = true
+		for _, c := range children(dir) {
+			reach(c.value)
+		}
+	}
+	for _, t := range d.repo.Targets {
+		if t.Kind == KindKustomize && d.kusts[t.Path] != nil {
+			reach(t.Path)
+		}
+	}
+	var stack []string
+	var search func(dir string)
+	search = func(dir string) {
+		done[dir] = true
+		stack = append(stack, dir)
+		for _, c := range children(dir) {
+			if i := slices.Index(stack, c.value); i >= 0 {
+				cycle := strings.Join(append(slices.Clone(stack[i:]), c.value), " -> ")
+				d.repo.Errors = append(d.repo.Errors, errorf(d.kusts[dir].file, c.line, "kustomization cycle: %s", cycle))
+			} else if !done[c.value] {
+				search(c.value)
+			}
+		}
+		stack = stack[:len(stack)-1]
+	}
+	for _, dir := range d.kustDirs {
+		if d.kusts[dir] != nil && !done[dir] {
+			search(dir)
 		}
 	}
 }

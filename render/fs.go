@@ -105,11 +105,20 @@ type resolution struct {
 	err  error
 }
 
+// errSymlinkLoop is a symlink that resolves to itself, or a chain of more
+// symlinks than filepath.EvalSymlinks follows (255).
+var errSymlinkLoop = errors.New("symlink loop (too many levels of symbolic links)")
+
 func (f *FS) evalSymlinks(rel string) (string, error) {
 	abs := f.Abs(rel)
 	real, err := filepath.EvalSymlinks(abs)
 	if err != nil {
-		return "", err
+		// EvalSymlinks names absolute paths, which say where the checkout
+		// is rather than which file in it is at fault.
+		if strings.HasSuffix(err.Error(), "too many links") {
+			return "", errSymlinkLoop
+		}
+		return "", &fs.PathError{Op: "stat", Path: rel, Err: unwrapPathErr(err)}
 	}
 	if real != f.root && !strings.HasPrefix(real, f.root+string(filepath.Separator)) {
 		return "", fmt.Errorf("symlink %w", ErrEscapesRoot)
@@ -125,7 +134,9 @@ func (f *FS) maxSize() int64 {
 }
 
 // ReadFile reads a root-relative file, refusing symlinks that escape the
-// root, non-regular files and files larger than MaxFileSize.
+// root, non-regular files (a FIFO would block, a device never end) and
+// files larger than MaxFileSize, which are not read at all. Errors other
+// than an escaping symlink or a symlink loop are *fs.PathError on rel.
 func (f *FS) ReadFile(rel string) ([]byte, error) {
 	rel, err := f.Rel(rel)
 	if err != nil {
@@ -141,30 +152,59 @@ func (f *FS) ReadFile(rel string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	fh, err := os.Open(real)
+	// Stat before opening: opening a FIFO blocks until a writer comes,
+	// and a device may never end. The open file is checked again below in
+	// case the path changed in between.
+	st, err := os.Stat(real)
 	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", rel, unwrapPathErr(err))
-	}
-	defer fh.Close()
-	st, err := fh.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: not a regular file", rel)
+		return nil, &fs.PathError{Op: "open", Path: rel, Err: unwrapPathErr(err)}
 	}
 	limit := f.maxSize()
-	if st.Size() > limit {
-		return nil, fmt.Errorf("%s: file is %d bytes, over the %d byte limit", rel, st.Size(), limit)
+	if err := checkReadable(rel, st, limit); err != nil {
+		return nil, err
+	}
+	fh, err := os.Open(real)
+	if err != nil {
+		return nil, &fs.PathError{Op: "open", Path: rel, Err: unwrapPathErr(err)}
+	}
+	defer fh.Close()
+	if st, err = fh.Stat(); err != nil {
+		return nil, &fs.PathError{Op: "stat", Path: rel, Err: unwrapPathErr(err)}
+	}
+	if err := checkReadable(rel, st, limit); err != nil {
+		return nil, err
 	}
 	b, err := io.ReadAll(io.LimitReader(fh, limit+1))
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", rel, err)
+		return nil, &fs.PathError{Op: "read", Path: rel, Err: unwrapPathErr(err)}
 	}
 	if int64(len(b)) > limit {
-		return nil, fmt.Errorf("%s: file is over the %d byte limit", rel, limit)
+		return nil, &fs.PathError{Op: "read", Path: rel, Err: fmt.Errorf("file is over the %d byte limit", limit)}
 	}
 	return b, nil
+}
+
+// checkReadable refuses what ReadFile does not read: anything but a
+// regular file, and files over limit bytes.
+func checkReadable(rel string, st fs.FileInfo, limit int64) error {
+	if !st.Mode().IsRegular() {
+		return &fs.PathError{Op: "read", Path: rel, Err: errors.New("not a regular file")}
+	}
+	if st.Size() > limit {
+		return &fs.PathError{Op: "read", Path: rel, Err: fmt.Errorf("file is %d bytes, over the %d byte limit", st.Size(), limit)}
+	}
+	return nil
+}
+
+// fileError is the *Error for an error from FS about file: an *Error
+// stays as it is, and the file name an *fs.PathError carries is not
+// repeated in the message.
+func fileError(file string, err error) *Error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return errorf(file, 0, "%v", unwrapPathErr(err))
 }
 
 func unwrapPathErr(err error) error {

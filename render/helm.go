@@ -148,7 +148,7 @@ func (r *Renderer) readChart(dir string) (*chartSource, error) {
 		}
 		src.read = append(src.read, ignoreFile)
 	} else if !errors.Is(err, fs.ErrNotExist) {
-		return nil, errorf(ignoreFile, 0, "%v", err)
+		return nil, fileError(ignoreFile, err)
 	}
 	rules.AddDefaults()
 
@@ -177,7 +177,7 @@ func (r *Renderer) readChart(dir string) (*chartSource, error) {
 func (r *Renderer) readChartArchive(file string) (*chartSource, error) {
 	data, err := r.fs.ReadFile(file)
 	if err != nil {
-		return nil, errorf(file, 0, "%v", err)
+		return nil, fileError(file, err)
 	}
 	files, err := loader.LoadArchiveFiles(bytes.NewReader(data))
 	if err != nil {
@@ -210,10 +210,21 @@ type chartWalker struct {
 	// open holds the real paths of the directories being walked: a
 	// symlink back to one of them is a loop.
 	open map[string]bool
+	// entries and size count what has been read, against the bounds.
+	entries int
+	size    int64
 }
 
 // maxChartDepth bounds how deep a chart's directories may nest.
 const maxChartDepth = 64
+
+// maxChartEntries bounds the files and directories of one chart, and
+// maxChartSize the bytes of its files, the bound helm's loader puts on a
+// packaged chart. Symlinks to directories are followed, so without them
+// a few links to links could make a small tree look endless.
+const maxChartEntries = 100_000
+
+var maxChartSize = loader.MaxDecompressedChartSize
 
 func (w *chartWalker) walk(rel string, out *[]*loader.BufferedFile) error {
 	p := path.Join(w.dir, rel)
@@ -234,6 +245,9 @@ func (w *chartWalker) walk(rel string, out *[]*loader.BufferedFile) error {
 	for _, e := range ents {
 		n := path.Join(rel, e.Name())
 		child := path.Join(w.dir, n)
+		if w.entries++; w.entries > maxChartEntries {
+			return errorf(w.dir, 0, "chart has more than %d files and directories", maxChartEntries)
+		}
 		fi, err := w.r.fs.Stat(child)
 		if err != nil {
 			if info, ierr := e.Info(); ierr == nil && w.rules.Ignore(n, info) {
@@ -256,9 +270,12 @@ func (w *chartWalker) walk(rel string, out *[]*loader.BufferedFile) error {
 		if !fi.Mode().IsRegular() {
 			return errorf(child, 0, "cannot load irregular file into a chart")
 		}
+		if w.size += fi.Size(); w.size > maxChartSize {
+			return errorf(w.dir, 0, "chart files are more than %d bytes in all", maxChartSize)
+		}
 		data, err := w.r.fs.ReadFile(child)
 		if err != nil {
-			return errorf(child, 0, "%v", err)
+			return fileError(child, err)
 		}
 		*out = append(*out, &loader.BufferedFile{Name: n, Data: bytes.TrimPrefix(data, utf8BOM)})
 	}
@@ -644,7 +661,7 @@ func (r *Renderer) helmValues(t *Target, opts *HelmOptions) (map[string]any, err
 			if errors.Is(err, fs.ErrNotExist) {
 				return nil, errorf(f, 0, "values file does not exist")
 			}
-			return nil, errorf(f, 0, "read values file: %v", err)
+			return nil, errorf(f, 0, "read values file: %v", unwrapPathErr(err))
 		}
 		v, err := chartutil.ReadValues(bytes.TrimPrefix(data, utf8BOM))
 		if err != nil {
@@ -1052,14 +1069,13 @@ func templateObjects(dir, key, text string, tf *tmplFile, includeTests bool) ([]
 	if tf != nil {
 		file = tf.file
 	}
-	docs, err := parseDocuments(file, []byte(text))
-	if err != nil {
-		var e *Error
-		if errors.As(err, &e) {
-			// The line is one of the rendered output, not of the template.
-			return nil, errorf(file, 0, "rendered output is not valid YAML (output line %d): %s", e.Line, strings.TrimPrefix(e.Message, "invalid YAML: "))
+	docs, over, e := decodeDocuments(file, []byte(text))
+	if e != nil {
+		// The line is one of the rendered output, not of the template.
+		if over {
+			return nil, errorf(file, 0, "rendered output (line %d): %s", e.Line, e.Message)
 		}
-		return nil, err
+		return nil, errorf(file, 0, "rendered output is not valid YAML (output line %d): %s", e.Line, strings.TrimPrefix(e.Message, "invalid YAML: "))
 	}
 	var tdocs []*tmplDoc
 	if tf != nil && !tf.archive {

@@ -2,11 +2,13 @@ package render
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io/fs"
 	"path"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 )
@@ -17,11 +19,31 @@ var errReadOnly = errors.New("kubeharden renders read-only: kustomize may not wr
 // kustomizeFS presents an FS to krusty as a read-only file system of
 // absolute paths under the root. Every read goes through FS, so krusty
 // sees the overlay and cannot leave the root or follow escaping symlinks.
-type kustomizeFS struct{ fs *FS }
+//
+// krusty cannot be interrupted, so every call checks ctx: once the
+// render has timed out, the next file krusty looks at fails and the
+// build stops instead of running on unseen. Files krusty reads are also
+// checked for YAML alias bombs, because kustomize expands every alias
+// of every resource (kio.ByteReader's AnchorsAweigh) before anything
+// else could refuse them.
+type kustomizeFS struct {
+	fs  *FS
+	ctx context.Context
+	// refused keeps the first file refused as an alias bomb: krusty
+	// wraps the error in text of its own.
+	refused *atomic.Pointer[Error]
+}
 
 var _ filesys.FileSystem = kustomizeFS{}
 
+func newKustomizeFS(ctx context.Context, f *FS) kustomizeFS {
+	return kustomizeFS{fs: f, ctx: ctx, refused: new(atomic.Pointer[Error])}
+}
+
 func (k kustomizeFS) rel(p string) (string, error) {
+	if err := k.ctx.Err(); err != nil {
+		return "", err
+	}
 	if !filepath.IsAbs(p) {
 		p = filepath.Join(k.fs.root, p)
 	}
@@ -116,7 +138,19 @@ func (k kustomizeFS) ReadFile(p string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return k.fs.ReadFile(r)
+	b, err := k.fs.ReadFile(r)
+	if err != nil {
+		return nil, err
+	}
+	// An alias needs an anchor ("&a") and a reference ("*a"); files
+	// without both need no second parse.
+	if bytes.IndexByte(b, '&') >= 0 && bytes.IndexByte(b, '*') >= 0 {
+		if e := overBounds(r, b); e != nil {
+			k.refused.CompareAndSwap(nil, e)
+			return nil, e
+		}
+	}
+	return b, nil
 }
 
 func (k kustomizeFS) Walk(p string, fn filepath.WalkFunc) error {

@@ -3,8 +3,10 @@ package render
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"path"
 	"regexp"
+	"slices"
 	"strings"
 
 	yaml "go.yaml.in/yaml/v3"
@@ -92,7 +94,7 @@ func readKustomization(f *FS, dir string) (*kustomization, error) {
 	}
 	src, err := f.ReadFile(file)
 	if err != nil {
-		return nil, errorf(file, 0, "%v", err)
+		return nil, fileError(file, err)
 	}
 	docs, err := parseDocuments(file, src)
 	if err != nil {
@@ -122,7 +124,7 @@ func readKustomization(f *FS, dir string) (*kustomization, error) {
 	for _, field := range []string{"generators", "transformers", "validators"} {
 		_, list := lookup(k.node, field)
 		for _, it := range seqItems(list) {
-			if it.Kind == yaml.ScalarNode && isRemoteRef(it.Value) {
+			if it.Kind == yaml.ScalarNode && !strings.Contains(it.Value, "\n") && isRemoteRef(it.Value) {
 				return nil, errorf(file, it.Line, "remote %s %q refused: kubeharden renders offline", field, it.Value)
 			}
 			if isFunctionConfig(f, dir, it) {
@@ -234,49 +236,68 @@ func isFunctionConfig(f *FS, dir string, it *yaml.Node) bool {
 
 // kustomizeGraph reads the kustomization in dir and every kustomization
 // it reaches through resources, bases and components, refusing cycles.
-// The result is in depth-first order, dir first.
+// The result is in depth-first order, dir first. Directories are told
+// apart by where they really are, so that a symlink to a directory on the
+// way (a self-link, say) makes a cycle rather than an endless path.
 func kustomizeGraph(f *FS, dir string) ([]*kustomization, error) {
 	var out []*kustomization
 	seen := map[string]bool{}
-	var visit func(dir string, stack []string) error
-	visit = func(dir string, stack []string) error {
-		for _, s := range stack {
-			if s == dir {
-				return errorf(findKustomization(f, stack[len(stack)-1]), 0, "kustomization cycle: %s -> %s", strings.Join(stack, " -> "), dir)
-			}
+	key := func(dir string) string {
+		if real, err := f.resolve(dir); err == nil {
+			return real
 		}
-		if seen[dir] {
-			return nil
-		}
+		return dir // only in an overlay
+	}
+	// stack holds the directories being visited and their keys.
+	var stack, keys []string
+	var visit func(dir string) error
+	visit = func(dir string) error {
 		k, err := readKustomization(f, dir)
 		if err != nil {
 			return err
 		}
-		seen[dir] = true
+		seen[key(dir)] = true
 		out = append(out, k)
+		stack, keys = append(stack, dir), append(keys, key(dir))
+		defer func() { stack, keys = stack[:len(stack)-1], keys[:len(keys)-1] }()
 		for _, r := range k.resources {
 			child, err := f.Rel(path.Join(dir, r.value))
 			if err != nil {
 				return errorf(k.file, r.line, "resource %q: %v", r.value, err)
 			}
-			if _, err := f.Stat(child); err != nil {
-				if errors.Is(err, ErrEscapesRoot) {
-					return errorf(k.file, r.line, "resource %q: %v", r.value, err)
+			st, err := f.Stat(child)
+			if err != nil {
+				if errors.Is(err, fs.ErrNotExist) {
+					return errorf(k.file, r.line, "resource %q not found", r.value)
 				}
-				return errorf(k.file, r.line, "resource %q not found", r.value)
+				return errorf(k.file, r.line, "resource %q: %v", r.value, unwrapPathErr(err))
 			}
-			if f.IsDir(child) {
-				if findKustomization(f, child) == "" {
-					return errorf(k.file, r.line, "resource %q is a directory without a kustomization.yaml", r.value)
+			if !st.IsDir() {
+				if !st.Mode().IsRegular() {
+					return errorf(k.file, r.line, "resource %q is not a regular file", r.value)
 				}
-				if err := visit(child, append(stack, dir)); err != nil {
-					return err
+				if st.Size() > f.maxSize() {
+					return errorf(k.file, r.line, "resource %q is %d bytes, over the %d byte limit", r.value, st.Size(), f.maxSize())
 				}
+				continue
+			}
+			if findKustomization(f, child) == "" {
+				return errorf(k.file, r.line, "resource %q is a directory without a kustomization.yaml", r.value)
+			}
+			if i := slices.Index(keys, key(child)); i >= 0 {
+				cycle := append(slices.Clone(stack[i:]), child)
+				return errorf(k.file, r.line, "kustomization cycle: %s", strings.Join(cycle, " -> "))
+			}
+			if seen[key(child)] {
+				continue
+			}
+			if err := visit(child); err != nil {
+				return err
 			}
 		}
 		return nil
 	}
-	return out, visit(dir, nil)
+	return out, visit(dir)
 }
 
 func (k *kustomization) String() string { return fmt.Sprintf("kustomization %s", k.file) }

@@ -38,8 +38,13 @@ func (r *Renderer) renderKustomize(ctx context.Context, t *Target) ([]*Object, e
 		err  error
 	}
 	done := make(chan result, 1)
+	kfs := newKustomizeFS(ctx, fsys)
 	go func() {
-		m, err := krusty.MakeKustomizer(opts).Run(kustomizeFS{fsys}, fsys.Abs(t.Path))
+		m, err := krusty.MakeKustomizer(opts).Run(kfs, fsys.Abs(t.Path))
+		if e := kfs.refused.Load(); e != nil {
+			done <- result{err: e}
+			return
+		}
 		if err != nil {
 			done <- result{err: errorf(top.file, 0, "kustomize build: %s", trimKustomizeError(err.Error(), r.fs.Root()))}
 			return

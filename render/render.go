@@ -98,7 +98,7 @@ func (r *Renderer) renderManifests(ctx context.Context, t *Target) ([]*Object, e
 		}
 		src, err := r.fs.ReadFile(f)
 		if err != nil {
-			errs = append(errs, errorf(f, 0, "%v", err))
+			errs = append(errs, fileError(f, err))
 			continue
 		}
 		got, err := manifestObjects(f, OriginManifest, src)

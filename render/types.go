@@ -2,7 +2,10 @@ package render
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	yaml "go.yaml.in/yaml/v3"
 
@@ -122,17 +125,59 @@ type Object struct {
 }
 
 // Error is a target or file that could not be discovered or rendered.
+// File and Message are kept exactly as they are, though both can carry
+// text from the repository (a file name may hold a newline; a template's
+// fail message may hold anything): whoever prints them must escape them.
+// Error does, so that its text is always one line.
 type Error struct {
 	File    string
 	Line    int
 	Message string
 }
 
+// Error returns "file:line: message", or "file: message" when the line
+// is unknown. A file name with unprintable characters is Go-quoted, and
+// unprintable characters in the message are escaped.
 func (e *Error) Error() string {
+	file, msg := quoteFile(e.File), escapeUnprintable(e.Message)
 	if e.Line > 0 {
-		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Message)
+		return fmt.Sprintf("%s:%d: %s", file, e.Line, msg)
 	}
-	return e.File + ": " + e.Message
+	return file + ": " + msg
+}
+
+// quoteFile returns name as it is, or Go-quoted when it has characters
+// that are not printable (a newline, a terminal escape, a bidi override),
+// is not UTF-8, or starts with a quote, so it cannot be mistaken for
+// another name or break a line.
+func quoteFile(name string) string {
+	if strings.HasPrefix(name, `"`) || escapeUnprintable(name) != name {
+		return strconv.Quote(name)
+	}
+	return name
+}
+
+// escapeUnprintable replaces each unprintable rune of s, and each byte
+// that is not UTF-8, by its Go escape (\n, \x1b, \u202e).
+func escapeUnprintable(s string) string {
+	if !strings.ContainsFunc(s, func(r rune) bool { return r < ' ' || r >= 0x7f }) {
+		return s // printable ASCII: the common case
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case unicode.IsPrint(r):
+			b.WriteString(s[i : i+size])
+		default:
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+		}
+		i += size
+	}
+	return b.String()
 }
 
 // errorf builds an Error.

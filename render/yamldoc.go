@@ -3,6 +3,7 @@ package render
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"regexp"
 	"strconv"
@@ -13,10 +14,21 @@ import (
 	"github.com/kubeharden/kubeharden/internal/ypath"
 )
 
-// maxExpandedNodes bounds how many nodes one document may amount to once
-// its aliases are expanded, so that "billion laughs" documents fail fast
-// instead of exhausting memory in a later decode.
-const maxExpandedNodes = 1_000_000
+// Bounds on the YAML kubeharden reads, checked by parseDocuments right
+// after parsing and before anything copies, expands or walks the tree.
+// They are variables only so that tests can lower them.
+var (
+	// maxExpandedNodes bounds how many nodes one document may amount to
+	// once its aliases are expanded, so that "billion laughs" documents
+	// fail fast instead of exhausting memory in a later decode or copy.
+	// It also bounds the nodes the aliases of one file add in all, so
+	// that many small bombs in one file cannot add up.
+	maxExpandedNodes = 1_000_000
+	// maxDepth bounds how deeply a document nests, aliases expanded. The
+	// YAML parser refuses more than 10000 levels on its own; no real
+	// manifest, values file or schema comes near 1000.
+	maxDepth = 1000
+)
 
 var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
@@ -27,6 +39,16 @@ func yamlError(file string, lineOffset int, err error) *Error {
 	var te *yaml.TypeError
 	if errors.As(err, &te) && len(te.Errors) > 0 {
 		msg = te.Errors[0]
+	}
+	if strings.Contains(msg, "exceeded max depth of ") {
+		// The parser stops at 10000 levels and reports a line only for
+		// block collections.
+		line := 0
+		if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
+			line, _ = strconv.Atoi(m[1])
+			line += lineOffset
+		}
+		return errorf(file, line, "document nests more than 10000 levels deep")
 	}
 	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
 		n, _ := strconv.Atoi(m[1])
@@ -43,18 +65,38 @@ func yamlError(file string, lineOffset int, err error) *Error {
 
 // parseDocuments decodes every YAML document in src and returns the root
 // node of each non-empty one. A syntax error stops the stream (YAML cannot
-// be resynchronised reliably) and is returned with its line.
+// be resynchronised reliably) and is returned with its line, as is a
+// document over the bounds above.
 func parseDocuments(file string, src []byte) ([]*yaml.Node, error) {
+	docs, _, err := decodeDocuments(file, src)
+	if err != nil {
+		return docs, err
+	}
+	return docs, nil
+}
+
+// overBounds returns the error parseDocuments gives src when src is YAML
+// over the bounds above, and nil otherwise, valid YAML or not.
+func overBounds(file string, src []byte) *Error {
+	if _, over, err := decodeDocuments(file, src); over {
+		return err
+	}
+	return nil
+}
+
+// decodeDocuments does the work of parseDocuments; over reports that err
+// is about the bounds rather than the syntax.
+func decodeDocuments(file string, src []byte) (docs []*yaml.Node, over bool, err *Error) {
 	dec := yaml.NewDecoder(bytes.NewReader(src))
-	var docs []*yaml.Node
+	added := 0 // nodes the aliases of the documents so far add
 	for {
 		var doc yaml.Node
-		err := dec.Decode(&doc)
-		if err == io.EOF {
-			return docs, nil
+		derr := dec.Decode(&doc)
+		if derr == io.EOF {
+			return docs, false, nil
 		}
-		if err != nil {
-			return docs, yamlError(file, 0, err)
+		if derr != nil {
+			return docs, false, yamlError(file, 0, derr)
 		}
 		if len(doc.Content) == 0 {
 			continue
@@ -63,38 +105,110 @@ func parseDocuments(file string, src []byte) ([]*yaml.Node, error) {
 		if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
 			continue
 		}
-		if n := expandedSize(root, map[*yaml.Node]int{}, 0); n > maxExpandedNodes {
-			return docs, errorf(file, root.Line, "document expands to more than %d nodes through aliases", maxExpandedNodes)
+		c := checkBounds(root)
+		if c.err != "" {
+			return docs, true, errorf(file, c.line, "%s", c.err)
+		}
+		if added += c.expanded - c.distinct; added > maxExpandedNodes {
+			return docs, true, errorf(file, root.Line, "the aliases of this file expand to more than %d nodes in all", maxExpandedNodes)
 		}
 		docs = append(docs, root)
 	}
 }
 
-// expandedSize counts the nodes of n with aliases expanded, stopping once
-// the count passes the limit. memo keeps shared anchors from being counted
-// exponentially often.
-func expandedSize(n *yaml.Node, memo map[*yaml.Node]int, depth int) int {
-	if n == nil {
-		return 0
+// boundsCheck is the result of checking one document against the bounds.
+type boundsCheck struct {
+	expanded int // nodes with aliases expanded (up to the bound)
+	distinct int // nodes as parsed (an alias is one node)
+	aliases  bool
+	err      string // why the document is refused, or ""
+	line     int    // where err applies
+	rootLine int    // where the document starts
+	// memo holds the expanded size and height of anchored nodes, which
+	// aliases may repeat; open holds the anchored nodes being counted, an
+	// alias to which would make the tree infinite.
+	memo map[*yaml.Node][2]int
+	open map[*yaml.Node]bool
+}
+
+// checkBounds counts the nodes of the document rooted at root with its
+// aliases expanded, and refuses it when it has too many, nests too
+// deeply, or has an alias inside the node it refers to. Shared anchors
+// are counted once each, so the check costs no more than the document's
+// own size, however far its aliases would expand.
+func checkBounds(root *yaml.Node) *boundsCheck {
+	c := &boundsCheck{rootLine: root.Line, memo: map[*yaml.Node][2]int{}, open: map[*yaml.Node]bool{}}
+	c.expanded, _ = c.size(root, 1)
+	if c.expanded > maxExpandedNodes {
+		c.fail(0, "")
 	}
-	if v, ok := memo[n]; ok {
-		return v
+	return c
+}
+
+// fail records why the document is refused, at line; msg "" means too
+// many nodes, which is said at the start of the document.
+func (c *boundsCheck) fail(line int, msg string) {
+	if c.err != "" {
+		return
 	}
-	if depth > 1000 {
-		return maxExpandedNodes + 1
+	if msg == "" {
+		line = c.rootLine
+		msg = fmt.Sprintf("document has more than %d nodes", maxExpandedNodes)
+		if c.aliases {
+			msg = fmt.Sprintf("document expands to more than %d nodes through aliases", maxExpandedNodes)
+		}
 	}
-	size := 1
+	c.err, c.line = msg, line
+}
+
+// size returns the expanded size and height of n, which is at depth
+// (the root is at depth 1). It stops early once the document is refused.
+func (c *boundsCheck) size(n *yaml.Node, depth int) (size, height int) {
+	if n == nil || c.err != "" {
+		return 0, 0
+	}
 	if n.Kind == yaml.AliasNode {
-		size = expandedSize(n.Alias, memo, depth+1)
+		c.aliases = true
+		c.distinct++
+		t := n.Alias
+		if t == nil {
+			return 1, 1
+		}
+		if c.open[t] {
+			c.fail(n.Line, fmt.Sprintf("alias *%s is inside the node it refers to", n.Value))
+			return 0, 0
+		}
+		if m, ok := c.memo[t]; ok {
+			if depth-1+m[1] > maxDepth {
+				c.fail(n.Line, fmt.Sprintf("document nests more than %d levels deep through aliases", maxDepth))
+			}
+			return m[0], m[1]
+		}
+		return c.size(t, depth)
 	}
-	for _, c := range n.Content {
-		size += expandedSize(c, memo, depth+1)
+	if depth > maxDepth {
+		c.fail(n.Line, fmt.Sprintf("document nests more than %d levels deep", maxDepth))
+		return 0, 0
+	}
+	c.distinct++
+	if n.Anchor != "" {
+		c.open[n] = true
+	}
+	size, height = 1, 1
+	for _, ch := range n.Content {
+		s, h := c.size(ch, depth+1)
+		size += s
+		height = max(height, h+1)
 		if size > maxExpandedNodes {
+			c.fail(0, "")
 			break
 		}
 	}
-	memo[n] = size
-	return size
+	if n.Anchor != "" {
+		delete(c.open, n)
+		c.memo[n] = [2]int{size, height}
+	}
+	return size, height
 }
 
 // isObject reports whether n looks like a Kubernetes object.
