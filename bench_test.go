@@ -92,13 +92,30 @@ spec:
 `, name)
 }
 
-// BenchmarkLint lints a generated repository of about 5,000 objects
-// (plain manifests, Kustomize overlays and Helm charts in equal parts)
-// end to end: discovery, rendering, rules and source mapping.
+// BenchmarkLint lints generated repositories of about 5,000 and 10,000
+// objects (plain manifests, Kustomize overlays and Helm charts in equal
+// parts) end to end: discovery, rendering, rules and source mapping.
 func BenchmarkLint(b *testing.B) {
+	for _, units := range []int{84, 167} {
+		b.Run(fmt.Sprintf("objects=%d", units*60), func(b *testing.B) { benchLint(b, units, ".") })
+	}
+}
+
+// BenchmarkLintChanged lints only what one changed file affects in the
+// 10,000-object repository, as the pre-commit hook does.
+func BenchmarkLintChanged(b *testing.B) {
+	b.Run("values-file", func(b *testing.B) { benchLint(b, 167, "charts/chart7/values.yaml") })
+	b.Run("base-resource", func(b *testing.B) { benchLint(b, 167, "kustomize/app7/base/svc3.yaml") })
+	b.Run("manifest", func(b *testing.B) { benchLint(b, 167, "plain/team7/apps.yaml") })
+}
+
+func benchLint(b *testing.B, units int, path string) {
 	dir := b.TempDir()
-	want := genRepo(b, dir, 84)
-	r, err := openRepo(dir, []string{"."})
+	want := genRepo(b, dir, units)
+	if path != "." {
+		want = 20 // one target of one unit
+	}
+	r, err := openRepo(dir, []string{filepath.Join(dir, path)})
 	if err != nil {
 		b.Fatal(err)
 	}
