@@ -1,7 +1,7 @@
 # kubeharden — build and test. `make test` is what CI runs.
 GO ?= go
 
-.PHONY: all build test vet fmt-check bench demo
+.PHONY: all build test vet fmt-check bench demo fuzz fuzz-smoke
 
 all: build
 
@@ -24,3 +24,19 @@ bench:
 
 demo:
 	$(GO) run . lint testdata/demo
+
+# Fuzz targets as package:FuzzName; `make fuzz` runs each for FUZZTIME.
+FUZZ_TARGETS = \
+	./internal/ypath:FuzzParse ./internal/ypath:FuzzWalk \
+	./render:FuzzManifestObjects ./render:FuzzKustomizePatchLocate ./render:FuzzSplitTemplate
+FUZZTIME ?= 60s
+
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; echo "fuzz $$pkg $$name"; \
+		$(GO) test $$pkg -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 10s; \
+	done
+
+# fuzz-smoke is the short fuzz run CI does.
+fuzz-smoke:
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=5s

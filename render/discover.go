@@ -512,11 +512,24 @@ func (d *discovery) addStandalone() {
 			d.repo.Errors = append(d.repo.Errors, fileError(f, err))
 			continue
 		}
-		objs, err := manifestObjects(f, OriginManifest, src)
-		if len(objs) > 0 || err != nil {
+		if looksLikeManifest(src) {
 			d.repo.Targets = append(d.repo.Targets, &Target{Kind: KindManifests, Path: f})
 		}
 	}
+}
+
+var (
+	kindLineRE       = regexp.MustCompile(`(?m)^\s*(?:-\s+)?kind:\s*\S`)
+	apiVersionLineRE = regexp.MustCompile(`(?m)^\s*(?:-\s+)?apiVersion:\s*\S`)
+)
+
+// looksLikeManifest reports whether a YAML file seems to hold Kubernetes
+// objects: it has kind and apiVersion keys. Discovery decides on this
+// cheap test so that a large repository is parsed once, when rendered; a
+// file that looks like a manifest but does not parse is an error then,
+// while other YAML files (CI configs, values) are never parsed at all.
+func looksLikeManifest(src []byte) bool {
+	return kindLineRE.Match(src) && apiVersionLineRE.Match(src)
 }
 
 // reportCycles reports the kustomizations that include each other in a

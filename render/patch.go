@@ -67,13 +67,30 @@ func inlineDocs(src []byte, n *yaml.Node) []*yaml.Node {
 	if err != nil {
 		return nil
 	}
-	dLine, dCol := n.Line-1, n.Column-1
-	if n.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
-		dLine = n.Line
-		dCol = blockIndent(src, n.Line+1)
-	}
-	for _, d := range docs {
-		shift(d, dLine, dCol)
+	switch {
+	case n.Style&yaml.LiteralStyle != 0:
+		// A literal block keeps its lines: line i of the patch is the
+		// i-th line after the one that starts the block.
+		for _, d := range docs {
+			shift(d, n.Line, blockIndent(src, n.Line+1))
+		}
+	case !strings.Contains(n.Value, "\n"):
+		// One line of patch, perhaps folded from several of the file:
+		// the line is where the scalar starts, the columns after its quote.
+		dCol := n.Column - 1
+		if n.Style&(yaml.SingleQuotedStyle|yaml.DoubleQuotedStyle) != 0 {
+			dCol++
+		}
+		for _, d := range docs {
+			shift(d, n.Line-1, dCol)
+		}
+	default:
+		// A folded block or a quoted string with line breaks: the patch's
+		// lines are not the file's (folding joins them, "\n" escapes
+		// make new ones), so every field is placed where the patch starts.
+		for _, d := range docs {
+			place(d, n.Line, n.Column)
+		}
 	}
 	return docs
 }
@@ -86,6 +103,14 @@ func blockIndent(src []byte, line int) int {
 	}
 	l := lines[line-1]
 	return len(l) - len(bytes.TrimLeft(l, " "))
+}
+
+// place puts n and every node below it at line and col.
+func place(n *yaml.Node, line, col int) {
+	n.Line, n.Column = line, col
+	for _, c := range n.Content {
+		place(c, line, col)
+	}
 }
 
 func shift(n *yaml.Node, dLine, dCol int) {

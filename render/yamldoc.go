@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	yaml "go.yaml.in/yaml/v3"
 
@@ -41,8 +42,8 @@ func yamlError(file string, lineOffset int, err error) *Error {
 		msg = te.Errors[0]
 	}
 	if strings.Contains(msg, "exceeded max depth of ") {
-		// The parser stops at 10000 levels and reports a line only for
-		// block collections.
+		// The parser stops at 10000 levels, not always saying on which
+		// line.
 		line := 0
 		if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
 			line, _ = strconv.Atoi(m[1])
@@ -96,7 +97,11 @@ func decodeDocuments(file string, src []byte) (docs []*yaml.Node, over bool, err
 			return docs, false, nil
 		}
 		if derr != nil {
-			return docs, false, yamlError(file, 0, derr)
+			e := yamlError(file, 0, derr)
+			// An error at the end of the input ("did not find expected
+			// node content" for an unclosed "[") is one line past the last.
+			e.Line = min(e.Line, lastLine(src))
+			return docs, false, e
 		}
 		if len(doc.Content) == 0 {
 			continue
@@ -114,6 +119,27 @@ func decodeDocuments(file string, src []byte) (docs []*yaml.Node, over bool, err
 		}
 		docs = append(docs, root)
 	}
+}
+
+// lastLine returns the number of the last line of src, counting lines
+// as the YAML parser does ("\r\n", a lone "\r" and the Unicode breaks
+// NEL, LS and PS each end one); a break at the very end starts no line.
+func lastLine(src []byte) int {
+	n := 1
+	for i := 0; i < len(src); {
+		r, size := utf8.DecodeRune(src[i:])
+		if r == '\r' && i+1 < len(src) && src[i+1] == '\n' {
+			size++
+		}
+		switch r {
+		case '\r', '\n', '\u0085', '\u2028', '\u2029':
+			if i+size < len(src) {
+				n++
+			}
+		}
+		i += size
+	}
+	return n
 }
 
 // boundsCheck is the result of checking one document against the bounds.

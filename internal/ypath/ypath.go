@@ -52,7 +52,7 @@ func (p Path) String() string {
 	var b strings.Builder
 	for _, s := range p {
 		switch {
-		case isSelector(s):
+		case isSelector(s) && s[1] != '"' && strings.IndexByte(s, ']') == len(s)-1:
 			b.WriteString(s)
 		case isPlainKey(s):
 			if b.Len() > 0 {
