@@ -28,7 +28,8 @@ demo:
 # Fuzz targets as package:FuzzName; `make fuzz` runs each for FUZZTIME.
 FUZZ_TARGETS = \
 	./internal/ypath:FuzzParse ./internal/ypath:FuzzWalk \
-	./render:FuzzManifestObjects ./render:FuzzKustomizePatchLocate ./render:FuzzSplitTemplate
+	./render:FuzzManifestObjects ./render:FuzzKustomizePatchLocate ./render:FuzzSplitTemplate \
+	./fix:FuzzApply ./fix:FuzzLower
 FUZZTIME ?= 60s
 
 fuzz:

@@ -613,8 +613,10 @@ func (l *lowerer) deleteMany(parent ypath.Path, segs []string) error {
 			if err != nil {
 				return err
 			}
-			if j < 0 && merged(n, seg) {
-				return fmt.Errorf("%s comes from a merge key (<<) in %s; deleting it would change every object that merges it", seg, where(parent))
+			if merged(n, seg) {
+				// Deleting a local key would let the merged value show;
+				// deleting the merged one would change the other users.
+				return fmt.Errorf("%s comes from a merge key (<<) in %s; it cannot be deleted here without changing every object that merges it", seg, where(parent))
 			}
 			if j >= 0 && !slices.Contains(idx, j) {
 				idx = append(idx, j)
