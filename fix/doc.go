@@ -20,24 +20,38 @@
 //   - Indentation: new keys are indented like their siblings. New nested
 //     blocks use the indentation step most used by the object (2 or 4
 //     spaces, falling back to the rest of the file, then to 2).
+//
 //   - Sequences: new block sequences are written flush ("key:\n- x") or
 //     indented ("key:\n  - x") as most sequences in the object (then the
 //     file) are; indented when there are none. A new list of scalars is
 //     written in flow style ("key: [x]") only when the object (then the
 //     file) holds more flow than block lists of scalars.
+//
 //   - Empty and null parents: a `{}` or null value of a block mapping key
 //     becomes a block mapping (the key line and its comment are kept); in a
 //     flow collection or as a list item it is filled in flow style,
 //     `{key: value}`.
+//
 //   - Quoting: a string is written plain only when every YAML 1.1 and 1.2
 //     reader reads it back as the same string; otherwise it is
 //     double-quoted ("1000", "true", "yes", "null", "0x1F", "1e3", "~",
 //     "a: b"). A string that replaces a quoted string keeps its quote style.
+//
 //   - Line endings follow the file's first line break (CRLF stays CRLF);
 //     indentation is spaces, never tabs.
+//
+//   - Deletions remove whole lines (a key with its nested block, a list
+//     element with its dash line). A mapping or list left empty is written
+//     {} or [], so the field stays an empty collection rather than null.
 //
 // Fixes never create list elements (a container that is not in this file
 // is somebody else's to fix) and never edit through YAML aliases, anchors
 // that are referenced elsewhere, or merge keys, since that would change
-// other objects; those cases are errors that say so.
+// other objects; a key written twice, a delete by list index (not
+// idempotent) and a patch that would unselect its own list element are
+// refused too. Those cases are errors that say so.
+//
+// Lower all patches of one object with one LowerAll call; edits of
+// different objects are independent and can be merged and applied at once
+// with Apply. Diff renders the change as a unified diff.
 package fix

@@ -27,12 +27,16 @@ func Lower(src []byte, obj *yaml.Node, p Patch) ([]Edit, error) {
 	return LowerAll(src, obj, []Patch{p})
 }
 
-// LowerAll lowers several patches to one object together. Patches that
+// LowerAll lowers several patches to one object together, and is how all
+// the patches of one object should be lowered: edits from separate Lower
+// calls on one object may collide (two patches creating the same missing
+// parent), while edits for different objects never do. Patches that
 // would each create the same missing parent (runAsNonRoot and
 // capabilities under an absent securityContext) are merged so that the
-// parent is written once; identical patches count once; patches whose
-// paths nest (set a, delete a.b) conflict. The edits of all patches are
-// returned together, ready for Apply.
+// parent is written once; deletions from one collection are cut
+// together; identical patches count once; patches whose paths nest (set
+// a, delete a.b) conflict. The edits are returned in the order Apply
+// needs: inserts at one offset go innermost collection first.
 func LowerAll(src []byte, obj *yaml.Node, patches []Patch) ([]Edit, error) {
 	f, err := parseFile(src)
 	if err != nil {
@@ -303,12 +307,12 @@ func (l *lowerer) insertLines(h hop, lines []string) error {
 }
 
 // after returns the last line of the block collection h: the line of its
-// last token, followed by comment
-// lines indented at least as deep as its items, deeper than its key and
-// deeper than column 0 (they read as part of it). Blank lines and
-// shallower comments belong to what follows. An enclosing collection
-// takes at least the comments an inner one takes, so inserts into nested
-// collections stay in nesting order.
+// last token, then any comment lines right after it that are indented at
+// least as deep as its items, deeper than its key and deeper than column
+// 0 (they read as part of it). Blank lines and shallower comments belong
+// to what follows. An enclosing collection takes at least the comments an
+// inner one takes, so inserts into nested collections stay in nesting
+// order.
 func (l *lowerer) after(h hop) (int, error) {
 	e, err := l.f.end(h)
 	if err != nil {
@@ -492,8 +496,7 @@ func (l *lowerer) fill(h hop, rs, te int, t string) string {
 			return ": " + t
 		}
 	}
-	switch {
-	case rs > 0 && (l.f.b[rs-1] == ':' || l.f.b[rs-1] == '-'):
+	if rs > 0 && (l.f.b[rs-1] == ':' || l.f.b[rs-1] == '-') {
 		return " " + t
 	}
 	return t
