@@ -4,6 +4,10 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+
+	yaml "go.yaml.in/yaml/v3"
+
+	"github.com/kubeharden/kubeharden/fix"
 )
 
 // Finding is one violation of a rule by one field of one object.
@@ -34,10 +38,21 @@ type PSS struct {
 	Check   string `json:"check"`
 }
 
-// FixInfo describes an automatic fix offered for a finding.
+// FixInfo describes an automatic fix offered for a finding: what must
+// become true of the rendered object, never how its sources are written.
+// The fix planner lowers it onto the files the object comes from.
 type FixInfo struct {
 	// Description is a verb phrase: "set runAsNonRoot: true".
 	Description string
+	// Patches change the finding's object; they are applied together.
+	Patches []fix.Patch
+	// New are whole objects the fix adds (a NetworkPolicy), in the
+	// finding's namespace, written next to the object's sources.
+	New []*yaml.Node
+	// Deferred marks a fix that depends on the outcome of the others (a
+	// namespace's Pod Security level): the planner applies it only once
+	// no other fix is left to apply.
+	Deferred bool
 }
 
 // Error is a target or file that could not be discovered, rendered or
