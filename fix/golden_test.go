@@ -32,7 +32,7 @@ var update = flag.Bool("update", false, "rewrite the want.yaml sections of testd
 //	object DOC [PATH]  the object is document DOC (from 0), or the node at
 //	                   PATH in it (e.g. items[1]); default: document 0
 //	set PATH VALUE     VALUE is YAML: true, 1000, "1000", {type: x}, [a]
-//	ensure PATH ITEM
+//	ensure PATH ITEM        (ITEM in braces is a mapping: {path: p.yaml})
 //	delete PATH
 //
 // and either want.yaml (regenerated with -update) or error, a substring of
@@ -122,7 +122,15 @@ func loadCase(t *testing.T, ar *txtar) goldenCase {
 			}
 			c.patches = append(c.patches, Set(path, v))
 		case "ensure":
-			c.patches = append(c.patches, EnsureItem(path, arg))
+			var item any = arg
+			if strings.HasPrefix(arg, "{") {
+				var m map[string]any
+				if err := yaml.Unmarshal([]byte(arg), &m); err != nil {
+					t.Fatalf("%q: %v", line, err)
+				}
+				item = m
+			}
+			c.patches = append(c.patches, EnsureItem(path, item))
 		case "delete":
 			c.patches = append(c.patches, Delete(path))
 		default:
@@ -297,7 +305,11 @@ func checkHolds(t *testing.T, obj *yaml.Node, p Patch) {
 			t.Errorf("%s: list absent after the fix", p)
 			return
 		}
-		if err := m.Value.Decode(&got); err != nil || !slices.Contains(got, any(p.Value.Value)) {
+		var item any
+		if err := p.Value.Decode(&item); err != nil {
+			t.Fatal(err)
+		}
+		if err := m.Value.Decode(&got); err != nil || !slices.ContainsFunc(got, func(x any) bool { return reflect.DeepEqual(x, item) }) {
 			t.Errorf("%s: list is %v after the fix (%v)", p, got, err)
 		}
 	case OpDelete:
@@ -328,7 +340,9 @@ func dropPatched(doc any, objPath ypath.Path, ps []Patch) any {
 		full := objPath.Append(p.Path...)
 		var item any
 		if p.Op == OpEnsureItem {
-			item = p.Value.Value
+			if err := p.Value.Decode(&item); err != nil {
+				panic(err)
+			}
 		}
 		doc, _ = dropPath(doc, full, item)
 	}
@@ -346,7 +360,7 @@ func dropPath(v any, path ypath.Path, item any) (_ any, gone bool) {
 		if !ok {
 			return v, v == nil
 		}
-		l = slices.DeleteFunc(slices.Clone(l), func(x any) bool { return fmt.Sprint(x) == item })
+		l = slices.DeleteFunc(slices.Clone(l), func(x any) bool { return fmt.Sprint(x) == fmt.Sprint(item) })
 		return l, len(l) == 0
 	}
 	seg := path[0]

@@ -542,24 +542,22 @@ func (l *lowerer) ensure(p ypath.Path, item *yaml.Node) error {
 	n := h.node
 	switch {
 	case n.Kind == yaml.SequenceNode:
-		for _, c := range n.Content {
-			if d := deref(c); d != nil && d.Kind == yaml.ScalarNode && d.Value == item.Value {
-				return nil
-			}
+		if slices.ContainsFunc(n.Content, func(c *yaml.Node) bool { return sameItem(c, item) }) {
+			return nil
 		}
 		if isBlockColl(n) {
 			col, err := l.f.itemCol(h)
 			if err != nil {
 				return err
 			}
-			return l.insertLines(h, []string{spaces(col) + "- " + scalarText(item, false, 0)})
+			return l.insertLines(h, l.st.itemLines(col, item))
 		}
 		if len(n.Content) == 0 {
 			s, err := l.f.start(h)
 			if err != nil {
 				return err
 			}
-			l.add(s+1, s+1, scalarText(item, true, 0))
+			l.add(s+1, s+1, flowText(item, true))
 			return nil
 		}
 		last, err := l.f.child(h, len(n.Content)-1)
@@ -570,7 +568,7 @@ func (l *lowerer) ensure(p ypath.Path, item *yaml.Node) error {
 		if err != nil {
 			return err
 		}
-		l.add(e, e, ", "+scalarText(item, true, 0))
+		l.add(e, e, ", "+flowText(item, true))
 		return nil
 	case isNull(n):
 		return l.replace(h, sequence(item))

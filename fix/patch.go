@@ -23,8 +23,9 @@ const (
 	// OpDelete removes the field, or every list element the last path
 	// segment selects. Deleting what is absent is no change.
 	OpDelete
-	// OpEnsureItem makes the list at the path contain the scalar Value,
-	// creating the list (and missing parent mappings) if absent.
+	// OpEnsureItem makes the list at the path contain Value (a scalar or
+	// a mapping, compared by value), creating the list (and missing parent
+	// mappings) if absent.
 	OpEnsureItem
 )
 
@@ -49,7 +50,8 @@ type Patch struct {
 	Path ypath.Path
 	// Value is the wanted value for OpSet: a scalar tagged !!str, !!int,
 	// !!bool, !!float or !!null, or a mapping or sequence of such. For
-	// OpEnsureItem it is the !!str item. It is nil for OpDelete.
+	// OpEnsureItem it is the item, a scalar or a mapping. It is nil for
+	// OpDelete.
 	Value *yaml.Node
 	// err records a value the constructor could not convert; Lower
 	// returns it, so that a bad literal in a rule is an error, not a panic.
@@ -70,9 +72,11 @@ func Set(path ypath.Path, value any) Patch {
 // elements its last segment selects.
 func Delete(path ypath.Path) Patch { return Patch{Op: OpDelete, Path: path} }
 
-// EnsureItem returns a patch that makes the list of scalars at path
-// contain item, appending it when missing.
-func EnsureItem(path ypath.Path, item string) Patch {
+// EnsureItem returns a patch that makes the list at path contain item,
+// appending it when no element equals it. item is a scalar (usually a
+// string, as in capabilities.drop) or a map with string keys (an entry
+// of a kustomization's patches list); see Set for the values accepted.
+func EnsureItem(path ypath.Path, item any) Patch {
 	n, err := Value(item)
 	return Patch{Op: OpEnsureItem, Path: path, Value: n, err: err}
 }
@@ -127,8 +131,8 @@ func (p Patch) validate() error {
 		}
 		return checkValue(p.Value, 0)
 	case OpEnsureItem:
-		if p.Value == nil || p.Value.Kind != yaml.ScalarNode {
-			return fmt.Errorf("the item must be a scalar")
+		if p.Value == nil || p.Value.Kind != yaml.ScalarNode && p.Value.Kind != yaml.MappingNode {
+			return fmt.Errorf("the item must be a scalar or a mapping")
 		}
 		if isSelector(p.Path[len(p.Path)-1]) {
 			return fmt.Errorf("the path must name a list by a key, not select a list element")

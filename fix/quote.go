@@ -278,3 +278,17 @@ func parseFloat(s string) (float64, bool) {
 	f, err := strconv.ParseFloat(s, 64)
 	return f, err == nil
 }
+
+// sameItem reports whether the list element c is the item an EnsureItem
+// patch wants: a scalar with the same text (as the list's other items
+// are usually written plain), or a mapping equal to it.
+func sameItem(c, item *yaml.Node) bool {
+	d := deref(c)
+	switch {
+	case d == nil || d.Kind != item.Kind:
+		return false
+	case d.Kind == yaml.ScalarNode:
+		return d.Value == item.Value
+	}
+	return equalNode(d, item)
+}

@@ -84,8 +84,7 @@ func holds(obj *yaml.Node, p Patch) bool {
 		}
 		s := deref(m.Value)
 		return s != nil && s.Kind == yaml.SequenceNode && slices.ContainsFunc(s.Content, func(c *yaml.Node) bool {
-			d := deref(c)
-			return d != nil && d.Kind == yaml.ScalarNode && d.Value == p.Value.Value
+			return sameItem(c, p.Value)
 		})
 	case OpDelete:
 		return !found
@@ -120,10 +119,7 @@ func strip(n *yaml.Node, p Patch) {
 func stripPath(n *yaml.Node, path ypath.Path, item *yaml.Node) {
 	if len(path) == 0 {
 		if item != nil && n.Kind == yaml.SequenceNode {
-			n.Content = slices.DeleteFunc(n.Content, func(c *yaml.Node) bool {
-				d := deref(c)
-				return d != nil && d.Kind == yaml.ScalarNode && d.Value == item.Value
-			})
+			n.Content = slices.DeleteFunc(n.Content, func(c *yaml.Node) bool { return sameItem(c, item) })
 		}
 		return
 	}

@@ -121,7 +121,7 @@ func (r *Renderer) kustomizeObjects(t *Target, graph []*kustomization, resources
 					files[file] = all
 				}
 				if n := matchDoc(files[file], kind, name); n != nil {
-					base = &docSource{file: file, origin: OriginKustomizeBase, node: n}
+					base = &docSource{file: file, origin: OriginKustomizeBase, node: n, editable: true}
 				}
 			}
 		}
@@ -132,7 +132,7 @@ func (r *Renderer) kustomizeObjects(t *Target, graph []*kustomization, resources
 		}
 		for _, p := range patches {
 			if n := p.matchObject(node, baseName); n != nil {
-				layers = append(layers, docSource{file: p.file, origin: OriginKustomizePatch, node: n})
+				layers = append(layers, docSource{file: p.file, origin: OriginKustomizePatch, node: n, editable: p.editable})
 			}
 		}
 		switch {

@@ -16,6 +16,9 @@ type loadedPatch struct {
 	docs   []*yaml.Node
 	ops    []jsonOp
 	target *selector
+	// editable is true for strategic merge documents parsed from a patch
+	// file of their own, whose nodes can be edited in place.
+	editable bool
 }
 
 // jsonOp is one JSON 6902 operation that writes a value.
@@ -42,12 +45,14 @@ func (r *Renderer) loadPatches(graph []*kustomization) ([]loadedPatch, error) {
 					continue
 				}
 				docs, _ = parseDocuments(pe.path, src)
+				lp.editable = true
 			} else if pe.inline != nil {
 				lp.file = k.file
 				docs = inlineDocs(k.src, pe.inline)
 			}
 			if len(docs) == 1 && docs[0].Kind == yaml.SequenceNode {
 				lp.ops = readJSONOps(docs[0])
+				lp.editable = false
 			} else if !pe.json {
 				lp.docs = docs
 			}

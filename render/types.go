@@ -190,6 +190,9 @@ type docSource struct {
 	file   string
 	origin string
 	node   *yaml.Node
+	// editable is true when node comes from a parse of file's own bytes
+	// (not a synthetic or shifted document).
+	editable bool
 }
 
 func (d docSource) Locate(p ypath.Path) Location {
@@ -265,4 +268,46 @@ func isIdentity(p ypath.Path) bool {
 	}
 	n := len(p)
 	return n >= 2 && p[n-1] == "name" && strings.HasPrefix(p[n-2], "[name=")
+}
+
+// Doc is a YAML document that an object is built from and that a fix may
+// edit: Node is the object's mapping node in a parse of File's bytes, so
+// its positions are positions in File.
+type Doc struct {
+	File   string
+	Origin string // OriginManifest, OriginKustomizeBase or OriginKustomizePatch
+	Node   *yaml.Node
+}
+
+// docser is implemented by the source maps whose documents are files of
+// the repository.
+type docser interface{ docs() []Doc }
+
+// Docs returns the documents obj is built from that are written in the
+// repository as YAML, highest precedence first: the overlay patches that
+// set its fields, then the resource file (the base). It is nil for
+// objects rendered from templates or generated, and leaves out patches
+// that are not a document of a file (JSON 6902 operations, patches
+// written as strings inside a kustomization), since those cannot be
+// edited field by field.
+func (o *Object) Docs() []Doc {
+	if d, ok := o.Source.(docser); ok {
+		return d.docs()
+	}
+	return nil
+}
+
+func (d docSource) docs() []Doc {
+	if !d.editable {
+		return nil
+	}
+	return []Doc{{File: d.file, Origin: d.origin, Node: d.node}}
+}
+
+func (l layered) docs() []Doc {
+	var out []Doc
+	for _, d := range l {
+		out = append(out, d.docs()...)
+	}
+	return out
 }

@@ -283,7 +283,7 @@ func manifestObjects(file, origin string, src []byte) ([]*Object, error) {
 	for _, d := range docs {
 		for _, n := range expandLists(d) {
 			if isObject(n) {
-				objs = append(objs, &Object{Node: n, Source: docSource{file: file, origin: origin, node: n}})
+				objs = append(objs, &Object{Node: n, Source: docSource{file: file, origin: origin, node: n, editable: true}})
 			}
 		}
 	}
