@@ -18,6 +18,12 @@ type Rule struct {
 	Doc string
 	// Remediation says in one sentence what to change.
 	Remediation string
+	// Fix says in one sentence what the automatic fix attached to the
+	// rule's findings changes, for the catalogue; empty means the rule
+	// attaches none and a human must act on Remediation. A rule with Fix
+	// set may still leave some findings without a fix (the finding's
+	// message then says why).
+	Fix string
 	// Links point at the Kubernetes documentation or hardening guides.
 	Links []string
 	// Severity is the default severity of the rule's findings.

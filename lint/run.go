@@ -26,6 +26,9 @@ type Settings struct {
 	KnownRule func(id string) bool
 	// Now is the time exemptions are judged at; zero means time.Now().
 	Now time.Time
+	// Audit is the API server audit log that RBAC fixes narrow roles
+	// from (kubeharden fix --audit-log); nil means no evidence.
+	Audit *AuditLog
 }
 
 // RuleSettings overrides a rule's defaults. Nil fields keep the default.
