@@ -1,0 +1,81 @@
+package github
+
+import (
+	"context"
+
+	"github.com/kubeharden/kubeharden/lint"
+)
+
+// Finding is one finding as the bot sees it.
+type Finding struct {
+	// Fingerprint is lint.Fingerprint: stable across moved lines and
+	// reformatting, so base and head findings match by it.
+	Fingerprint string
+	Rule        string
+	Severity    lint.Severity
+	Message     string
+	// URL is the rule's documentation.
+	URL string
+	// Resource names the object: "Deployment/prod/web in deploy/web".
+	Resource string
+	// File is where the finding is written in that checkout, relative to
+	// its root with forward slashes; "" when unknown. Line 0 means the
+	// line is unknown.
+	File         string
+	Line, Column int
+	// Fix is the finding's own fix alone, when it has one that changes a
+	// single file.
+	Fix *FileFix
+}
+
+// FileFix is one file before and after a fix.
+type FileFix struct {
+	// File is root-relative with forward slashes.
+	File string
+	// Old is nil for a file the fix creates.
+	Old, New []byte
+}
+
+// LintResult is what linting one checkout found.
+type LintResult struct {
+	Findings []Finding
+	// Errors are targets or files that could not be rendered or parsed,
+	// one line each ("charts/web/values.yaml:3: ... (target charts/web)").
+	Errors []string
+}
+
+// Engine is the part of kubeharden the bot drives.
+type Engine interface {
+	// Lint lints the checkout at dir.
+	Lint(ctx context.Context, dir string) (*LintResult, error)
+	// Fix plans and verifies the fixes for the checkout at dir and
+	// returns the changed files; it writes nothing.
+	Fix(ctx context.Context, dir string) (*Remediation, error)
+}
+
+// Remediation is the outcome of planning the fixes of a checkout.
+type Remediation struct {
+	// Files are the changed files, root-relative with forward slashes,
+	// in a stable order.
+	Files []FileFix
+	// Applied describes each fix that the files carry.
+	Applied []AppliedFix
+	// Remaining are the findings left without an automatic fix.
+	Remaining []Finding
+}
+
+// AppliedFix is one fix applied by a remediation: the evidence the fix
+// pull request shows for it.
+type AppliedFix struct {
+	Rule     string
+	Resource string
+	File     string
+	// Description says what changed, as a verb phrase: "set
+	// runAsNonRoot: true".
+	Description string
+	// URL is the rule's documentation.
+	URL string
+	// Evidence is what justified the change beyond the rule (an audit
+	// log excerpt for an RBAC narrowing); "" when none.
+	Evidence string
+}
