@@ -62,6 +62,7 @@ func TestCatalogue(t *testing.T) {
 					t.Errorf("fixture missing: %v", err)
 				}
 			}
+			checkFixDoc(t, r)
 			s := fixtureSettings(r)
 			if r.Before == "" || len(runRule(t, r, s, "before.yaml", []byte(r.Before))) == 0 {
 				t.Errorf("the Before example must yield a finding")
@@ -85,5 +86,35 @@ func TestRuleFixtures(t *testing.T) {
 			}
 			testRule(t, r.ID)
 		})
+	}
+}
+
+// checkFixDoc checks that the catalogue says which rules fix: a rule
+// with Fix set has fixed.yaml fixtures (which the harness requires to
+// hold at least one fix), and a rule without attaches no fix to the
+// findings of its bad.yaml.
+func checkFixDoc(t *testing.T, r *lint.Rule) {
+	t.Helper()
+	_, err := os.Stat(filepath.Join("testdata", r.ID, "fixed.yaml"))
+	hasGolden := err == nil
+	switch {
+	case r.Fix != "" && !hasGolden:
+		t.Errorf("Fix is set but testdata/%s/fixed.yaml is missing (go test ./rules -update writes it)", r.ID)
+	case r.Fix == "" && hasGolden:
+		t.Errorf("testdata/%s/fixed.yaml exists but Fix does not say what the fix does", r.ID)
+	case r.Fix != "" && (unicode.IsLower([]rune(r.Fix)[0]) || !strings.HasSuffix(r.Fix, ".")):
+		t.Errorf("Fix %q must be a sentence", r.Fix)
+	}
+	if r.Fix != "" || r.ReportedByRunner() {
+		return
+	}
+	bad, err := os.ReadFile(filepath.Join("testdata", r.ID, "bad.yaml"))
+	if err != nil {
+		return
+	}
+	for _, f := range runRule(t, r, fixtureSettings(r), "bad.yaml", bad) {
+		if f.Fix != nil {
+			t.Errorf("bad.yaml:%d: the finding has a fix (%s) but the rule's Fix is empty", f.Location.Line, f.Fix.Description)
+		}
 	}
 }

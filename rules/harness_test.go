@@ -4,20 +4,27 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"flag"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 
 	yaml "go.yaml.in/yaml/v3"
 
+	"github.com/kubeharden/kubeharden/fix"
 	"github.com/kubeharden/kubeharden/internal/ypath"
 	"github.com/kubeharden/kubeharden/lint"
 )
+
+var update = flag.Bool("update", false, "rewrite the fix goldens of the rule fixtures (fixed.yaml, fixes.txt, new.yaml)")
 
 // The shared rule harness. Every rule ID has a directory
 // testdata/<ID>/ with two multi-document manifests:
@@ -26,7 +33,14 @@ import (
 //     # want "regexp" (several: # want "re1" "re2"); the rule's findings
 //     at that line must match, one finding per regexp, and it must report
 //     nowhere else;
-//   - good.yaml: the rule reports nothing.
+//   - good.yaml: the rule reports nothing;
+//   - fixed.yaml (for rules with an automatic fix): bad.yaml with the
+//     patches of every finding's fix applied (see testFixes), beside
+//     fixes.txt, which lists each fix's description and patches, and
+//     new.yaml, the objects the fixes add, if any. The # want comments of
+//     bad.yaml stay in fixed.yaml: fixes keep comments.
+//
+// go test ./rules -run TestRuleFixtures -update rewrites the fix goldens.
 //
 // Only the rule under test runs, over every object of the file, so rules
 // that relate objects (bindings, namespaces, policies) see them all. A
@@ -179,6 +193,176 @@ func testRuleWith(t *testing.T, r *lint.Rule, s *lint.Settings) {
 	}
 	for _, f := range runRule(t, r, s, "good.yaml", good) {
 		t.Errorf("good.yaml:%d: unexpected finding %q", f.Location.Line, f.Message)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "fixed.yaml")); err == nil || *update && r.Fix != "" {
+		testFixes(t, r, s, dir, "bad.yaml", "fixed.yaml")
+	}
+}
+
+// fixResult is what applying the fixes of one fixture produced.
+type fixResult struct {
+	findings []lint.Finding // of the input, in the runner's order
+	fixed    []byte         // the input with every patch applied
+	fixes    string         // fixes.txt: descriptions and patches
+	news     []byte         // the added objects, a YAML stream
+}
+
+// applyFixes runs r over the objects of src and applies the patches of
+// every finding's fix the way the planner does, one fix.LowerAll per
+// object over the nodes of the same parse, then fix.Apply over all the
+// edits. Deferred fixes are applied with the others.
+func applyFixes(t *testing.T, r *lint.Rule, s *lint.Settings, file string, src []byte) fixResult {
+	t.Helper()
+	objs := loadObjects(t, file, src)
+	fs, err := lint.Run(context.Background(), objs, []*lint.Rule{r}, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := fixResult{findings: fs}
+	patches := map[*lint.Object][]fix.Patch{}
+	var desc strings.Builder
+	var news []string
+	for _, f := range fs {
+		if f.Fix == nil {
+			continue
+		}
+		fmt.Fprintf(&desc, "%s:%d: %s\n", file, f.Location.Line, f.Fix.Description)
+		if f.Fix.Description == "" || f.Fix.Description != strings.TrimSpace(f.Fix.Description) ||
+			unicode.IsUpper([]rune(f.Fix.Description)[0]) || strings.HasSuffix(f.Fix.Description, ".") {
+			t.Errorf("%s:%d: fix description %q is not a lowercase verb phrase", file, f.Location.Line, f.Fix.Description)
+		}
+		if len(f.Fix.Patches) == 0 && len(f.Fix.New) == 0 {
+			t.Errorf("%s:%d: fix %q changes nothing", file, f.Location.Line, f.Fix.Description)
+		}
+		for _, p := range f.Fix.Patches {
+			fmt.Fprintf(&desc, "\t%s\n", p)
+		}
+		patches[f.Object] = append(patches[f.Object], f.Fix.Patches...)
+		for _, n := range f.Fix.New {
+			b, err := yaml.Marshal(n)
+			if err != nil {
+				t.Fatalf("%s:%d: marshal new object: %v", file, f.Location.Line, err)
+			}
+			fmt.Fprintf(&desc, "\tnew %s\n", newObjectName(n))
+			if !slices.Contains(news, string(b)) {
+				news = append(news, string(b))
+			}
+		}
+		if f.Fix.Deferred {
+			fmt.Fprintf(&desc, "\tdeferred\n")
+		}
+	}
+	res.fixes = desc.String()
+	res.news = []byte(strings.Join(news, "---\n"))
+	var edits []fix.Edit
+	for _, o := range objs {
+		if len(patches[o]) == 0 {
+			continue
+		}
+		es, err := fix.LowerAll(src, o.Node, patches[o])
+		if err != nil {
+			t.Errorf("%s: lower the fixes of %s: %v", file, o.Resource, err)
+			continue
+		}
+		edits = append(edits, es...)
+	}
+	if res.fixed, err = fix.Apply(src, edits); err != nil {
+		t.Fatalf("%s: apply: %v", file, err)
+	}
+	return res
+}
+
+// newObjectName names an added object for fixes.txt.
+func newObjectName(n *yaml.Node) string {
+	o := lint.NewObject(n, "", nil)
+	return o.Resource.String()
+}
+
+// testFixes checks the fixes of r's findings on dir/bad against the
+// goldens dir/fixed, fixes.txt and new.yaml, and that they are effective
+// (the fixed text, with the added objects, has no finding at a field a
+// fix was for, and no finding with a fix at all) and idempotent (the same
+// patches lower to no edit on the fixed text).
+func testFixes(t *testing.T, r *lint.Rule, s *lint.Settings, dir, bad, fixed string) {
+	t.Helper()
+	src, err := os.ReadFile(filepath.Join(dir, bad))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := applyFixes(t, r, s, bad, src)
+	base := strings.TrimSuffix(fixed, ".yaml")
+	golden(t, filepath.Join(dir, fixed), res.fixed)
+	golden(t, filepath.Join(dir, strings.Replace(base, "fixed", "fixes", 1)+".txt"), []byte(res.fixes))
+	newFile := filepath.Join(dir, strings.Replace(base, "fixed", "new", 1)+".yaml")
+	if len(res.news) > 0 {
+		golden(t, newFile, res.news)
+	} else if _, err := os.Stat(newFile); err == nil {
+		t.Errorf("%s exists but no fix adds an object", newFile)
+	}
+	if res.fixes == "" {
+		t.Errorf("%s: no finding has a fix", bad)
+	}
+
+	after := loadObjects(t, fixed, res.fixed)
+	withNew := append(slices.Clone(after), loadObjects(t, "new.yaml", res.news)...)
+	again, err := lint.Run(context.Background(), withNew, []*lint.Rule{r}, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type place struct{ resource, field string }
+	fixedAt := map[place]bool{}
+	for _, f := range res.findings {
+		if f.Fix != nil {
+			fixedAt[place{f.Object.Resource.String(), f.Field.String()}] = true
+		}
+	}
+	for _, f := range again {
+		if f.Fix != nil {
+			t.Errorf("%s:%d: after the fixes, still fixable: %q (%s)", fixed, f.Location.Line, f.Message, f.Fix.Description)
+		} else if fixedAt[place{f.Object.Resource.String(), f.Field.String()}] {
+			t.Errorf("%s:%d: the fix did not remove %q", fixed, f.Location.Line, f.Message)
+		}
+	}
+
+	// Idempotent: the patches, lowered again on the fixed text, change
+	// nothing (objects keep their order: fixes add no document).
+	before := loadObjects(t, bad, src)
+	if len(before) != len(after) {
+		t.Fatalf("%s has %d objects, %s %d", bad, len(before), fixed, len(after))
+	}
+	patches := map[int][]fix.Patch{}
+	for _, f := range res.findings {
+		if f.Fix == nil {
+			continue
+		}
+		i := slices.IndexFunc(before, func(o *lint.Object) bool { return o.Resource == f.Object.Resource && o.Node.Line == f.Object.Node.Line })
+		patches[i] = append(patches[i], f.Fix.Patches...)
+	}
+	for i, ps := range patches {
+		es, err := fix.LowerAll(res.fixed, after[i].Node, ps)
+		if err != nil {
+			t.Errorf("%s: lower the fixes of %s again: %v", fixed, after[i].Resource, err)
+		} else if len(es) > 0 {
+			t.Errorf("%s: the fixes of %s are not idempotent: a second run edits %+v", fixed, after[i].Resource, es)
+		}
+	}
+}
+
+// golden compares got with the file, or rewrites the file under -update.
+func golden(t *testing.T, file string, got []byte) {
+	t.Helper()
+	if *update {
+		if err := os.WriteFile(file, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatalf("%v (run go test ./rules -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs (go test ./rules -update rewrites it):\n%s", file, fix.Diff(file, want, got))
 	}
 }
 

@@ -48,6 +48,9 @@ type pssCheck struct {
 	before      string
 	after       string
 	locate      pssLocator
+	// fix builds the automatic fixes; fixDoc says what they do (Rule.Fix).
+	fix    pssFixer
+	fixDoc string
 }
 
 // pssLocator says where a violation of one check is written. The zero
@@ -65,6 +68,19 @@ type pssLocator struct {
 	// message turns an upstream result into the message's first part;
 	// the default is the ForbiddenDetail, else the ForbiddenReason.
 	message func(r policy.CheckResult) string
+	// containerParts, when set, cuts the result of one container into
+	// several violations (one per field), so that the part with an
+	// automatic fix and the part without one are separate findings; nil
+	// means one violation at container's field.
+	containerParts func(c podContainer, r policy.CheckResult) []pssViolation
+}
+
+// pssFixer builds the automatic fix of a violation from the field the
+// locator chose. A nil func or a nil fix means there is none; note, when
+// not empty, is added to the message to say why.
+type pssFixer struct {
+	container func(pt *lint.PodTemplate, c podContainer, field lint.Path) (fx *lint.FixInfo, note string)
+	pod       func(pt *lint.PodTemplate, field lint.Path) *lint.FixInfo
 }
 
 // podPart is a pod spec reduced to one pod-level item, with the item's
@@ -182,6 +198,7 @@ var podSecurityChecks = []pssCheck{
 			sc: "allowPrivilegeEscalation: false\ncapabilities:\n  drop: [\"ALL\"]\n  add: [\"NET_BIND_SERVICE\"]\n",
 		}.deployment(),
 		locate: pssLocator{container: containerSC("capabilities", "add")},
+		fix:    pssFixer{container: fixCapabilities},
 	},
 	{
 		check:    "capabilities_restricted",
@@ -194,7 +211,10 @@ var podSecurityChecks = []pssCheck{
 		remediation: `Set securityContext.capabilities.drop to ["ALL"] and add back no capability other than NET_BIND_SERVICE.`,
 		before:      podExample{sc: "allowPrivilegeEscalation: false\n"}.deployment(),
 		after:       podExample{}.deployment(),
-		locate:      pssLocator{container: capabilitiesRestrictedField},
+		locate:      pssLocator{container: capabilitiesRestrictedField, containerParts: capabilitiesRestrictedParts},
+		fix:         pssFixer{container: fixCapabilities},
+		fixDoc: "Adds ALL to securityContext.capabilities.drop of each container that does not drop it, keeping an " +
+			"added NET_BIND_SERVICE. Other added capabilities are left for a human to remove: the application may need them.",
 	},
 	{
 		check:    "runAsNonRoot",
@@ -211,6 +231,8 @@ var podSecurityChecks = []pssCheck{
 			container: runAsNonRootField,
 			pod:       podField("securityContext", "runAsNonRoot"),
 		},
+		fix:    pssFixer{container: fixRunAsNonRootContainer, pod: fixRunAsNonRootPod},
+		fixDoc: "Sets securityContext.runAsNonRoot: true on the pod, and on each container that sets it to false.",
 	},
 	{
 		check:    "runAsUser",
@@ -263,6 +285,9 @@ var podSecurityChecks = []pssCheck{
 			container: seccompRestrictedContainerField,
 			pod:       podField("securityContext", "seccompProfile", "type"),
 		},
+		fix: pssFixer{container: fixSeccompContainer, pod: fixSeccompPod},
+		fixDoc: "Sets securityContext.seccompProfile.type: RuntimeDefault on the pod, or on each container that sets " +
+			"another profile.",
 	},
 	{
 		check:    "allowPrivilegeEscalation",
@@ -275,6 +300,9 @@ var podSecurityChecks = []pssCheck{
 		before:      podExample{sc: "capabilities:\n  drop: [\"ALL\"]\n"}.deployment(),
 		after:       podExample{}.deployment(),
 		locate:      pssLocator{container: containerSC("allowPrivilegeEscalation")},
+		fix:         pssFixer{container: fixAllowPrivilegeEscalation},
+		fixDoc: "Sets securityContext.allowPrivilegeEscalation: false on each container that does not, except " +
+			"privileged containers and those adding SYS_ADMIN, where the API server would reject it.",
 	},
 	{
 		check:    "appArmorProfile",
@@ -446,6 +474,7 @@ func newPodSecurityRule(c *pssCheck) *lint.Rule {
 		Links:       []string{pssURL, pssAdmissionURL},
 		Severity:    c.severity,
 		Kinds:       slices.Clone(workloadKinds),
+		Fix:         c.fixDoc,
 		Before:      c.before,
 		After:       c.after,
 		Check: func(p *lint.Pass, o *lint.Object) {
@@ -459,6 +488,7 @@ func newPodSecurityRule(c *pssCheck) *lint.Rule {
 					Field:   x.field,
 					Message: x.message,
 					PSS:     &lint.PSS{Level: v.level, Version: v.version, Check: string(id)},
+					Fix:     x.fix,
 				})
 			}
 		},
@@ -595,10 +625,14 @@ type pssVerdict struct {
 	violations     map[policy.CheckID][]pssViolation
 }
 
-// pssViolation is one finding to report: the field and the message.
+// pssViolation is one finding to report: the field, the message and the
+// automatic fix, if any; note says why there is none, when that needs
+// saying, and ends the message.
 type pssViolation struct {
 	field   lint.Path
 	message string
+	fix     *lint.FixInfo
+	note    string
 }
 
 type pssKey struct {
@@ -637,13 +671,16 @@ func evaluatePodSecurity(o *lint.Object, want lint.PodSecurityLevel, emulation *
 		if whole.Allowed {
 			continue
 		}
-		loc := pssLocator{}
+		loc, fixer := pssLocator{}, pssFixer{}
 		if meta := checkMeta(c.id); meta != nil {
-			loc = meta.locate
+			loc, fixer = meta.locate, meta.fix
 		}
-		found := localise(loc, c.versioned, pt, whole)
+		found := localise(loc, fixer, c.versioned, pt, whole)
 		for i := range found {
 			found[i].message += suffix
+			if found[i].note != "" {
+				found[i].message += "; " + found[i].note
+			}
 		}
 		v.violations[c.id] = found
 	}
@@ -703,7 +740,10 @@ func checkMeta(id policy.CheckID) *pssCheck {
 // detail, that is when the container adds to the violation. Whatever
 // happens, a failing check yields at least one violation, so the rules
 // report a pod exactly when the upstream evaluator forbids it.
-func localise(loc pssLocator, vc policy.VersionedCheck, pt *lint.PodTemplate, whole policy.CheckResult) []pssViolation {
+//
+// Violations get the fixes fixer builds; those of split pod-level items
+// (volumes, sysctls, host namespaces) never have one.
+func localise(loc pssLocator, fixer pssFixer, vc policy.VersionedCheck, pt *lint.PodTemplate, whole policy.CheckResult) []pssViolation {
 	check := func(spec *corev1.PodSpec) policy.CheckResult { return vc.CheckPod(&pt.Meta, spec) }
 	message := loc.message
 	if message == nil {
@@ -718,7 +758,7 @@ func localise(loc pssLocator, vc policy.VersionedCheck, pt *lint.PodTemplate, wh
 		if loc.split != nil {
 			for _, part := range loc.split(&podOnly) {
 				if r := check(&part.spec); !r.Allowed {
-					out = append(out, pssViolation{pt.SpecPath.Append(part.field...), message(r)})
+					out = append(out, pssViolation{field: pt.SpecPath.Append(part.field...), message: message(r)})
 				}
 			}
 		}
@@ -727,7 +767,11 @@ func localise(loc pssLocator, vc policy.VersionedCheck, pt *lint.PodTemplate, wh
 			if loc.pod != nil {
 				field = loc.pod(pt, vc.MinimumVersion)
 			}
-			out = append(out, pssViolation{field, message(podRes)})
+			x := pssViolation{field: field, message: message(podRes)}
+			if fixer.pod != nil {
+				x.fix = fixer.pod(pt, field)
+			}
+			out = append(out, x)
 		}
 	}
 	for _, c := range podContainers(pt) {
@@ -744,14 +788,26 @@ func localise(loc pssLocator, vc policy.VersionedCheck, pt *lint.PodTemplate, wh
 		if r.Allowed || !podRes.Allowed && r.ForbiddenDetail == podRes.ForbiddenDetail {
 			continue
 		}
-		field := c.ref.Path
-		if loc.container != nil {
-			field = loc.container(pt, c, vc.MinimumVersion)
+		var parts []pssViolation
+		if loc.containerParts != nil {
+			parts = loc.containerParts(c, r)
 		}
-		out = append(out, pssViolation{field, message(r)})
+		if len(parts) == 0 {
+			field := c.ref.Path
+			if loc.container != nil {
+				field = loc.container(pt, c, vc.MinimumVersion)
+			}
+			parts = []pssViolation{{field: field, message: message(r)}}
+		}
+		for _, x := range parts {
+			if fixer.container != nil {
+				x.fix, x.note = fixer.container(pt, c, x.field)
+			}
+			out = append(out, x)
+		}
 	}
 	if len(out) == 0 {
-		out = append(out, pssViolation{pt.SpecPath, message(whole)})
+		out = append(out, pssViolation{field: pt.SpecPath, message: message(whole)})
 	}
 	return out
 }

@@ -185,7 +185,7 @@ spec:
 `,
 			want: []string{
 				`pss-capabilities-restricted spec.template.spec.containers[name=exporter].securityContext.capabilities.drop container "exporter" must set securityContext.capabilities.drop=["ALL"] (restricted:latest)`,
-				`pss-capabilities-restricted spec.template.spec.initContainers[name=init].securityContext.capabilities.add container "init" must not include "NET_RAW" in securityContext.capabilities.add (restricted:latest)`,
+				`pss-capabilities-restricted spec.template.spec.initContainers[name=init].securityContext.capabilities.add container "init" must not include "NET_RAW" in securityContext.capabilities.add (restricted:latest); not removed automatically, as the application may need them`,
 			},
 		},
 		{
@@ -326,7 +326,7 @@ spec:
       capabilities: {add: [SYS_PTRACE]}
 `,
 			want: []string{
-				`pss-capabilities-baseline spec.ephemeralContainers[name=shell].securityContext.capabilities.add container "shell" must not include "SYS_PTRACE" in securityContext.capabilities.add (baseline:latest)`,
+				`pss-capabilities-baseline spec.ephemeralContainers[name=shell].securityContext.capabilities.add container "shell" must not include "SYS_PTRACE" in securityContext.capabilities.add (baseline:latest); not removed automatically, as the application may need them`,
 				`pss-privileged spec.initContainers[name=setup].securityContext.privileged container "setup" must not set securityContext.privileged=true (baseline:latest)`,
 			},
 		},

@@ -68,13 +68,18 @@ type workloadCheck struct {
 	// pod returns what is wrong with the pod, fields relative to the pod
 	// spec's path and messages continuing the pod's description.
 	pod func(p *lint.Pass, o *lint.Object, pt *lint.PodTemplate) []issue
+	// fixDoc says what the automatic fix of the issues does (Rule.Fix);
+	// empty when they have none.
+	fixDoc string
 }
 
 // issue is one finding of a workload check before it is placed: a field
-// relative to the container or pod spec, and the message's predicate.
+// relative to the container or pod spec, the message's predicate and the
+// automatic fix, if any, with paths from the object's root.
 type issue struct {
 	field   lint.Path
 	message string
+	fix     *lint.FixInfo
 }
 
 // workloadChecks are the workload rules, in catalogue order.
@@ -99,6 +104,8 @@ var workloadChecks = []workloadCheck{
 		}.deployment(),
 		only:      notEphemeral,
 		container: checkReadOnlyRootFilesystem,
+		fixDoc: "Sets securityContext.readOnlyRootFilesystem: true on the container; an application that writes " +
+			"to its file system then needs an emptyDir mounted where it writes.",
 	},
 	{
 		id:       "resources-unset",
@@ -165,6 +172,7 @@ var workloadChecks = []workloadCheck{
 		before:      podExample{pod: "serviceAccountName: web\n"}.deployment(),
 		after:       podExample{pod: "serviceAccountName: web\nautomountServiceAccountToken: false\n"}.deployment(),
 		pod:         checkAutomountToken,
+		fixDoc:      "Sets automountServiceAccountToken: false on the pod spec.",
 	},
 	{
 		id:       "default-service-account",
@@ -258,6 +266,7 @@ func newWorkloadRule(c *workloadCheck) *lint.Rule {
 		Title:       c.title,
 		Doc:         c.doc,
 		Remediation: c.remediation,
+		Fix:         c.fixDoc,
 		Links:       slices.Clone(c.links),
 		Severity:    c.severity,
 		Off:         c.off,
@@ -271,7 +280,8 @@ func newWorkloadRule(c *workloadCheck) *lint.Rule {
 			}
 			if c.pod != nil {
 				for _, is := range c.pod(p, o, pt) {
-					p.Reportf(o, pt.SpecPath.Append(is.field...), "%s %s", podLabel(o), is.message)
+					p.Report(lint.Finding{Object: o, Field: pt.SpecPath.Append(is.field...),
+						Message: podLabel(o) + " " + is.message, Fix: is.fix})
 				}
 				return
 			}
@@ -280,7 +290,8 @@ func newWorkloadRule(c *workloadCheck) *lint.Rule {
 					continue
 				}
 				for _, is := range c.container(p, pt, pc) {
-					p.Reportf(o, pc.ref.Path.Append(is.field...), "%s of %s %s", containerLabel(pc), objectLabel(o), is.message)
+					p.Report(lint.Finding{Object: o, Field: pc.ref.Path.Append(is.field...),
+						Message: containerLabel(pc) + " of " + objectLabel(o) + " " + is.message, Fix: is.fix})
 				}
 			}
 		},
@@ -339,9 +350,9 @@ func checkReadOnlyRootFilesystem(_ *lint.Pass, pt *lint.PodTemplate, c podContai
 	sc := c.spec.SecurityContext
 	switch {
 	case sc == nil || sc.ReadOnlyRootFilesystem == nil:
-		return []issue{{field, "does not set securityContext.readOnlyRootFilesystem: true"}}
+		return []issue{{field, "does not set securityContext.readOnlyRootFilesystem: true", readOnlyRootFilesystemFix(c)}}
 	case !*sc.ReadOnlyRootFilesystem:
-		return []issue{{field, "sets securityContext.readOnlyRootFilesystem: false"}}
+		return []issue{{field, "sets securityContext.readOnlyRootFilesystem: false", readOnlyRootFilesystemFix(c)}}
 	}
 	return nil
 }
@@ -379,7 +390,7 @@ func checkResources(_ *lint.Pass, pt *lint.PodTemplate, c podContainer) []issue 
 		if r.limit {
 			list = "limits"
 		}
-		out = append(out, issue{lint.Path{"resources", list, string(r.name)}, "has no " + r.noun})
+		out = append(out, issue{field: lint.Path{"resources", list, string(r.name)}, message: "has no " + r.noun})
 	}
 	return out
 }
@@ -408,9 +419,9 @@ func checkImageLatest(_ *lint.Pass, _ *lint.PodTemplate, c podContainer) []issue
 	case digest != "":
 		return nil
 	case tag == "":
-		return []issue{{lint.Path{"image"}, fmt.Sprintf("uses image %q without a tag, which means :latest", image)}}
+		return []issue{{lint.Path{"image"}, fmt.Sprintf("uses image %q without a tag, which means :latest", image), nil}}
 	case tag == "latest":
-		return []issue{{lint.Path{"image"}, fmt.Sprintf("uses image %q, whose :latest tag changes with every push", image)}}
+		return []issue{{lint.Path{"image"}, fmt.Sprintf("uses image %q, whose :latest tag changes with every push", image), nil}}
 	}
 	return nil
 }
@@ -425,7 +436,7 @@ func checkImageDigest(_ *lint.Pass, _ *lint.PodTemplate, c podContainer) []issue
 	if _, _, digest := splitImage(image); sha256DigestRE.MatchString(digest) {
 		return nil
 	}
-	return []issue{{lint.Path{"image"}, fmt.Sprintf("uses image %q, which is not pinned by a @sha256 digest", image)}}
+	return []issue{{lint.Path{"image"}, fmt.Sprintf("uses image %q, which is not pinned by a @sha256 digest", image), nil}}
 }
 
 // serviceAccountName is the account the pod runs as: serviceAccountName,
@@ -449,7 +460,7 @@ func checkDefaultServiceAccount(_ *lint.Pass, _ *lint.Object, pt *lint.PodTempla
 	if pt.Spec.ServiceAccountName == "" && pt.Spec.DeprecatedServiceAccount != "" {
 		field = "serviceAccount"
 	}
-	return []issue{{lint.Path{field}, "runs as its namespace's default service account"}}
+	return []issue{{lint.Path{field}, "runs as its namespace's default service account", nil}}
 }
 
 func checkAutomountToken(p *lint.Pass, o *lint.Object, pt *lint.PodTemplate) []issue {
@@ -467,7 +478,8 @@ func checkAutomountToken(p *lint.Pass, o *lint.Object, pt *lint.PodTemplate) []i
 		return nil
 	}
 	return []issue{{lint.Path{"automountServiceAccountToken"}, fmt.Sprintf(
-		"mounts an API token for service account %q, which has no RBAC binding in the repo", sa.name)}}
+		"mounts an API token for service account %q, which has no RBAC binding in the repo", sa.name),
+		setFix("set automountServiceAccountToken: false on the pod", pt.SpecPath.Append("automountServiceAccountToken"), false)}}
 }
 
 type namespacedName struct{ namespace, name string }
@@ -556,7 +568,7 @@ func checkProbes(_ *lint.Pass, _ *lint.PodTemplate, c podContainer) []issue {
 	var out []issue
 	for _, pr := range requiredProbes {
 		if pr.get(c.spec) == nil {
-			out = append(out, issue{lint.Path{pr.field}, "has no " + pr.noun})
+			out = append(out, issue{field: lint.Path{pr.field}, message: "has no " + pr.noun})
 		}
 	}
 	return out
@@ -656,7 +668,7 @@ func checkEnvSecrets(p *lint.Pass, _ *lint.PodTemplate, c podContainer) []issue 
 		}
 		field := lint.Path{"env", selector(e.Name, i), "value"}
 		if format := tokenFormat(e.Value); format != "" {
-			out = append(out, issue{field, fmt.Sprintf("has a literal %s in env var %q", format, e.Name)})
+			out = append(out, issue{field: field, message: fmt.Sprintf("has a literal %s in env var %q", format, e.Name)})
 			continue
 		}
 		if opts.name == nil || !opts.name.MatchString(e.Name) ||
@@ -664,7 +676,7 @@ func checkEnvSecrets(p *lint.Pass, _ *lint.PodTemplate, c podContainer) []issue 
 			notCredentialRE.MatchString(e.Value) {
 			continue
 		}
-		out = append(out, issue{field, fmt.Sprintf("sets credential env var %q to a literal value", e.Name)})
+		out = append(out, issue{field: field, message: fmt.Sprintf("sets credential env var %q to a literal value", e.Name)})
 	}
 	return out
 }
