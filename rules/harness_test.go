@@ -239,13 +239,15 @@ func applyFixes(t *testing.T, r *lint.Rule, s *lint.Settings, file string, src [
 		}
 		patches[f.Object] = append(patches[f.Object], f.Fix.Patches...)
 		for _, n := range f.Fix.New {
-			b, err := yaml.Marshal(n)
-			if err != nil {
+			var b strings.Builder
+			enc := yaml.NewEncoder(&b)
+			enc.SetIndent(2)
+			if err := enc.Encode(n); err != nil {
 				t.Fatalf("%s:%d: marshal new object: %v", file, f.Location.Line, err)
 			}
 			fmt.Fprintf(&desc, "\tnew %s\n", newObjectName(n))
-			if !slices.Contains(news, string(b)) {
-				news = append(news, string(b))
+			if !slices.Contains(news, b.String()) {
+				news = append(news, b.String())
 			}
 		}
 		if f.Fix.Deferred {

@@ -2,9 +2,12 @@ package rules
 
 import (
 	"cmp"
+	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
+	yaml "go.yaml.in/yaml/v3"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -99,6 +102,8 @@ spec:
   - Ingress
   - Egress
 `,
+	Fix: "Adds a NetworkPolicy named default-deny to the namespace that selects every pod and denies all ingress, " +
+		"and all egress except DNS (port 53, UDP and TCP) to the kube-dns pods of kube-system.",
 	Run: runNetworkPolicyDefaultDeny,
 }
 
@@ -106,6 +111,7 @@ func runNetworkPolicyDefaultDeny(p *lint.Pass) {
 	type coverage struct{ ingress, egress bool }
 	covered := map[string]*coverage{}
 	first := map[string]*lint.Object{}
+	policyNames := map[string][]string{} // namespace -> names of its NetworkPolicies
 	for _, o := range p.Objects {
 		ns := o.Resource.Namespace
 		if ns == "" {
@@ -116,6 +122,9 @@ func runNetworkPolicyDefaultDeny(p *lint.Pass) {
 				first[ns] = o
 			}
 			continue
+		}
+		if o.Resource.Kind == "NetworkPolicy" {
+			policyNames[ns] = append(policyNames[ns], o.Resource.Name)
 		}
 		np, ok := decodeNetworkPolicy(o)
 		if !ok || !selectsEverything(&np.Spec.PodSelector) {
@@ -145,15 +154,99 @@ func runNetworkPolicyDefaultDeny(p *lint.Pass) {
 	slices.Sort(namespaces)
 	for _, ns := range namespaces {
 		c := cmp.Or(covered[ns], &coverage{})
+		if c.ingress && c.egress {
+			continue
+		}
 		o := first[ns]
 		field := lint.Path{"metadata", "namespace"}
-		if !c.ingress {
-			p.Reportf(o, field, "namespace %q has no default-deny NetworkPolicy for ingress (first workload: %s)", ns, objectLabel(o))
+		// Both findings carry the same new object, which the planner adds once.
+		var fx *lint.FixInfo
+		note := ""
+		if name, ok := defaultDenyPolicyName(policyNames[ns]); ok {
+			fx = &lint.FixInfo{
+				Description: fmt.Sprintf("add networkpolicy %q to namespace %q, denying all ingress and all egress but DNS", name, ns),
+				New:         []*yaml.Node{defaultDenyPolicy(ns, name)},
+			}
+		} else {
+			note = fmt.Sprintf("; no automatic fix: networkpolicies %q and %q exist already", defaultDenyNames[0], defaultDenyNames[1])
 		}
-		if !c.egress {
-			p.Reportf(o, field, "namespace %q has no default-deny NetworkPolicy for egress (first workload: %s)", ns, objectLabel(o))
+		for _, dir := range []struct {
+			name    string
+			covered bool
+		}{{"ingress", c.ingress}, {"egress", c.egress}} {
+			if dir.covered {
+				continue
+			}
+			p.Report(lint.Finding{Object: o, Field: field, Fix: fx, Message: fmt.Sprintf(
+				"namespace %q has no default-deny NetworkPolicy for %s (first workload: %s)%s", ns, dir.name, objectLabel(o), note)})
 		}
 	}
+}
+
+// defaultDenyNames are the names the fix gives its NetworkPolicy: the
+// usual one, else one that cannot be mistaken for the user's.
+var defaultDenyNames = []string{"default-deny", "default-deny-kubeharden"}
+
+// defaultDenyPolicyName is the first of defaultDenyNames that no policy of
+// the namespace has; ok is false when both are taken.
+func defaultDenyPolicyName(taken []string) (name string, ok bool) {
+	for _, n := range defaultDenyNames {
+		if !slices.Contains(taken, n) {
+			return n, true
+		}
+	}
+	return "", false
+}
+
+// defaultDenyPolicy builds the NetworkPolicy the fix adds: every pod of
+// the namespace, no ingress, and egress only to the cluster DNS (the
+// kube-dns pods of kube-system, UDP and TCP port 53), without which every
+// pod would lose name resolution. Keys are in the order people write
+// them, and the node is built the same on every run.
+func defaultDenyPolicy(namespace, name string) *yaml.Node {
+	return yamlMap(
+		"apiVersion", "networking.k8s.io/v1",
+		"kind", "NetworkPolicy",
+		"metadata", yamlMap("name", name, "namespace", namespace),
+		"spec", yamlMap(
+			"podSelector", &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Style: yaml.FlowStyle},
+			"policyTypes", yamlSeq(yamlStr(dirIngress), yamlStr(dirEgress)),
+			"egress", yamlSeq(yamlMap(
+				"to", yamlSeq(yamlMap(
+					"namespaceSelector", yamlMap("matchLabels", yamlMap(corev1.LabelMetadataName, metav1.NamespaceSystem)),
+					"podSelector", yamlMap("matchLabels", yamlMap("k8s-app", "kube-dns")),
+				)),
+				"ports", yamlSeq(
+					yamlMap("protocol", string(corev1.ProtocolUDP), "port", yamlInt(53)),
+					yamlMap("protocol", string(corev1.ProtocolTCP), "port", yamlInt(53)),
+				),
+			)),
+		),
+	)
+}
+
+// yamlMap builds a mapping node from keys and values; a value is a
+// *yaml.Node or a string.
+func yamlMap(kv ...any) *yaml.Node {
+	n := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
+	for i := 0; i+1 < len(kv); i += 2 {
+		v, ok := kv[i+1].(*yaml.Node)
+		if !ok {
+			v = yamlStr(kv[i+1].(string))
+		}
+		n.Content = append(n.Content, yamlStr(kv[i].(string)), v)
+	}
+	return n
+}
+
+func yamlSeq(items ...*yaml.Node) *yaml.Node {
+	return &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Content: items}
+}
+
+func yamlStr(s string) *yaml.Node { return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: s} }
+
+func yamlInt(i int) *yaml.Node {
+	return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!int", Value: strconv.Itoa(i)}
 }
 
 // sourceOrder orders objects by where they are written, then by target

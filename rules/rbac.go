@@ -1,13 +1,16 @@
 package rules
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	rbacv1 "k8s.io/api/rbac/v1"
 
+	"github.com/kubeharden/kubeharden/fix"
 	"github.com/kubeharden/kubeharden/internal/ypath"
 	"github.com/kubeharden/kubeharden/lint"
 )
@@ -115,11 +118,25 @@ rules:
   resources: ["deployments"]
   verbs: ["get", "list", "watch", "update", "patch"]
 `,
+	Fix: "Replaces \"*\" in verbs with get, list, watch, create, update, patch, delete and deletecollection. " +
+		"Given an audit log (`--audit-log`), it narrows wildcard verbs, resources and API groups to what the " +
+		"subjects of the role's bindings in the repository were seen using instead, and leaves a rule they " +
+		"never used for a human to remove.",
 	Check: checkRBACWildcard,
 }
 
 func checkRBACWildcard(p *lint.Pass, o *lint.Object) {
-	for i, r := range policyRules(p, o) {
+	rules := policyRules(p, o)
+	if !slices.ContainsFunc(rules, func(r rbacv1.PolicyRule) bool {
+		return slices.Contains(r.APIGroups, "*") || slices.Contains(r.Resources, "*") || slices.Contains(r.Verbs, "*")
+	}) {
+		return
+	}
+	var ev *roleEvidence
+	if p.Settings.Audit != nil {
+		ev = newRoleEvidence(p, o)
+	}
+	for i, r := range rules {
 		for _, l := range []struct {
 			name, what string
 			items      []string
@@ -128,11 +145,246 @@ func checkRBACWildcard(p *lint.Pass, o *lint.Object) {
 			{"resources", "every resource", r.Resources},
 			{"verbs", "every verb", r.Verbs},
 		} {
-			if slices.Contains(l.items, "*") {
-				p.Reportf(o, ruleField(i, l.name, "*"), "%s grants %s in rules[%d] (%s: \"*\")", objectLabel(o), l.what, i, l.name)
+			if !slices.Contains(l.items, "*") {
+				continue
+			}
+			fx, note := wildcardFix(o, ev, i, r, l.name, l.items)
+			p.Report(lint.Finding{Object: o, Field: ruleField(i, l.name, "*"), Fix: fx,
+				Message: fmt.Sprintf("%s grants %s in rules[%d] (%s: \"*\")%s", objectLabel(o), l.what, i, l.name, note)})
+		}
+	}
+}
+
+// nonEscalatingVerbs replace "*" in verbs when there is no evidence of
+// use: every verb on objects, without escalate, bind, impersonate and the
+// other special verbs that "*" grants.
+var nonEscalatingVerbs = []string{"get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"}
+
+// wildcardFix is the fix for the "*" in list (apiGroups, resources or
+// verbs) of the i-th rule of role o, with items the list's entries, and a
+// note for the message when there is none worth saying why. Without audit
+// evidence only verbs are fixed, to nonEscalatingVerbs; with evidence
+// every list is narrowed to what the role's subjects used, keeping the
+// entries the rule names besides "*".
+func wildcardFix(o *lint.Object, ev *roleEvidence, i int, r rbacv1.PolicyRule, list string, items []string) (*lint.FixInfo, string) {
+	if len(r.NonResourceURLs) > 0 {
+		return nil, ""
+	}
+	path := lint.Path{"rules", ypath.Index(i), list}
+	if ev == nil || len(ev.bindings) == 0 {
+		if list != "verbs" {
+			return nil, ""
+		}
+		desc := fmt.Sprintf("replace \"*\" in the verbs of rules[%d] with %s", i, joinCut(nonEscalatingVerbs, len(nonEscalatingVerbs)))
+		if ev != nil {
+			desc += fmt.Sprintf(" (the audit log cannot narrow it: no binding in the repo names %s)", objectLabel(o))
+		}
+		return &lint.FixInfo{Description: desc, Patches: []fix.Patch{fix.Set(path, withoutWildcard(items, nonEscalatingVerbs))}}, ""
+	}
+	u := ev.usage(r)
+	if u.requests == 0 {
+		return nil, fmt.Sprintf("; not narrowed automatically: %s shows no request by %s that rules[%d] allows, "+
+			"so remove the rule if nothing needs it", ev.log(), subjectNames(ev.subjects(), 3), i)
+	}
+	used := u.verbs
+	switch list {
+	case "apiGroups":
+		used = u.groups
+	case "resources":
+		used = u.resources
+	}
+	narrowed := withoutWildcard(items, used)
+	shown := make([]string, len(narrowed))
+	for j, n := range narrowed {
+		shown[j] = strconv.Quote(n)
+	}
+	desc := fmt.Sprintf("narrow the %s of rules[%d] to %s: what %s used in %s", list, i,
+		joinCut(shown, len(shown)), subjectNames(u.subjects, 3), u.window())
+	return &lint.FixInfo{Description: desc, Patches: []fix.Patch{fix.Set(path, narrowed)}}, ""
+}
+
+// withoutWildcard replaces "*" in items with add, keeping the other
+// entries first, in their order.
+func withoutWildcard(items, add []string) []string {
+	out := slices.DeleteFunc(slices.Clone(items), func(s string) bool { return s == "*" })
+	for _, a := range add {
+		if !slices.Contains(out, a) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// roleBinding is a binding of the repo that grants a role: its subjects,
+// and the namespace it grants the role in ("" for a ClusterRoleBinding:
+// every namespace and the cluster scope).
+type roleBinding struct {
+	namespace string
+	subjects  []rbacv1.Subject
+}
+
+// roleEvidence is what the audit log says about one role: its bindings
+// in the repo and the requests their subjects made.
+type roleEvidence struct {
+	audit    *lint.AuditLog
+	bindings []roleBinding
+}
+
+// newRoleEvidence finds the bindings of role o: for a Role, RoleBindings
+// of its namespace that name it; for a ClusterRole, ClusterRoleBindings
+// and RoleBindings that name it.
+func newRoleEvidence(p *lint.Pass, o *lint.Object) *roleEvidence {
+	ev := &roleEvidence{audit: p.Settings.Audit}
+	for _, b := range p.Objects {
+		if !slices.Contains(bindingKinds, b.Resource.Kind) || !strings.HasPrefix(b.Resource.APIVersion, rbacGroup+"/") {
+			continue
+		}
+		var rb rbacv1.RoleBinding
+		if b.Decode(&rb) != nil || rb.RoleRef.Kind != o.Resource.Kind || rb.RoleRef.Name != o.Resource.Name {
+			continue
+		}
+		ns := ""
+		if b.Resource.Kind == "RoleBinding" {
+			ns = b.Resource.Namespace
+			if ns == "" || o.Resource.Kind == "Role" && ns != o.Resource.Namespace {
+				continue
+			}
+		} else if o.Resource.Kind == "Role" {
+			continue
+		}
+		ev.bindings = append(ev.bindings, roleBinding{namespace: ns, subjects: rb.Subjects})
+	}
+	return ev
+}
+
+// subjects names every subject of the role's bindings once, in order.
+func (ev *roleEvidence) subjects() []string {
+	var out []string
+	for _, b := range ev.bindings {
+		for _, s := range b.subjects {
+			if n := subjectName(s, b.namespace); !slices.Contains(out, n) {
+				out = append(out, n)
 			}
 		}
 	}
+	return out
+}
+
+// log describes the audit log for messages: its name, size and window.
+func (ev *roleEvidence) log() string {
+	a := ev.audit
+	s := fmt.Sprintf("the audit log %s (%d requests", a.Name, len(a.Events))
+	if !a.First.IsZero() {
+		s += fmt.Sprintf(" from %s to %s", a.First.Format(time.RFC3339), a.Last.Format(time.RFC3339))
+	}
+	return s + ")"
+}
+
+// ruleUsage is what the subjects of a role did that one of its rules
+// allows.
+type ruleUsage struct {
+	requests                 int
+	verbs, groups, resources []string
+	subjects                 []string
+	first, last              time.Time
+	log                      string
+}
+
+// usage collects the authorized resource requests of the log that a
+// subject of one of the role's bindings made in the binding's scope and
+// that rule r allows. Verbs come in the order of nonEscalatingVerbs, then
+// sorted; groups and resources sorted.
+func (ev *roleEvidence) usage(r rbacv1.PolicyRule) *ruleUsage {
+	u := &ruleUsage{log: ev.audit.Name}
+	for k := range ev.audit.Events {
+		e := &ev.audit.Events[k]
+		if !e.Authorized() || e.Resource == "" || !matchesAny(r.APIGroups, e.APIGroup) || !matchesAny(r.Verbs, e.Verb) ||
+			!slices.ContainsFunc(r.Resources, func(entry string) bool { return resourceCovers(entry, e.RBACResource()) }) ||
+			len(r.ResourceNames) > 0 && !slices.Contains(r.ResourceNames, e.Name) {
+			continue
+		}
+		who := ""
+	bindings:
+		for _, b := range ev.bindings {
+			if b.namespace != "" && e.Namespace != b.namespace {
+				continue
+			}
+			for _, s := range b.subjects {
+				if e.MadeBy(s, b.namespace) {
+					who = subjectName(s, b.namespace)
+					break bindings
+				}
+			}
+		}
+		if who == "" {
+			continue
+		}
+		u.requests++
+		for _, x := range []struct {
+			list *[]string
+			item string
+		}{{&u.verbs, e.Verb}, {&u.groups, e.APIGroup}, {&u.resources, e.RBACResource()}, {&u.subjects, who}} {
+			if !slices.Contains(*x.list, x.item) {
+				*x.list = append(*x.list, x.item)
+			}
+		}
+		if t := e.Time; !t.IsZero() {
+			if u.first.IsZero() || t.Before(u.first) {
+				u.first = t
+			}
+			if t.After(u.last) {
+				u.last = t
+			}
+		}
+	}
+	slices.SortFunc(u.verbs, func(a, b string) int {
+		ia, ib := slices.Index(nonEscalatingVerbs, a), slices.Index(nonEscalatingVerbs, b)
+		if ia < 0 {
+			ia = len(nonEscalatingVerbs)
+		}
+		if ib < 0 {
+			ib = len(nonEscalatingVerbs)
+		}
+		return cmp.Or(cmp.Compare(ia, ib), strings.Compare(a, b))
+	})
+	slices.Sort(u.groups)
+	slices.Sort(u.resources)
+	return u
+}
+
+// window says how many requests, when and from which log.
+func (u *ruleUsage) window() string {
+	noun := "requests"
+	if u.requests == 1 {
+		noun = "request"
+	}
+	s := fmt.Sprintf("%d %s", u.requests, noun)
+	if !u.first.IsZero() {
+		s += fmt.Sprintf(" from %s to %s", u.first.Format(time.RFC3339), u.last.Format(time.RFC3339))
+	}
+	return s + " of the audit log " + u.log
+}
+
+// subjectName names a subject as messages do: serviceaccount
+// "ops/app-controller", user "alice", group "dev". A service account
+// without a namespace takes the binding's.
+func subjectName(s rbacv1.Subject, bindingNamespace string) string {
+	name := s.Name
+	if s.Kind == rbacv1.ServiceAccountKind {
+		ns := cmp.Or(s.Namespace, bindingNamespace)
+		if ns != "" {
+			name = ns + "/" + s.Name
+		}
+	}
+	return fmt.Sprintf("%s %q", strings.ToLower(s.Kind), name)
+}
+
+// subjectNames joins subject names, at most max of them.
+func subjectNames(names []string, max int) string {
+	if len(names) == 0 {
+		return "its subjects"
+	}
+	return joinCut(names, max)
 }
 
 // readVerbs are the verbs that reveal a secret's data.
