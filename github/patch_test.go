@@ -50,12 +50,12 @@ func TestParsePatchNewAndDeletedFiles(t *testing.T) {
 
 func TestParsePatchRejectsTruncated(t *testing.T) {
 	for _, p := range []string{
-		"@@ -1,3 +1,3 @@\n a\n b",            // short
-		"@@ -1,1 +1,1 @@\n a\n b",            // long
+		"@@ -1,3 +1,3 @@\n a\n b",              // short
+		"@@ -1,1 +1,1 @@\n a\n b",              // long
 		"@@ -1,1 +1,1 @@\n-a\n+b\n@@ -5 +5 @@", // last hunk empty
-		"junk\n@@ -1 +1 @@\n a",             // text before
-		"@@ -x +1 @@\n a",                    // bad header
-		"@@ -1 +1\n a",                       // no closing @@
+		"junk\n@@ -1 +1 @@\n a",                // text before
+		"@@ -x +1 @@\n a",                      // bad header
+		"@@ -1 +1\n a",                         // no closing @@
 	} {
 		if _, err := ParsePatch(p); err == nil {
 			t.Errorf("ParsePatch(%q): no error", p)
