@@ -28,6 +28,9 @@ type repo struct {
 	cfg      *config.Config
 	renderer *render.Renderer
 	paths    []string
+	// rules are the rules to run; nil means rules.All() (tests use
+	// their own).
+	rules []*lint.Rule
 }
 
 // openRepo finds the repository of the given paths and reads its config.
@@ -229,10 +232,10 @@ func (r *repo) renderAll(ctx context.Context, targets []*render.Target) []render
 }
 
 // lintObjects converts rendered objects into the linter's view, and
-// render errors into report errors.
-func lintObjects(results []rendered) ([]*lint.Object, []lint.Error) {
-	var objs []*lint.Object
-	var errs []lint.Error
+// render errors into report errors. sources maps each view back to the
+// rendered object and its target.
+func lintObjects(results []rendered) (objs []*lint.Object, sources map[*lint.Object]source, errs []lint.Error) {
+	sources = map[*lint.Object]source{}
 	for _, res := range results {
 		t := res.target
 		for _, o := range res.objects {
@@ -241,10 +244,17 @@ func lintObjects(results []rendered) ([]*lint.Object, []lint.Error) {
 				obj.Via = &lint.Via{Kind: t.Via.Kind, Name: t.Via.Name, File: t.Via.File, Line: t.Via.Line}
 			}
 			objs = append(objs, obj)
+			sources[obj] = source{object: o, target: t}
 		}
 		errs = append(errs, renderErrors(t, res.err)...)
 	}
-	return objs, errs
+	return objs, sources, errs
+}
+
+// source is where a linted object comes from.
+type source struct {
+	object *render.Object
+	target *render.Target
 }
 
 func renderErrors(t *render.Target, err error) []lint.Error {
@@ -288,16 +298,37 @@ type outcome struct {
 	Objects int
 }
 
+// snapshot is one lint run with what the fix planner needs besides the
+// findings: the targets, the objects and where each comes from.
+type snapshot struct {
+	outcome
+	targets []*render.Target
+	objects []*lint.Object
+	sources map[*lint.Object]source
+}
+
 // lintRepo runs the whole pipeline for the repo's paths: discovery,
 // rendering, rules and exemptions.
 func lintRepo(ctx context.Context, r *repo) (*outcome, error) {
+	s, err := r.lint(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &s.outcome, nil
+}
+
+// lint discovers, renders and lints the targets the repo's paths affect.
+func (r *repo) lint(ctx context.Context) (*snapshot, error) {
 	ts, errs, err := r.targets(ctx)
 	if err != nil {
 		return nil, err
 	}
-	objs, rerrs := lintObjects(r.renderAll(ctx, ts))
+	objs, sources, rerrs := lintObjects(r.renderAll(ctx, ts))
 	errs = append(errs, rerrs...)
-	all := rules.All()
+	all := r.rules
+	if all == nil {
+		all = rules.All()
+	}
 	known := make(map[string]bool, len(all))
 	for _, rl := range all {
 		known[rl.ID] = true
@@ -309,5 +340,18 @@ func lintRepo(ctx context.Context, r *repo) (*outcome, error) {
 		return nil, fmt.Errorf("lint: %w", err)
 	}
 	lint.SortErrors(errs)
-	return &outcome{Result: res, Errors: errs, Targets: len(ts), Objects: len(objs)}, nil
+	return &snapshot{
+		outcome: outcome{Result: res, Errors: errs, Targets: len(ts), Objects: len(objs)},
+		targets: ts, objects: objs, sources: sources,
+	}, nil
+}
+
+// withFiles returns a copy of the repo that reads files (root-relative
+// path to content; nil deletes) instead of the disk, for verifying edits
+// before they are written.
+func (r *repo) withFiles(files map[string][]byte) *repo {
+	c := *r
+	c.fs = r.fs.WithOverlay(files)
+	c.renderer = r.renderer.WithFS(c.fs)
+	return &c
 }

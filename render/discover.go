@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io/fs"
 	"path"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -89,45 +88,41 @@ func (d *discovery) excluded(rel string) bool {
 }
 
 func (d *discovery) walk(ctx context.Context) error {
-	root := d.fs.Root()
-	chartDirs := map[string]bool{}
-	return filepath.WalkDir(root, func(p string, e fs.DirEntry, err error) error {
-		if ctxErr := ctx.Err(); ctxErr != nil {
-			return ctxErr
-		}
-		rel, _ := filepath.Rel(root, p)
-		rel = filepath.ToSlash(rel)
-		if err != nil {
-			d.repo.Errors = append(d.repo.Errors, errorf(rel, 0, "%v", unwrapPathErr(err)))
-			if e != nil && e.IsDir() {
-				return filepath.SkipDir
-			}
-			return nil
+	// The walk goes through the FS, so that files a fix holds in memory
+	// (an overlay) are discovered like files on disk.
+	var visit func(rel string, e fs.DirEntry) error
+	visit = func(rel string, e fs.DirEntry) error {
+		if err := ctx.Err(); err != nil {
+			return err
 		}
 		if rel != "." && d.excluded(rel) {
-			if e.IsDir() {
-				return filepath.SkipDir
-			}
 			return nil
 		}
-		if e.IsDir() {
+		if e == nil || e.IsDir() {
 			if rel != "." && skipDirs[e.Name()] {
-				return filepath.SkipDir
-			}
-			if insideChart(rel, chartDirs) {
 				return nil
 			}
 			if d.fs.Exists(path.Join(rel, "Chart.yaml")) {
-				chartDirs[rel] = true
+				// The chart loader reads the chart's files.
 				d.charts = append(d.charts, rel)
 				return nil
 			}
 			if findKustomization(d.fs, rel) != "" {
 				d.kustDirs = append(d.kustDirs, rel)
 			}
+			ents, err := d.fs.ReadDir(rel)
+			if err != nil {
+				d.repo.Errors = append(d.repo.Errors, errorf(rel, 0, "%v", unwrapPathErr(err)))
+				return nil
+			}
+			for _, c := range ents {
+				if err := visit(path.Join(rel, c.Name()), c); err != nil {
+					return err
+				}
+			}
 			return nil
 		}
-		if isYAMLName(e.Name()) && !insideChart(rel, chartDirs) {
+		if isYAMLName(e.Name()) {
 			if e.Type()&fs.ModeSymlink != 0 {
 				if _, err := d.fs.Stat(rel); err != nil {
 					d.repo.Errors = append(d.repo.Errors, fileError(rel, err))
@@ -137,19 +132,8 @@ func (d *discovery) walk(ctx context.Context) error {
 			d.yamlFiles = append(d.yamlFiles, rel)
 		}
 		return nil
-	})
-}
-
-// insideChart reports whether rel lies in one of the chart directories.
-func insideChart(rel string, charts map[string]bool) bool {
-	for dir := path.Dir(rel); ; dir = path.Dir(dir) {
-		if charts[dir] {
-			return true
-		}
-		if dir == "." || dir == "/" {
-			return charts["."] && rel != "."
-		}
 	}
+	return visit(".", nil)
 }
 
 // readKustomizations parses every kustomization, marks the files and

@@ -74,6 +74,11 @@ func (s *selector) matches(apiVersion, kind, namespace string, names ...string) 
 }
 
 // findKustomization returns the kustomization file in dir, or "".
+// KustomizationFile returns the root-relative path of the kustomization
+// file in dir (kustomization.yaml, .yml or Kustomization, in kustomize's
+// order), or "" when dir has none.
+func KustomizationFile(f *FS, dir string) string { return findKustomization(f, dir) }
+
 func findKustomization(f *FS, dir string) string {
 	for _, n := range kustomizationNames {
 		p := path.Join(dir, n)

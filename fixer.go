@@ -1,0 +1,1011 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"maps"
+	"path"
+	"slices"
+	"strings"
+
+	yaml "go.yaml.in/yaml/v3"
+
+	"github.com/kubeharden/kubeharden/fix"
+	"github.com/kubeharden/kubeharden/internal/ypath"
+	"github.com/kubeharden/kubeharden/lint"
+	"github.com/kubeharden/kubeharden/render"
+)
+
+// The fix planner. A lint run yields findings whose FixInfo says what must
+// become true of the rendered object. The planner finds the document each
+// patch belongs in (DESIGN.md, "Fix strategy"), lowers the patches to byte
+// edits with package fix, applies them in memory, and verifies the result
+// by rendering and linting the whole repository again: the fixed findings
+// are gone, no finding or render error is new, and the rendered objects
+// differ only in the patched fields. Fixes that fail are dropped with the
+// reason and the rest verified again. Fixes that depend on the others
+// (FixInfo.Deferred) are planned in a later round, on the fixed state; a
+// run ends when a round has nothing left to apply. Nothing is written
+// until every round is done; see writeFixes.
+
+// maxFixRounds bounds the rounds of one run. Each round is a full render
+// and lint of the repository, and normal repositories need two (fixes,
+// then deferred fixes).
+const maxFixRounds = 4
+
+// fixOptions select what a fix run fixes.
+type fixOptions struct {
+	// rules limits the fixes to these rule IDs; empty means all.
+	rules []string
+}
+
+// appliedFix is a finding whose fix verified.
+type appliedFix struct {
+	finding lint.Finding
+	files   []string // root-relative, sorted
+}
+
+// skippedFix is a finding with an automatic fix that was not applied.
+type skippedFix struct {
+	finding lint.Finding
+	reason  string
+}
+
+// fixResult is the outcome of a fix run: the new content of every file it
+// changes or creates, and what it did and did not fix.
+type fixResult struct {
+	// orig holds each changed file's content as read (nil: the file is new).
+	orig    map[string][]byte
+	files   map[string][]byte
+	applied []appliedFix
+	skipped []skippedFix
+	// final is the lint of the fixed state.
+	final *snapshot
+}
+
+// fixer is one fix run over a repository.
+type fixer struct {
+	r      *repo // the whole repository, as on disk
+	opts   fixOptions
+	wanted map[string]bool // IDs of the targets the user's paths select; nil for all
+
+	orig  map[string][]byte
+	files map[string][]byte
+	tried map[string]bool // fingerprints of findings planned once
+
+	res fixResult
+}
+
+// runFix plans and verifies fixes for the targets the repo's paths
+// affect; it writes nothing.
+func runFix(ctx context.Context, r *repo, opts fixOptions) (*fixResult, error) {
+	all := *r
+	all.paths = []string{"."}
+	f := &fixer{r: &all, opts: opts, orig: map[string][]byte{}, files: map[string][]byte{}, tried: map[string]bool{}}
+	if !slices.Contains(r.paths, ".") {
+		ts, _, err := r.targets(ctx)
+		if err != nil {
+			return nil, err
+		}
+		f.wanted = map[string]bool{}
+		for _, t := range ts {
+			f.wanted[t.ID()] = true
+		}
+	}
+	snap, err := f.r.lint(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for round := 0; round < maxFixRounds; round++ {
+		next, progress, err := f.round(ctx, snap)
+		if err != nil {
+			return nil, err
+		}
+		snap = next
+		if !progress {
+			break
+		}
+	}
+	f.res.orig, f.res.files, f.res.final = f.orig, f.files, snap
+	return &f.res, nil
+}
+
+// round plans the fixes the snapshot offers, verifies them and keeps
+// those that pass. It returns the snapshot of the resulting state and
+// whether anything was applied.
+func (f *fixer) round(ctx context.Context, snap *snapshot) (*snapshot, bool, error) {
+	cands := f.candidates(snap)
+	for len(cands) > 0 {
+		p := f.plan(snap, cands)
+		if len(p.failed) > 0 {
+			// Plan again without the candidates that cannot be lowered:
+			// their edits may be part of the files.
+			var rest []lint.Finding
+			for i, c := range cands {
+				if reason, bad := p.failed[i]; bad {
+					f.skip(c, reason)
+				} else {
+					rest = append(rest, c)
+				}
+			}
+			cands = rest
+			continue
+		}
+		files := maps.Clone(f.files)
+		maps.Copy(files, p.files)
+		after, err := f.r.withFiles(files).lint(ctx)
+		if err != nil {
+			return nil, false, err
+		}
+		blamed := f.verify(snap, after, p, cands)
+		if len(blamed) == 0 {
+			for file := range p.files {
+				if _, ok := f.orig[file]; !ok {
+					f.orig[file] = p.orig[file]
+				}
+			}
+			f.files = files
+			for i, c := range cands {
+				f.res.applied = append(f.res.applied, appliedFix{finding: c, files: p.touched(i)})
+			}
+			return after, true, nil
+		}
+		var rest []lint.Finding
+		for i, c := range cands {
+			if reason, ok := blamed[i]; ok {
+				f.skip(c, reason)
+			} else {
+				rest = append(rest, c)
+			}
+		}
+		cands = rest
+	}
+	return snap, false, nil
+}
+
+func (f *fixer) skip(c lint.Finding, reason string) {
+	f.res.skipped = append(f.res.skipped, skippedFix{finding: c, reason: reason})
+}
+
+// candidates returns the findings of snap that have a fix this run
+// should try: of the selected rules and targets, not tried before.
+// Deferred fixes come only when no other fix is left.
+func (f *fixer) candidates(snap *snapshot) []lint.Finding {
+	var now, later []lint.Finding
+	for _, fd := range snap.Findings {
+		if !hasFix(fd) || len(f.opts.rules) > 0 && !slices.Contains(f.opts.rules, fd.Rule.ID) {
+			continue
+		}
+		if f.wanted != nil && !f.wanted[snap.sources[fd.Object].target.ID()] {
+			continue
+		}
+		fp := lint.Fingerprint(fd)
+		if f.tried[fp] {
+			continue
+		}
+		if fd.Fix.Deferred {
+			later = append(later, fd)
+		} else {
+			now = append(now, fd)
+		}
+	}
+	if len(now) == 0 {
+		now = later
+	}
+	for _, fd := range now {
+		f.tried[lint.Fingerprint(fd)] = true
+	}
+	return now
+}
+
+func hasFix(fd lint.Finding) bool {
+	return fd.Fix != nil && (len(fd.Fix.Patches) > 0 || len(fd.Fix.New) > 0)
+}
+
+// read returns the current content of a root-relative file: as edited by
+// earlier rounds, else as on disk; nil when it does not exist.
+func (f *fixer) read(file string) []byte {
+	if b, ok := f.files[file]; ok {
+		return b
+	}
+	b, err := f.r.fs.ReadFile(file)
+	if err != nil {
+		return nil
+	}
+	return b
+}
+
+// --- planning ---
+
+// plan is the edits a set of candidate findings needs, by file.
+type plan struct {
+	orig  map[string][]byte // content before the plan (nil: new file)
+	files map[string][]byte // content after
+	// by[i] are the files candidate i's fix touches.
+	by map[int][]string
+	// failed[i] says why candidate i cannot be fixed.
+	failed map[int]string
+}
+
+func (p *plan) touched(i int) []string {
+	out := slices.Clone(p.by[i])
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// docKey identifies a document of a file by the position of its node.
+type docKey struct {
+	file      string
+	line, col int
+}
+
+// docEdit is the patches that go into one existing document.
+type docEdit struct {
+	file    string
+	node    *yaml.Node
+	patches []fix.Patch
+	owners  []int // candidate of each patch
+}
+
+// newDoc is a document the plan creates: an overlay patch or a new object,
+// in a file of its own.
+type newDoc struct {
+	file    string
+	node    *yaml.Node // skeleton to lower patches onto, or the whole object
+	patches []fix.Patch
+	owners  []int
+	// list names the kustomization that must list the file, and under
+	// which key (patches or resources).
+	kustomization, list string
+}
+
+// baseUse is a patch a candidate wants in a Kustomize base resource.
+type baseUse struct {
+	cand    int
+	obj     *lint.Object
+	patches []fix.Patch
+}
+
+func (f *fixer) plan(snap *snapshot, cands []lint.Finding) *plan {
+	p := &plan{orig: map[string][]byte{}, files: map[string][]byte{}, by: map[int][]string{}, failed: map[int]string{}}
+	docs := map[docKey]*docEdit{}
+	var docOrder []docKey
+	addDoc := func(d render.Doc, i int, ps ...fix.Patch) {
+		k := docKey{d.File, d.Node.Line, d.Node.Column}
+		de := docs[k]
+		if de == nil {
+			de = &docEdit{file: d.File, node: d.Node}
+			docs[k] = de
+			docOrder = append(docOrder, k)
+		}
+		for _, pt := range ps {
+			de.patches = append(de.patches, pt)
+			de.owners = append(de.owners, i)
+		}
+	}
+	news := map[string]*newDoc{}
+	var newOrder []string
+	bases := map[docKey][]baseUse{}
+	var baseOrder []docKey
+
+	for i, c := range cands {
+		src := snap.sources[c.Object]
+		for _, n := range c.Fix.New {
+			if err := f.placeNew(news, &newOrder, src.target, c.Object, n, i); err != nil {
+				p.failed[i] = err.Error()
+			}
+		}
+		if len(c.Fix.Patches) == 0 {
+			continue
+		}
+		docsOf := src.object.Docs()
+		if len(docsOf) == 0 {
+			p.failed[i] = noSourceReason(c)
+			continue
+		}
+		base := docsOf[len(docsOf)-1]
+		for _, pt := range c.Fix.Patches {
+			loc := src.object.Source.Locate(pt.Path)
+			if d, ok := patchDoc(docsOf, loc, pt.Path); ok {
+				addDoc(d, i, pt)
+				continue
+			}
+			if base.Origin != render.OriginKustomizeBase {
+				addDoc(base, i, pt)
+				continue
+			}
+			k := docKey{base.File, base.Node.Line, base.Node.Column}
+			uses := bases[k]
+			if len(uses) == 0 || uses[len(uses)-1].obj != c.Object {
+				if len(uses) == 0 {
+					baseOrder = append(baseOrder, k)
+				}
+				uses = append(uses, baseUse{cand: i, obj: c.Object})
+			}
+			uses[len(uses)-1].patches = append(uses[len(uses)-1].patches, pt)
+			bases[k] = uses
+		}
+	}
+
+	// A patch goes into a base resource when every object rendered from
+	// the base wants it; otherwise into a patch of each overlay that does.
+	users := baseUsers(snap)
+	for _, k := range baseOrder {
+		uses := bases[k]
+		wantedBy := map[string]int{}
+		for _, u := range uses {
+			for _, pt := range patchSet(u.patches) {
+				wantedBy[pt]++
+			}
+		}
+		for _, u := range uses {
+			var own []fix.Patch
+			for _, pt := range u.patches {
+				if wantedBy[pt.String()] == len(users[k]) {
+					addDoc(render.Doc{File: k.file, Node: baseNode(snap, u.obj)}, u.cand, pt)
+				} else {
+					own = append(own, pt)
+				}
+			}
+			if len(own) == 0 {
+				continue
+			}
+			u.patches = own
+			if err := f.overlayPatch(news, &newOrder, addDoc, snap, u); err != nil {
+				p.failed[u.cand] = err.Error()
+			}
+		}
+	}
+
+	f.lowerPlan(p, cands, docs, docOrder, news, newOrder)
+	return p
+}
+
+// noSourceReason says why a finding's object has no document to edit.
+func noSourceReason(c lint.Finding) string {
+	switch c.Location.Origin {
+	case lint.OriginHelmTemplate, lint.OriginHelmValues:
+		return fmt.Sprintf("%s is rendered by a Helm template; no values key to write the fix to was found", c.Object.Resource)
+	case lint.OriginUnknown, "":
+		return fmt.Sprintf("%s is generated (not written in a file of the repository)", c.Object.Resource)
+	}
+	return fmt.Sprintf("%s cannot be edited where it is written (%s)", c.Object.Resource, c.Location.Origin)
+}
+
+// patchDoc returns the overlay patch document that writes the field (or
+// its deepest written ancestor), if the field comes from one.
+func patchDoc(docs []render.Doc, loc render.Location, p ypath.Path) (render.Doc, bool) {
+	if loc.Origin != render.OriginKustomizePatch {
+		return render.Doc{}, false
+	}
+	best, depth := render.Doc{}, -1
+	for _, d := range docs {
+		if d.File != loc.File || d.Origin != render.OriginKustomizePatch {
+			continue
+		}
+		if m := ypath.Walk(d.Node, p); m.Depth > depth {
+			best, depth = d, m.Depth
+		}
+	}
+	return best, depth >= 0
+}
+
+// baseUsers maps each Kustomize base document to the objects rendered
+// from it, across every target.
+func baseUsers(snap *snapshot) map[docKey][]*lint.Object {
+	out := map[docKey][]*lint.Object{}
+	for _, o := range snap.objects {
+		ds := snap.sources[o].object.Docs()
+		if len(ds) == 0 || ds[len(ds)-1].Origin != render.OriginKustomizeBase {
+			continue
+		}
+		b := ds[len(ds)-1]
+		k := docKey{b.File, b.Node.Line, b.Node.Column}
+		out[k] = append(out[k], o)
+	}
+	return out
+}
+
+func patchSet(ps []fix.Patch) []string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = p.String()
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+func baseNode(snap *snapshot, o *lint.Object) *yaml.Node {
+	ds := snap.sources[o].object.Docs()
+	return ds[len(ds)-1].Node
+}
+
+// overlayPatch plans a strategic-merge patch in the object's own overlay
+// carrying the patches, listed in the overlay's kustomization. An overlay
+// patch kubeharden wrote before is extended instead.
+func (f *fixer) overlayPatch(news map[string]*newDoc, order *[]string, addDoc func(render.Doc, int, ...fix.Patch), snap *snapshot, u baseUse) error {
+	src := snap.sources[u.obj]
+	t := src.target
+	if t.Kind != render.KindKustomize {
+		return fmt.Errorf("%s comes from a shared base but is not built by a kustomization", u.obj.Resource)
+	}
+	kfile := render.KustomizationFile(f.r.fs.WithOverlay(f.files), t.Path)
+	if kfile == "" {
+		return fmt.Errorf("%s has no kustomization file", t.Path)
+	}
+	base := baseNode(snap, u.obj)
+	kind, name := nodeString(base, "kind"), nodeString(base, "metadata", "name")
+	file := path.Join(t.Path, "kubeharden-"+fileSafe(strings.ToLower(kind))+"-"+fileSafe(name)+".yaml")
+	for _, d := range src.object.Docs() {
+		if d.File == file && d.Origin == render.OriginKustomizePatch {
+			addDoc(d, u.cand, u.patches...)
+			return nil
+		}
+	}
+	if f.read(file) != nil {
+		return fmt.Errorf("%s exists but is not a patch of %s in %s; remove or list it", file, u.obj.Resource, kfile)
+	}
+	nd := news[file]
+	if nd == nil {
+		skel := &yaml.Node{Kind: yaml.MappingNode}
+		setScalar(skel, "apiVersion", nodeString(base, "apiVersion"))
+		setScalar(skel, "kind", kind)
+		meta := &yaml.Node{Kind: yaml.MappingNode}
+		setScalar(meta, "name", name)
+		if ns := nodeString(base, "metadata", "namespace"); ns != "" {
+			setScalar(meta, "namespace", ns)
+		}
+		skel.Content = append(skel.Content, scalarNode("metadata"), meta)
+		nd = &newDoc{file: file, node: skel, kustomization: kfile, list: "patches"}
+		news[file] = nd
+		*order = append(*order, file)
+	}
+	for _, pt := range u.patches {
+		pt, err := smpPatch(u.obj, pt)
+		if err != nil {
+			return err
+		}
+		addElements(nd.node, pt.Path)
+		nd.patches = append(nd.patches, pt)
+		nd.owners = append(nd.owners, u.cand)
+	}
+	return nil
+}
+
+// smpPatch turns a patch of the rendered object into one for a strategic
+// merge patch document: lists of scalars are replaced whole by a merge
+// patch, so ensuring an item sets the whole list; a deletion would need
+// a $patch directive and is refused.
+func smpPatch(o *lint.Object, p fix.Patch) (fix.Patch, error) {
+	switch p.Op {
+	case fix.OpDelete:
+		return p, fmt.Errorf("cannot delete %s through an overlay patch; edit the base", p.Path)
+	case fix.OpEnsureItem:
+		var items []any
+		if n := o.Get(p.Path); n != nil {
+			if err := n.Decode(&items); err != nil {
+				return p, fmt.Errorf("%s: %v", p.Path, err)
+			}
+		}
+		var item any
+		if err := p.Value.Decode(&item); err != nil {
+			return p, err
+		}
+		if !slices.Contains(items, item) {
+			items = append(items, item)
+		}
+		return fix.Set(p.Path, items), nil
+	}
+	return p, nil
+}
+
+// addElements adds to the skeleton n the mappings and named list elements
+// that path p passes through, so that lowering p only has to fill in the
+// field (fixes never create list elements, but a patch document must
+// name the element it patches).
+func addElements(n *yaml.Node, p ypath.Path) {
+	for i, seg := range p {
+		last := i == len(p)-1
+		if key, val, ok := elemSelector(seg); ok {
+			if n.Kind != yaml.SequenceNode {
+				return
+			}
+			var el *yaml.Node
+			for _, c := range n.Content {
+				if nodeString(c, key) == val {
+					el = c
+				}
+			}
+			if el == nil {
+				el = &yaml.Node{Kind: yaml.MappingNode}
+				setScalar(el, key, val)
+				n.Content = append(n.Content, el)
+			}
+			n = el
+			continue
+		}
+		if last || n.Kind != yaml.MappingNode {
+			return
+		}
+		_, v := ypath.Lookup(n, seg)
+		if v == nil {
+			if _, _, isElem := elemSelector(p[i+1]); isElem {
+				v = &yaml.Node{Kind: yaml.SequenceNode}
+			} else if hasElem(p[i+1:]) {
+				v = &yaml.Node{Kind: yaml.MappingNode}
+			} else {
+				return // the rest is created by lowering
+			}
+			n.Content = append(n.Content, scalarNode(seg), v)
+		}
+		n = v
+	}
+}
+
+func hasElem(p ypath.Path) bool {
+	return slices.ContainsFunc(p, func(s string) bool { _, _, ok := elemSelector(s); return ok })
+}
+
+// elemSelector splits a "[key=value]" path segment.
+func elemSelector(seg string) (key, val string, ok bool) {
+	if len(seg) < 2 || seg[0] != '[' || seg[len(seg)-1] != ']' {
+		return "", "", false
+	}
+	return strings.Cut(seg[1:len(seg)-1], "=")
+}
+
+// placeNew plans a new object written in a file of its own next to the
+// target's sources: in a kustomize overlay (listed under resources), or in
+// the manifest directory.
+func (f *fixer) placeNew(news map[string]*newDoc, order *[]string, t *render.Target, o *lint.Object, n *yaml.Node, i int) error {
+	kind, name := nodeString(n, "kind"), nodeString(n, "metadata", "name")
+	ns := nodeString(n, "metadata", "namespace")
+	base := fileSafe(strings.ToLower(kind)) + "-" + fileSafe(name)
+	var dir, kfile string
+	switch t.Kind {
+	case render.KindKustomize:
+		dir = t.Path
+		if kfile = render.KustomizationFile(f.r.fs.WithOverlay(f.files), dir); kfile == "" {
+			return fmt.Errorf("%s has no kustomization file", dir)
+		}
+	case render.KindManifests:
+		dir = t.Path
+		if !f.r.fs.WithOverlay(f.files).IsDir(dir) {
+			dir = path.Dir(dir)
+		}
+		if ns != "" {
+			base = fileSafe(ns) + "-" + base
+		}
+	default:
+		return fmt.Errorf("adding %s %s to the Helm chart %s is not supported; add it to the chart or next to the object that deploys it", kind, name, t.Path)
+	}
+	file := path.Join(dir, base+".yaml")
+	if nd := news[file]; nd != nil {
+		if !equalYAML(nd.node, n) {
+			return fmt.Errorf("%s is planned twice with different content", file)
+		}
+		nd.owners = append(nd.owners, i)
+		return nil
+	}
+	if f.read(file) != nil {
+		return fmt.Errorf("%s already exists; add the %s there by hand", file, kind)
+	}
+	news[file] = &newDoc{file: file, node: n, owners: []int{i}, kustomization: kfile, list: "resources"}
+	*order = append(*order, file)
+	return nil
+}
+
+// lowerPlan turns the planned document edits and new documents into file
+// contents. A document whose patches do not lower together is retried one
+// candidate at a time, and the candidates that still fail are marked.
+func (f *fixer) lowerPlan(p *plan, cands []lint.Finding, docs map[docKey]*docEdit, docOrder []docKey, news map[string]*newDoc, newOrder []string) {
+	edits := map[string][]fix.Edit{}
+	editOwners := map[string][][]int{}
+	var fileOrder []string
+	addEdits := func(file string, es []fix.Edit, owners []int) {
+		if _, ok := edits[file]; !ok {
+			fileOrder = append(fileOrder, file)
+		}
+		edits[file] = append(edits[file], es...)
+		editOwners[file] = append(editOwners[file], owners)
+		for _, o := range owners {
+			p.by[o] = append(p.by[o], file)
+		}
+	}
+	// Kustomization entries for new files, by kustomization.
+	kpatches := map[string]*docEdit{}
+	var kOrder []string
+
+	for _, file := range newOrder {
+		nd := news[file]
+		text, err := f.newFileText(nd)
+		if err != nil {
+			for _, o := range nd.owners {
+				p.failed[o] = err.Error()
+			}
+			continue
+		}
+		p.orig[file] = nil
+		p.files[file] = text
+		for _, o := range nd.owners {
+			p.by[o] = append(p.by[o], file)
+		}
+		ke := kpatches[nd.kustomization]
+		if nd.kustomization == "" {
+			continue
+		}
+		if ke == nil {
+			ke = &docEdit{file: nd.kustomization}
+			kpatches[nd.kustomization] = ke
+			kOrder = append(kOrder, nd.kustomization)
+		}
+		rel := strings.TrimPrefix(file, path.Dir(nd.kustomization)+"/")
+		var item any = rel
+		if nd.list == "patches" {
+			item = map[string]any{"path": rel}
+		}
+		for _, o := range nd.owners {
+			ke.patches = append(ke.patches, fix.EnsureItem(ypath.Path{nd.list}, item))
+			ke.owners = append(ke.owners, o)
+		}
+	}
+	for _, kf := range kOrder {
+		ke := kpatches[kf]
+		src := f.read(kf)
+		root, err := documentRoot(src)
+		if err != nil {
+			for _, o := range ke.owners {
+				p.failed[o] = fmt.Sprintf("%s: %v", kf, err)
+			}
+			continue
+		}
+		ke.node = root
+		k := docKey{kf, root.Line, root.Column}
+		if de := docs[k]; de != nil {
+			de.patches = append(de.patches, ke.patches...)
+			de.owners = append(de.owners, ke.owners...)
+		} else {
+			docs[k] = ke
+			docOrder = append(docOrder, k)
+		}
+	}
+
+	for _, k := range docOrder {
+		de := docs[k]
+		src := f.read(de.file)
+		if src == nil {
+			for _, o := range de.owners {
+				p.failed[o] = fmt.Sprintf("%s: cannot read the file", de.file)
+			}
+			continue
+		}
+		es, err := fix.LowerAll(src, de.node, de.patches)
+		if err == nil {
+			addEdits(de.file, es, de.owners)
+			continue
+		}
+		// Find the candidates whose patches fail on their own; lower the
+		// others together.
+		var ok []int
+		for _, o := range uniqueInts(de.owners) {
+			if _, err := fix.LowerAll(src, de.node, patchesOf(de, o)); err != nil {
+				p.failed[o] = fmt.Sprintf("%s:%d: %v", de.file, de.node.Line, err)
+			} else {
+				ok = append(ok, o)
+			}
+		}
+		var ps []fix.Patch
+		var owners []int
+		for _, o := range ok {
+			ps = append(ps, patchesOf(de, o)...)
+			owners = append(owners, o)
+		}
+		if es, err := fix.LowerAll(src, de.node, ps); err == nil {
+			addEdits(de.file, es, owners)
+		} else {
+			for _, o := range ok {
+				p.failed[o] = fmt.Sprintf("%s:%d: conflicts with another fix of the same object; run kubeharden fix again", de.file, de.node.Line)
+			}
+		}
+	}
+
+	for _, file := range fileOrder {
+		src := f.read(file)
+		out, err := fix.Apply(src, edits[file])
+		if err != nil {
+			for _, owners := range editOwners[file] {
+				for _, o := range owners {
+					p.failed[o] = fmt.Sprintf("%s: edits of several fixes overlap; run kubeharden fix again", file)
+				}
+			}
+			continue
+		}
+		p.orig[file] = src
+		p.files[file] = out
+	}
+}
+
+func patchesOf(de *docEdit, owner int) []fix.Patch {
+	var out []fix.Patch
+	for j, o := range de.owners {
+		if o == owner {
+			out = append(out, de.patches[j])
+		}
+	}
+	return out
+}
+
+func uniqueInts(xs []int) []int {
+	out := slices.Clone(xs)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// newFileText writes a new document: the skeleton with the patches
+// lowered onto it, or the new object, after a header comment.
+func (f *fixer) newFileText(nd *newDoc) ([]byte, error) {
+	var buf bytes.Buffer
+	if nd.list == "patches" {
+		buf.WriteString("# Added by kubeharden fix: hardening for this overlay only, since the base is shared.\n")
+	} else {
+		buf.WriteString("# Added by kubeharden fix.\n")
+	}
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	if err := enc.Encode(nd.node); err != nil {
+		return nil, fmt.Errorf("%s: %v", nd.file, err)
+	}
+	enc.Close()
+	src := buf.Bytes()
+	if len(nd.patches) == 0 {
+		return src, nil
+	}
+	root, err := documentRoot(src)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", nd.file, err)
+	}
+	es, err := fix.LowerAll(src, root, nd.patches)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", nd.file, err)
+	}
+	return fix.Apply(src, es)
+}
+
+// documentRoot parses the first document of src and returns its root
+// mapping.
+func documentRoot(src []byte) (*yaml.Node, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(src, &doc); err != nil {
+		return nil, err
+	}
+	if len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+		return nil, fmt.Errorf("not a YAML mapping")
+	}
+	return doc.Content[0], nil
+}
+
+// --- verification ---
+
+// verify checks the state after the plan against the state before and
+// returns, for each candidate to drop, why.
+func (f *fixer) verify(before, after *snapshot, p *plan, cands []lint.Finding) map[int]string {
+	blamed := map[int]string{}
+	blame := func(files []string, reason string) {
+		n := 0
+		for i := range cands {
+			if _, done := blamed[i]; done {
+				continue
+			}
+			if slices.ContainsFunc(p.by[i], func(f string) bool { return slices.Contains(files, f) }) {
+				blamed[i] = reason
+				n++
+			}
+		}
+		if n == 0 { // nobody's files explain it: drop them all
+			for i := range cands {
+				if _, done := blamed[i]; !done {
+					blamed[i] = reason
+				}
+			}
+		}
+	}
+	was := fingerprints(before)
+	now := fingerprints(after)
+	for i, c := range cands {
+		if now[lint.Fingerprint(c)] {
+			blamed[i] = "the finding is still reported after the fix"
+		}
+	}
+	for _, fd := range append(slices.Clone(after.Findings), after.Suppressed...) {
+		if !was[lint.Fingerprint(fd)] {
+			blame(f.inputs(after, fd.Object), fmt.Sprintf("the fix causes a new finding: %s %s: %s", fd.Rule.ID, fd.Object.Resource, fd.Message))
+		}
+	}
+	oldErrs := map[string]bool{}
+	for _, e := range before.Errors {
+		oldErrs[e.Error()] = true
+	}
+	for _, e := range after.Errors {
+		if !oldErrs[e.Error()] {
+			blame([]string{e.File}, "the fix breaks rendering: "+e.Error())
+		}
+	}
+	f.verifyObjects(before, after, p, cands, blame)
+	return blamed
+}
+
+func fingerprints(s *snapshot) map[string]bool {
+	out := map[string]bool{}
+	for _, fd := range s.Findings {
+		out[lint.Fingerprint(fd)] = true
+	}
+	for _, fd := range s.Suppressed {
+		out[lint.Fingerprint(fd)] = true
+	}
+	return out
+}
+
+// inputs returns the files an object's target is rendered from.
+func (f *fixer) inputs(s *snapshot, o *lint.Object) []string {
+	src, ok := s.sources[o]
+	if !ok {
+		return nil
+	}
+	return f.r.renderer.Inputs(src.target)
+}
+
+// objKey identifies a rendered object across two renders.
+type objKey struct {
+	target string
+	res    lint.Resource
+}
+
+// verifyObjects checks that the rendered objects differ only in the
+// fields the candidates patch, and that only the objects they add appear.
+func (f *fixer) verifyObjects(before, after *snapshot, p *plan, cands []lint.Finding, blame func([]string, string)) {
+	allowed := map[objKey][]ypath.Path{}
+	added := map[objKey]bool{}
+	for _, c := range cands {
+		k := objKey{before.sources[c.Object].target.ID(), c.Object.Resource}
+		for _, pt := range c.Fix.Patches {
+			allowed[k] = append(allowed[k], pt.Path)
+		}
+		for _, n := range c.Fix.New {
+			res := lint.Resource{APIVersion: nodeString(n, "apiVersion"), Kind: nodeString(n, "kind"),
+				Namespace: nodeString(n, "metadata", "namespace"), Name: nodeString(n, "metadata", "name")}
+			added[objKey{"", res}] = true
+		}
+	}
+	old := map[objKey]*lint.Object{}
+	for _, o := range before.objects {
+		old[objKey{before.sources[o].target.ID(), o.Resource}] = o
+	}
+	seen := map[objKey]bool{}
+	for _, o := range after.objects {
+		k := objKey{after.sources[o].target.ID(), o.Resource}
+		seen[k] = true
+		prev := old[k]
+		if prev == nil {
+			if !added[objKey{"", o.Resource}] {
+				blame(f.inputs(after, o), fmt.Sprintf("the fix adds an unexpected object %s to %s", o.Resource, k.target))
+			}
+			continue
+		}
+		for _, d := range diffPaths(prev.Node, o.Node, nil) {
+			if !slices.ContainsFunc(allowed[k], func(a ypath.Path) bool { return d.HasPrefix(a) || a.HasPrefix(d) }) {
+				blame(f.inputs(after, o), fmt.Sprintf("the fix changes %s of %s in %s, which it should not", d, o.Resource, k.target))
+				break
+			}
+		}
+	}
+	for k, o := range old {
+		if !seen[k] {
+			blame(f.inputs(before, o), fmt.Sprintf("the fix removes %s from %s", o.Resource, k.target))
+		}
+	}
+}
+
+// diffPaths returns the paths at which two rendered objects first differ.
+// List elements that all have a name are matched by name, others by index.
+func diffPaths(a, b *yaml.Node, at ypath.Path) []ypath.Path {
+	switch {
+	case a == nil || b == nil:
+		if a == b {
+			return nil
+		}
+		return []ypath.Path{at}
+	case a.Kind != b.Kind:
+		return []ypath.Path{at}
+	case a.Kind == yaml.ScalarNode:
+		if a.Value != b.Value || a.ShortTag() != b.ShortTag() {
+			return []ypath.Path{at}
+		}
+		return nil
+	case a.Kind == yaml.MappingNode:
+		var out []ypath.Path
+		keys := map[string]bool{}
+		for i := 0; i+1 < len(a.Content); i += 2 {
+			keys[a.Content[i].Value] = true
+		}
+		for i := 0; i+1 < len(b.Content); i += 2 {
+			keys[b.Content[i].Value] = true
+		}
+		for _, k := range slices.Sorted(maps.Keys(keys)) {
+			_, av := ypath.Lookup(a, k)
+			_, bv := ypath.Lookup(b, k)
+			out = append(out, diffPaths(av, bv, at.Append(k))...)
+		}
+		return out
+	case a.Kind == yaml.SequenceNode:
+		if named(a) && named(b) {
+			var out []ypath.Path
+			names := map[string]bool{}
+			for _, n := range append(slices.Clone(a.Content), b.Content...) {
+				names[nodeString(n, "name")] = true
+			}
+			for _, nm := range slices.Sorted(maps.Keys(names)) {
+				sel := ypath.Elem("name", nm)
+				out = append(out, diffPaths(ypath.Walk(a, ypath.Path{sel}).Value, ypath.Walk(b, ypath.Path{sel}).Value, at.Append(sel))...)
+			}
+			return out
+		}
+		if len(a.Content) != len(b.Content) {
+			return []ypath.Path{at}
+		}
+		var out []ypath.Path
+		for i := range a.Content {
+			out = append(out, diffPaths(a.Content[i], b.Content[i], at.Append(ypath.Index(i)))...)
+		}
+		return out
+	}
+	return nil
+}
+
+func named(n *yaml.Node) bool {
+	for _, c := range n.Content {
+		if nodeString(c, "name") == "" {
+			return false
+		}
+	}
+	return len(n.Content) > 0
+}
+
+// --- YAML helpers ---
+
+func nodeString(n *yaml.Node, keys ...string) string {
+	for _, k := range keys {
+		if n == nil || n.Kind != yaml.MappingNode {
+			return ""
+		}
+		_, n = ypath.Lookup(n, k)
+	}
+	if n == nil || n.Kind != yaml.ScalarNode {
+		return ""
+	}
+	return n.Value
+}
+
+func scalarNode(v string) *yaml.Node { return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: v} }
+
+func setScalar(m *yaml.Node, k, v string) {
+	m.Content = append(m.Content, scalarNode(k), scalarNode(v))
+}
+
+func equalYAML(a, b *yaml.Node) bool { return len(diffPaths(a, b, nil)) == 0 }
+
+// fileSafe keeps the characters of s that are safe in a file name.
+func fileSafe(s string) string {
+	s = strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '.', r == '_':
+			return r
+		}
+		return '-'
+	}, s)
+	s = strings.Trim(s, ".-")
+	if s == "" {
+		return "object"
+	}
+	return s
+}

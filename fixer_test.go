@@ -1,0 +1,257 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/txtar"
+	yaml "go.yaml.in/yaml/v3"
+
+	"github.com/kubeharden/kubeharden/fix"
+	"github.com/kubeharden/kubeharden/lint"
+)
+
+var updateFix = flag.Bool("update-fix", false, "rewrite the want sections of testdata/fix/*.txtar")
+
+// The planner is tested with rules of its own, so that its cases do not
+// change when the catalogue's messages or fixes do:
+//
+//   - test-non-root: pod-level securityContext.runAsNonRoot must be true;
+//   - test-read-only: every container sets readOnlyRootFilesystem: true;
+//   - test-drop-all: every container's capabilities.drop holds ALL;
+//   - test-netpol: a namespace with workloads has a NetworkPolicy (new
+//     object fix);
+//   - test-broken: offers a fix that does not fix (always skipped).
+var testFixRules = []*lint.Rule{
+	{ID: "test-non-root", Title: "pods run as non-root", Severity: lint.High, Kinds: workloadKinds,
+		Check: func(p *lint.Pass, o *lint.Object) {
+			pt, _ := o.PodTemplate()
+			if pt == nil {
+				return
+			}
+			at := pt.SpecPath.Append("securityContext", "runAsNonRoot")
+			if o.String(at) != "true" {
+				p.Report(lint.Finding{Object: o, Field: at, Message: "pod may run as root",
+					Fix: &lint.FixInfo{Description: "set runAsNonRoot: true", Patches: []fix.Patch{fix.Set(at, true)}}})
+			}
+		}},
+	{ID: "test-read-only", Title: "read-only root", Severity: lint.Medium, Kinds: workloadKinds,
+		Check: func(p *lint.Pass, o *lint.Object) {
+			pt, _ := o.PodTemplate()
+			if pt == nil {
+				return
+			}
+			for _, c := range pt.Containers() {
+				at := c.Path.Append("securityContext", "readOnlyRootFilesystem")
+				if o.String(at) != "true" {
+					p.Report(lint.Finding{Object: o, Field: at, Message: "container " + c.Name + " has a writable root",
+						Fix: &lint.FixInfo{Description: "set readOnlyRootFilesystem: true", Patches: []fix.Patch{fix.Set(at, true)}}})
+				}
+			}
+		}},
+	{ID: "test-drop-all", Title: "drop all", Severity: lint.Medium, Kinds: workloadKinds, Off: true,
+		Check: func(p *lint.Pass, o *lint.Object) {
+			pt, _ := o.PodTemplate()
+			if pt == nil {
+				return
+			}
+			for _, c := range pt.Containers() {
+				at := c.Path.Append("securityContext", "capabilities", "drop")
+				n := o.Get(at)
+				if n == nil || !slices.ContainsFunc(n.Content, func(c *yaml.Node) bool { return c.Value == "ALL" }) {
+					p.Report(lint.Finding{Object: o, Field: at, Message: "container " + c.Name + " keeps capabilities",
+						Fix: &lint.FixInfo{Description: "drop ALL", Patches: []fix.Patch{fix.EnsureItem(at, "ALL")}}})
+				}
+			}
+		}},
+	{ID: "test-netpol", Title: "network policy", Severity: lint.Low, Off: true,
+		Run: func(p *lint.Pass) {
+			covered := map[string]bool{}
+			first := map[string]*lint.Object{}
+			var order []string
+			for _, o := range p.Objects {
+				switch {
+				case o.Resource.Kind == "NetworkPolicy":
+					covered[o.Resource.Namespace] = true
+				case lint.IsWorkload(o.Resource.Kind) && o.Resource.Namespace != "" && first[o.Resource.Namespace] == nil:
+					first[o.Resource.Namespace] = o
+					order = append(order, o.Resource.Namespace)
+				}
+			}
+			for _, ns := range order {
+				if covered[ns] {
+					continue
+				}
+				var np yaml.Node
+				src := "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: default-deny\n  namespace: " + ns +
+					"\nspec:\n  podSelector: {}\n  policyTypes:\n  - Ingress\n  - Egress\n"
+				if err := yaml.Unmarshal([]byte(src), &np); err != nil {
+					panic(err)
+				}
+				p.Report(lint.Finding{Object: first[ns], Message: "namespace " + ns + " has no network policy",
+					Fix: &lint.FixInfo{Description: "add a default-deny NetworkPolicy", New: []*yaml.Node{np.Content[0]}}})
+			}
+		}},
+	{ID: "test-broken", Title: "a fix that does not fix", Severity: lint.Low, Kinds: workloadKinds, Off: true,
+		Check: func(p *lint.Pass, o *lint.Object) {
+			at := lint.Path{"metadata", "labels", "fixed"}
+			p.Report(lint.Finding{Object: o, Field: at, Message: "always reported",
+				Fix: &lint.FixInfo{Description: "set a label", Patches: []fix.Patch{fix.Set(at, "yes")}}})
+		}},
+}
+
+var workloadKinds = []string{"Pod", "Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"}
+
+// TestFixPlanner runs the planner on each testdata/fix/*.txtar repository.
+// The archive's comment lists the rules to run (default: test-non-root
+// and test-read-only), one "rules:" line. Files named want/PATH hold
+// PATH's expected content after the fix (a file not listed must not
+// change); "skipped" lists the expected skipped fixes, one "rule: reason
+// substring" per line. Each case also checks that the fix is verified
+// (the fixed findings are gone on a fresh lint of the written files) and
+// idempotent (a second run changes nothing).
+func TestFixPlanner(t *testing.T) {
+	files, _ := filepath.Glob("testdata/fix/*.txtar")
+	if len(files) == 0 {
+		t.Fatal("no cases")
+	}
+	for _, file := range files {
+		t.Run(strings.TrimSuffix(filepath.Base(file), ".txtar"), func(t *testing.T) {
+			ar, err := txtar.ParseFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ruleIDs := []string{"test-non-root", "test-read-only"}
+			for _, l := range strings.Split(string(ar.Comment), "\n") {
+				if rest, ok := strings.CutPrefix(l, "rules:"); ok {
+					ruleIDs = strings.Fields(rest)
+				}
+			}
+			var rs []*lint.Rule
+			for _, r := range testFixRules {
+				if slices.Contains(ruleIDs, r.ID) {
+					c := *r
+					c.Off = false
+					rs = append(rs, &c)
+				}
+			}
+			dir := t.TempDir()
+			want := map[string]string{}
+			var skippedWant []string
+			for _, f := range ar.Files {
+				switch {
+				case strings.HasPrefix(f.Name, "want/"):
+					want[strings.TrimPrefix(f.Name, "want/")] = string(f.Data)
+				case f.Name == "skipped":
+					skippedWant = nonEmptyLines(string(f.Data))
+				default:
+					writeTestFile(t, filepath.Join(dir, f.Name), f.Data)
+				}
+			}
+			writeTestFile(t, filepath.Join(dir, ".git", "HEAD"), []byte("ref: refs/heads/main\n"))
+			ctx := context.Background()
+			open := func() *repo {
+				r, err := openRepo(dir, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				r.rules = rs
+				return r
+			}
+			r := open()
+			res, err := runFix(ctx, r, fixOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var skipped []string
+			for _, s := range res.skipped {
+				skipped = append(skipped, s.finding.Rule.ID+": "+s.reason)
+			}
+			if len(skipped) != len(skippedWant) {
+				t.Errorf("skipped:\n%s\nwant:\n%s", strings.Join(skipped, "\n"), strings.Join(skippedWant, "\n"))
+			} else {
+				for i := range skipped {
+					rule, reason, _ := strings.Cut(skippedWant[i], ": ")
+					if !strings.HasPrefix(skipped[i], rule+": ") || !strings.Contains(skipped[i], reason) {
+						t.Errorf("skipped[%d] = %q, want %q", i, skipped[i], skippedWant[i])
+					}
+				}
+			}
+			if errs := writeFixes(r, res); len(errs) > 0 {
+				t.Fatal(errs)
+			}
+			changed := res.fixedFiles()
+			if *updateFix {
+				ar.Files = slices.DeleteFunc(ar.Files, func(f txtar.File) bool { return strings.HasPrefix(f.Name, "want/") })
+				for _, f := range changed {
+					ar.Files = append(ar.Files, txtar.File{Name: "want/" + f, Data: res.files[f]})
+				}
+				if err := os.WriteFile(file, txtar.Format(ar), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			for _, f := range changed {
+				w, ok := want[f]
+				if !ok {
+					t.Errorf("%s changed but has no want/%s:\n%s", f, f, fix.Diff(f, res.orig[f], res.files[f]))
+					continue
+				}
+				if got := string(res.files[f]); got != w {
+					t.Errorf("%s differs from want:\n%s", f, fix.Diff(f, []byte(w), []byte(got)))
+				}
+			}
+			for f := range want {
+				if !slices.Contains(changed, f) {
+					t.Errorf("want/%s, but %s did not change", f, f)
+				}
+			}
+			// Effective on disk: a fresh lint of the written files has no
+			// finding that had a fix applied.
+			snap, err := open().lint(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, f := range snap.Findings {
+				for _, a := range res.applied {
+					if lint.Fingerprint(f) == lint.Fingerprint(a.finding) {
+						t.Errorf("fixed finding still reported: %s %s", f.Rule.ID, f.Message)
+					}
+				}
+			}
+			// Idempotent: a second run changes nothing.
+			again, err := runFix(ctx, open(), fixOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fs := again.fixedFiles(); len(fs) > 0 || len(again.applied) > 0 {
+				t.Errorf("second run changes %v (%d fixes)", fs, len(again.applied))
+			}
+		})
+	}
+}
+
+func nonEmptyLines(s string) []string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.TrimSpace(l) != "" {
+			out = append(out, strings.TrimSpace(l))
+		}
+	}
+	return out
+}
+
+func writeTestFile(t *testing.T, name string, data []byte) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(name, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
