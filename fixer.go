@@ -986,7 +986,9 @@ func nodeString(n *yaml.Node, keys ...string) string {
 	return n.Value
 }
 
-func scalarNode(v string) *yaml.Node { return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: v} }
+func scalarNode(v string) *yaml.Node {
+	return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: v}
+}
 
 func setScalar(m *yaml.Node, k, v string) {
 	m.Content = append(m.Content, scalarNode(k), scalarNode(v))
