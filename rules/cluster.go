@@ -8,6 +8,7 @@ import (
 
 	yaml "go.yaml.in/yaml/v3"
 
+	"github.com/kubeharden/kubeharden/fix"
 	"github.com/kubeharden/kubeharden/internal/ypath"
 	"github.com/kubeharden/kubeharden/lint"
 )
@@ -73,6 +74,10 @@ metadata:
     pod-security.kubernetes.io/enforce: restricted
     pod-security.kubernetes.io/enforce-version: latest
 `,
+	Fix: "Adds the " + lint.LabelEnforce + " label, when absent, with the strictest level that every workload the " +
+		"repository deploys into the namespace passes once the other fixes are applied, provided that level meets the " +
+		"required one, and " + lint.LabelEnforceVersion + " with the configured Pod Security version, else the " +
+		"targeted Kubernetes version, else latest.",
 	Check: checkNamespacePSSLevel,
 }
 
@@ -89,8 +94,10 @@ func checkNamespacePSSLevel(p *lint.Pass, o *lint.Object) {
 	rank := slices.Index(pssLevels, got)
 	switch {
 	case o.Get(field) == nil:
-		p.Reportf(o, field, "namespace %q has no %s label, so its pods are only held to the cluster default (want %s)",
-			o.Resource.Name, lint.LabelEnforce, minLevel)
+		fx, note := namespaceLevelFix(p, o, minLevel)
+		p.Report(lint.Finding{Object: o, Field: field, Fix: fx, Message: fmt.Sprintf(
+			"namespace %q has no %s label, so its pods are only held to the cluster default (want %s)%s",
+			o.Resource.Name, lint.LabelEnforce, minLevel, note)})
 	case rank < 0:
 		p.Reportf(o, field, "namespace %q sets %s to %q, which is not a Pod Security level (want %s)",
 			o.Resource.Name, lint.LabelEnforce, got, minLevel)
@@ -98,6 +105,85 @@ func checkNamespacePSSLevel(p *lint.Pass, o *lint.Object) {
 		p.Reportf(o, field, "namespace %q enforces the %s Pod Security level, weaker than the required %s",
 			o.Resource.Name, got, minLevel)
 	}
+}
+
+// namespaceLevelFix labels namespace o with the strictest Pod Security
+// level that every workload of the repo in it passes, as the upstream
+// evaluator judges them, at the version the namespace's enforce-version
+// label sets or else the one namespaceLevelFix writes. The fix is
+// deferred: the planner applies it after the workloads' own fixes, and
+// the level is computed again on the fixed workloads. Where the
+// strictest level is below minLevel there is no fix, since the label
+// would leave the namespace below the requirement; the note names a
+// workload that holds it back.
+func namespaceLevelFix(p *lint.Pass, o *lint.Object, minLevel string) (*lint.FixInfo, string) {
+	labels := lint.Path{"metadata", "labels"}
+	version := o.String(labels.Append(lint.LabelEnforceVersion))
+	setVersion := o.Get(labels.Append(lint.LabelEnforceVersion)) == nil
+	if setVersion {
+		version = defaultPSSVersion(p.Settings)
+	}
+	var workloads []*lint.Object
+	for _, w := range p.Objects {
+		if lint.IsWorkload(w.Resource.Kind) && w.Resource.Namespace == o.Resource.Name {
+			workloads = append(workloads, w)
+		}
+	}
+	emulation := emulationVersion(p.Settings.KubernetesVersion)
+	// failing returns a workload that fails level, or nil.
+	failing := func(level string) *lint.Object {
+		want := lint.PodSecurityLevel{Level: level, Version: version}
+		for _, w := range workloads {
+			key := pssKey{w, want.Level, want.Version, p.Settings.KubernetesVersion}
+			v, _ := p.Cached(key, func() any { return evaluatePodSecurity(w, want, emulation) }).(*pssVerdict)
+			if v != nil && len(v.violations) > 0 {
+				return w
+			}
+		}
+		return nil
+	}
+	for i := len(pssLevels) - 1; i >= slices.Index(pssLevels, minLevel); i-- {
+		level := pssLevels[i]
+		w := failing(level)
+		if w != nil {
+			if level == minLevel {
+				return nil, fmt.Sprintf("; the label is added automatically once every workload of the namespace passes %s (%s does not)", level, objectLabel(w))
+			}
+			continue
+		}
+		fx := &lint.FixInfo{
+			Description: fmt.Sprintf("label namespace %q %s: %s", o.Resource.Name, lint.LabelEnforce, level),
+			Patches:     []fix.Patch{fix.Set(labels.Append(lint.LabelEnforce), level)},
+			Deferred:    true,
+		}
+		if setVersion {
+			fx.Description += fmt.Sprintf(" and %s: %s", lint.LabelEnforceVersion, version)
+			fx.Patches = append(fx.Patches, fix.Set(labels.Append(lint.LabelEnforceVersion), version))
+		}
+		switch n := len(workloads); n {
+		case 0:
+			fx.Description += ", as it holds no workload of the repo"
+		case 1:
+			fx.Description += ", the strictest level its workload passes"
+		default:
+			fx.Description += fmt.Sprintf(", the strictest level its %d workloads pass", n)
+		}
+		return fx, ""
+	}
+	return nil, ""
+}
+
+// defaultPSSVersion is the policy version the namespace fix writes: the
+// configured Pod Security version, else that of the Kubernetes version
+// the repo targets, else latest.
+func defaultPSSVersion(s *lint.Settings) string {
+	if v := strings.TrimSpace(s.PodSecurity.Version); v != "" {
+		return v
+	}
+	if v := emulationVersion(s.KubernetesVersion); v != nil {
+		return v.String()
+	}
+	return "latest"
 }
 
 // requiredPSSLevel is the minimum level: the minLevel option, else the

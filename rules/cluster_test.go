@@ -272,3 +272,49 @@ func TestRBACWildcardAudit(t *testing.T) {
 		t.Errorf("findings without a fix:\n%s\nwant:\n%s", strings.Join(unfixed, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// TestNamespacePSSLevelFixSettings checks the level and version the
+// namespace fix writes under other settings: a lower required level lets
+// the fix label a namespace with the level its workloads pass, and the
+// version follows the targeted Kubernetes version when no Pod Security
+// version is configured.
+func TestNamespacePSSLevelFixSettings(t *testing.T) {
+	r := ruleByID(t, "namespace-pss-level")
+	src, err := os.ReadFile(filepath.Join("testdata", r.ID, "bad.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fixes := func(s *lint.Settings) []string {
+		var out []string
+		for _, f := range runRule(t, r, s, "bad.yaml", src) {
+			if f.Fix != nil {
+				if !f.Fix.Deferred {
+					t.Errorf("%s: the namespace fix is not deferred", f.Fix.Description)
+				}
+				for _, p := range f.Fix.Patches {
+					out = append(out, f.Object.Resource.Name+" "+p.String())
+				}
+			}
+		}
+		return out
+	}
+	s := fixtureSettings(r)
+	rs := s.Rules[r.ID]
+	rs.Options = map[string]any{"minLevel": "baseline"}
+	s.Rules[r.ID] = rs
+	s.KubernetesVersion = "1.37.2"
+	want := []string{
+		`shop set metadata.labels["pod-security.kubernetes.io/enforce"] restricted`,
+		`shop set metadata.labels["pod-security.kubernetes.io/enforce-version"] v1.37`,
+		`payments set metadata.labels["pod-security.kubernetes.io/enforce"] restricted`,
+		`batch set metadata.labels["pod-security.kubernetes.io/enforce"] baseline`,
+		`batch set metadata.labels["pod-security.kubernetes.io/enforce-version"] v1.37`,
+	}
+	if got := fixes(s); !slices.Equal(got, want) {
+		t.Errorf("minLevel baseline, Kubernetes 1.37.2:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	s.PodSecurity.Version = "v1.33"
+	if got := fixes(s); len(got) != 5 || !strings.HasSuffix(got[1], "v1.33") {
+		t.Errorf("with Pod Security version v1.33 configured: %q", got)
+	}
+}

@@ -106,7 +106,7 @@ var podSecurityChecks = []pssCheck{
 		severity: lint.Critical,
 		doc: "A privileged container runs with every capability and every host device, without " +
 			"the confinement of seccomp, AppArmor or SELinux. A process that controls it controls the node.",
-		remediation: "Remove securityContext.privileged from the container or set it to false.",
+		remediation: "Remove securityContext.privileged from the container or set it to false" + nodeAgentRemediation,
 		before:      podExample{sc: "privileged: true\n"}.deployment(),
 		after:       podExample{}.deployment(),
 		locate:      pssLocator{container: containerSC("privileged")},
@@ -119,7 +119,7 @@ var podSecurityChecks = []pssCheck{
 		doc: "A pod in the node's network, PID or IPC namespace can sniff and spoof node traffic, reach " +
 			"services bound to the node's loopback, see and signal every process on the node and read " +
 			"other workloads' shared memory.",
-		remediation: "Remove hostNetwork, hostPID and hostIPC from the pod spec or set them to false.",
+		remediation: "Remove hostNetwork, hostPID and hostIPC from the pod spec or set them to false" + nodeAgentRemediation,
 		before:      podExample{pod: "hostNetwork: true\n"}.deployment(),
 		after:       podExample{}.deployment(),
 		locate: pssLocator{
@@ -136,7 +136,7 @@ var podSecurityChecks = []pssCheck{
 		doc: "A hostPath volume mounts a directory of the node into the pod. Mounts of the container " +
 			"runtime socket, the kubelet's directory or the node's root file system are a direct path to " +
 			"root on the node, and even read-only mounts leak credentials.",
-		remediation: "Replace the hostPath volume with an emptyDir, a configMap, a secret or a persistentVolumeClaim.",
+		remediation: "Replace the hostPath volume with an emptyDir, a configMap, a secret or a persistentVolumeClaim" + nodeAgentRemediation,
 		before: atBaseline(podExample{
 			pod:       "volumes:\n- name: docker\n  hostPath:\n    path: /var/run/docker.sock\n",
 			container: "volumeMounts:\n- name: docker\n  mountPath: /var/run/docker.sock\n",
@@ -190,7 +190,7 @@ var podSecurityChecks = []pssCheck{
 		doc: "Linux capabilities split root's power into pieces. Those outside the container runtime's " +
 			"default set, such as SYS_ADMIN, NET_ADMIN, SYS_PTRACE or SYS_MODULE, are each enough to " +
 			"attack the node or other containers.",
-		remediation: "Remove the capabilities outside the default set from securityContext.capabilities.add.",
+		remediation: "Remove the capabilities outside the default set from securityContext.capabilities.add once the application is known to work without them; they are never removed automatically.",
 		before: atBaseline(podExample{
 			sc: "allowPrivilegeEscalation: false\ncapabilities:\n  add: [\"SYS_ADMIN\"]\n",
 		}.deployment()),
@@ -437,6 +437,11 @@ var podSecurityChecks = []pssCheck{
 		},
 	},
 }
+
+// nodeAgentRemediation ends the remediation of the checks that node
+// agents (CNI plugins, log and metrics collectors, CSI drivers) fail by
+// design, which no automatic fix can change.
+const nodeAgentRemediation = "; a node agent that truly needs it runs in a namespace labelled privileged, with an exemption that gives the reason."
 
 // podSecurityRuleList is built once; podSecurityRules hands out copies of
 // the slice, never of the rules.
