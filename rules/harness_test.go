@@ -207,14 +207,14 @@ type fixResult struct {
 	news     []byte         // the added objects, a YAML stream
 }
 
-// applyFixes runs r over the objects of src and applies the patches of
-// every finding's fix the way the planner does, one fix.LowerAll per
-// object over the nodes of the same parse, then fix.Apply over all the
-// edits. Deferred fixes are applied with the others.
-func applyFixes(t *testing.T, r *lint.Rule, s *lint.Settings, file string, src []byte) fixResult {
+// applyFixes runs rules over the objects of src and applies the patches
+// of every finding's fix that keep accepts (nil accepts all, deferred ones
+// too) the way the planner does: one fix.LowerAll per object over the
+// nodes of the same parse, then fix.Apply over all the edits.
+func applyFixes(t *testing.T, rules []*lint.Rule, s *lint.Settings, file string, src []byte, keep func(*lint.FixInfo) bool) fixResult {
 	t.Helper()
 	objs := loadObjects(t, file, src)
-	fs, err := lint.Run(context.Background(), objs, []*lint.Rule{r}, s)
+	fs, err := lint.Run(context.Background(), objs, rules, s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,7 +223,7 @@ func applyFixes(t *testing.T, r *lint.Rule, s *lint.Settings, file string, src [
 	var desc strings.Builder
 	var news []string
 	for _, f := range fs {
-		if f.Fix == nil {
+		if f.Fix == nil || keep != nil && !keep(f.Fix) {
 			continue
 		}
 		fmt.Fprintf(&desc, "%s:%d: %s\n", file, f.Location.Line, f.Fix.Description)
@@ -291,7 +291,7 @@ func testFixes(t *testing.T, r *lint.Rule, s *lint.Settings, dir, bad, fixed str
 	if err != nil {
 		t.Fatal(err)
 	}
-	res := applyFixes(t, r, s, bad, src)
+	res := applyFixes(t, []*lint.Rule{r}, s, bad, src, nil)
 	base := strings.TrimSuffix(fixed, ".yaml")
 	golden(t, filepath.Join(dir, fixed), res.fixed)
 	golden(t, filepath.Join(dir, strings.Replace(base, "fixed", "fixes", 1)+".txt"), []byte(res.fixes))
