@@ -52,6 +52,8 @@ import (
 type helmCache struct {
 	mu     sync.Mutex
 	charts map[string]*chartEntry
+	// probes holds what values probing learnt per target (probe.go).
+	probes map[string]*probeState
 }
 
 // chartEntry is one chart directory, read at most once.
@@ -828,17 +830,35 @@ func validateSchema(schemaJSON []byte, vals map[string]any) (err error) {
 // error is an *Error naming the file (and line) at fault. Rendering is
 // abandoned when ctx is done; see the comment in the body.
 func (r *Renderer) renderHelm(ctx context.Context, t *Target) ([]*Object, error) {
+	run, err := r.renderHelmWith(ctx, t, nil)
+	return run.objs, err
+}
+
+// helmRun is the outcome of one render of a chart.
+type helmRun struct {
+	objs []*Object
+	// values are the values the templates saw (.Values): the chart's
+	// defaults coalesced with the release's values and subchart values
+	// under their names.
+	values chartutil.Values
+}
+
+// renderHelmWith is renderHelm with extra values merged over everything
+// the target sets (values files, inline values, parameters), as a last
+// layer; the values prober uses it to place sentinels. extra is not
+// modified.
+func (r *Renderer) renderHelmWith(ctx context.Context, t *Target, extra map[string]any) (helmRun, error) {
 	opts := t.Helm
 	if opts == nil {
 		opts = &HelmOptions{}
 	}
 	dir, err := r.fs.Rel(t.Path)
 	if err != nil {
-		return nil, errorf(t.Path, 0, "%v", err)
+		return helmRun{}, errorf(t.Path, 0, "%v", err)
 	}
 	type result struct {
-		objs []*Object
-		err  error
+		run helmRun
+		err error
 	}
 	done := make(chan result, 1)
 	// Go templates cannot be interrupted: on timeout the goroutine is left
@@ -850,41 +870,44 @@ func (r *Renderer) renderHelm(ctx context.Context, t *Target) ([]*Object, error)
 				done <- result{err: errorf(dir, 0, "helm rendering failed: %v", p)}
 			}
 		}()
-		objs, err := r.renderChart(dir, t, opts)
-		done <- result{objs, err}
+		run, err := r.renderChart(dir, t, opts, extra)
+		done <- result{run, err}
 	}()
 	select {
 	case res := <-done:
-		return res.objs, res.err
+		return res.run, res.err
 	case <-ctx.Done():
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			return nil, errorf(dir, 0, "rendering took longer than %s", r.opts.Timeout)
+			return helmRun{}, errorf(dir, 0, "rendering took longer than %s", r.opts.Timeout)
 		}
-		return nil, errorf(dir, 0, "rendering cancelled: %v", ctx.Err())
+		return helmRun{}, errorf(dir, 0, "rendering cancelled: %v", ctx.Err())
 	}
 }
 
-// renderChart does the work of renderHelm, synchronously.
-func (r *Renderer) renderChart(dir string, t *Target, opts *HelmOptions) ([]*Object, error) {
+// renderChart does the work of renderHelmWith, synchronously.
+func (r *Renderer) renderChart(dir string, t *Target, opts *HelmOptions, extra map[string]any) (helmRun, error) {
 	b := &helmBuild{r: r, ix: chartIndex{}}
 	ch, src, err := b.build(dir, nil)
 	if err != nil {
-		return nil, err
+		return helmRun{}, err
 	}
 	caps, err := r.capabilities()
 	if err != nil {
-		return nil, errorf(dir, 0, "%v", err)
+		return helmRun{}, errorf(dir, 0, "%v", err)
 	}
 	if src.kubeVersion != "" && !chartutil.IsCompatibleRange(src.kubeVersion, caps.KubeVersion.String()) {
-		return nil, errorf(src.chartFile, src.kubeVersionLine,
+		return helmRun{}, errorf(src.chartFile, src.kubeVersionLine,
 			"chart requires kubeVersion %s, which Kubernetes %s does not satisfy", src.kubeVersion, caps.KubeVersion.String())
 	}
 	vals, err := r.helmValues(t, opts)
 	if err != nil {
-		return nil, err
+		return helmRun{}, err
+	}
+	if extra != nil {
+		vals = mergeValues(vals, copyValues(extra))
 	}
 	if err := chartutil.ProcessDependenciesWithMerge(ch, vals); err != nil {
-		return nil, errorf(dir, 0, "process chart dependencies: %v", err)
+		return helmRun{}, errorf(dir, 0, "process chart dependencies: %v", err)
 	}
 	release := opts.ReleaseName
 	if release == "" {
@@ -898,30 +921,31 @@ func (r *Renderer) renderChart(dir string, t *Target, opts *HelmOptions) ([]*Obj
 		Name: release, Namespace: ns, IsInstall: true, Revision: 1,
 	}, caps, true)
 	if err != nil {
-		return nil, errorf(dir, 0, "compute values: %v", err)
+		return helmRun{}, errorf(dir, 0, "compute values: %v", err)
 	}
-	if v, ok := top["Values"].(chartutil.Values); ok {
-		if err := validateSchemas(ch, v, b.ix); err != nil {
-			return nil, err
+	values, _ := top["Values"].(chartutil.Values)
+	if values != nil {
+		if err := validateSchemas(ch, values, b.ix); err != nil {
+			return helmRun{}, err
 		}
 	}
 
 	tmpls := templateFiles(ch, b.ix)
 	out, err := engine.Engine{}.Render(ch, top)
 	if err != nil {
-		return nil, templateError(dir, err, tmpls)
+		return helmRun{}, templateError(dir, err, tmpls)
 	}
 	var size int64
 	for _, s := range out {
 		size += int64(len(s))
 	}
 	if size > r.opts.MaxOutput {
-		return nil, errorf(dir, 0, "chart renders %d bytes, over the %d byte limit", size, r.opts.MaxOutput)
+		return helmRun{}, errorf(dir, 0, "chart renders %d bytes, over the %d byte limit", size, r.opts.MaxOutput)
 	}
 
 	objs, err := crdObjects(ch, b.ix)
 	if err != nil {
-		return nil, err
+		return helmRun{}, err
 	}
 	keys := make([]string, 0, len(out))
 	for k := range out {
@@ -935,11 +959,37 @@ func (r *Renderer) renderChart(dir string, t *Target, opts *HelmOptions) ([]*Obj
 		}
 		got, err := templateObjects(dir, k, text, tmpls[k], opts.IncludeTests)
 		if err != nil {
-			return nil, err
+			return helmRun{}, err
 		}
 		objs = append(objs, got...)
 	}
-	return objs, nil
+	return helmRun{objs: objs, values: values}, nil
+}
+
+// copyValues copies the maps and lists of a values tree, so that helm,
+// which coalesces values in place, cannot change the original.
+func copyValues(m map[string]any) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = copyValue(v)
+	}
+	return out
+}
+
+func copyValue(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		return copyValues(v)
+	case chartutil.Values:
+		return copyValues(v)
+	case []any:
+		out := make([]any, len(v))
+		for i, e := range v {
+			out[i] = copyValue(e)
+		}
+		return out
+	}
+	return v
 }
 
 // tmplFile is a template as the engine names it, and where it is written.
