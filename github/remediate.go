@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -148,10 +149,16 @@ func (c *Client) remediate(ctx context.Context, eng Engine, o RemediateOptions) 
 			return nil, fmt.Errorf("create commit: %w", err)
 		}
 		res.Commit = commit.GetSHA()
+		ref := &gh.Reference{Ref: gh.String("refs/" + branchRef), Object: &gh.GitObject{SHA: commit.SHA}}
 		if current == "" {
-			_, _, err = c.gh.Git.CreateRef(ctx, o.Owner, o.Repo, &gh.Reference{Ref: gh.String("refs/" + branchRef), Object: &gh.GitObject{SHA: commit.SHA}})
+			_, _, err = c.gh.Git.CreateRef(ctx, o.Owner, o.Repo, ref)
+			if status(err) == http.StatusUnprocessableEntity {
+				// Created meanwhile — by a retried request whose first
+				// attempt did arrive, or a concurrent run: take it over.
+				_, _, err = c.gh.Git.UpdateRef(ctx, o.Owner, o.Repo, ref, true)
+			}
 		} else {
-			_, _, err = c.gh.Git.UpdateRef(ctx, o.Owner, o.Repo, &gh.Reference{Ref: gh.String("refs/" + branchRef), Object: &gh.GitObject{SHA: commit.SHA}}, true)
+			_, _, err = c.gh.Git.UpdateRef(ctx, o.Owner, o.Repo, ref, true)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("point %s at %s: %w", o.Branch, res.Commit, err)
@@ -163,27 +170,32 @@ func (c *Client) remediate(ctx context.Context, eng Engine, o RemediateOptions) 
 	}
 
 	body := c.pullBody(o, res, rem)
-	prs, _, err := c.gh.PullRequests.List(ctx, o.Owner, o.Repo, &gh.PullRequestListOptions{
-		State: "open", Head: o.Owner + ":" + o.Branch, Base: res.Base, ListOptions: gh.ListOptions{PerPage: 10}})
+	pr, err := c.openPull(ctx, o, res.Base)
 	if err != nil {
-		return nil, fmt.Errorf("find the pull request for %s: %w", o.Branch, err)
+		return nil, err
 	}
-	var pr *gh.PullRequest
-	if len(prs) > 0 {
-		pr = prs[0]
-		if pr.GetTitle() != o.Title || pr.GetBody() != body {
-			pr, _, err = c.gh.PullRequests.Edit(ctx, o.Owner, o.Repo, pr.GetNumber(), &gh.PullRequest{Title: gh.String(o.Title), Body: gh.String(body)})
-			if err != nil {
-				return nil, fmt.Errorf("update pull request #%d: %w", prs[0].GetNumber(), err)
-			}
-		}
-	} else {
+	if pr == nil {
 		pr, _, err = c.gh.PullRequests.Create(ctx, o.Owner, o.Repo, &gh.NewPullRequest{
 			Title: gh.String(o.Title), Head: gh.String(o.Branch), Base: gh.String(res.Base), Body: gh.String(body)})
+		if status(err) == http.StatusUnprocessableEntity {
+			// Opened meanwhile (a retried request whose first attempt
+			// did arrive): update that one, never open a second.
+			if again, lerr := c.openPull(ctx, o, res.Base); lerr == nil && again != nil {
+				pr, err = again, nil
+			}
+		} else if err == nil {
+			res.Created = true
+		}
 		if err != nil {
 			return nil, fmt.Errorf("open the pull request for %s: %w", o.Branch, err)
 		}
-		res.Created = true
+	}
+	if pr.GetTitle() != o.Title || pr.GetBody() != body {
+		n := pr.GetNumber()
+		pr, _, err = c.gh.PullRequests.Edit(ctx, o.Owner, o.Repo, n, &gh.PullRequest{Title: gh.String(o.Title), Body: gh.String(body)})
+		if err != nil {
+			return nil, fmt.Errorf("update pull request #%d: %w", n, err)
+		}
 	}
 	res.Pull, res.URL = pr.GetNumber(), pr.GetHTMLURL()
 	if err := c.addLabels(ctx, o, pr); err != nil {
@@ -195,6 +207,29 @@ func (c *Client) remediate(ctx context.Context, eng Engine, o RemediateOptions) 
 	}
 	c.logf("kubeharden: %s pull request #%d %s", verb, res.Pull, res.URL)
 	return res, nil
+}
+
+// openPull finds the open pull request from the branch into base, or
+// returns nil.
+func (c *Client) openPull(ctx context.Context, o RemediateOptions, base string) (*gh.PullRequest, error) {
+	prs, _, err := c.gh.PullRequests.List(ctx, o.Owner, o.Repo, &gh.PullRequestListOptions{
+		State: "open", Head: o.Owner + ":" + o.Branch, Base: base, ListOptions: gh.ListOptions{PerPage: 10}})
+	if err != nil {
+		return nil, fmt.Errorf("find the pull request for %s: %w", o.Branch, err)
+	}
+	if len(prs) == 0 {
+		return nil, nil
+	}
+	return prs[0], nil
+}
+
+// status is the HTTP status of a go-github error, or 0.
+func status(err error) int {
+	var er *gh.ErrorResponse
+	if errors.As(err, &er) && er.Response != nil {
+		return er.Response.StatusCode
+	}
+	return 0
 }
 
 // addLabels adds the labels the pull request lacks. The body is the

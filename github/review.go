@@ -3,7 +3,6 @@ package github
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -172,8 +171,7 @@ func (c *Client) review(ctx context.Context, eng Engine, o ReviewOptions) (*Revi
 		Comments: drafts,
 	}
 	rv, _, err := c.gh.PullRequests.CreateReview(ctx, o.Owner, o.Repo, o.Number, req)
-	var er *gh.ErrorResponse
-	if err != nil && errors.As(err, &er) && er.Response != nil && er.Response.StatusCode == http.StatusUnprocessableEntity && len(drafts) > 0 {
+	if status(err) == http.StatusUnprocessableEntity && len(drafts) > 0 {
 		// GitHub refused a line (the diff changed under us, or it reads
 		// a hunk differently): say everything in the body instead.
 		c.logf("kubeharden: GitHub refused the line comments (%v); listing the findings in the review body", err)
@@ -342,6 +340,9 @@ func (c *Client) reviewBody(o ReviewOptions, commented int, outside []Finding, e
 func plural(n int, what string) string {
 	if n == 1 {
 		return "1 " + what
+	}
+	if strings.HasSuffix(what, "x") || strings.HasSuffix(what, "s") {
+		return fmt.Sprintf("%d %ses", n, what)
 	}
 	return fmt.Sprintf("%d %ss", n, what)
 }

@@ -88,6 +88,8 @@ type Fault struct {
 	// many seconds ahead (a primary rate limit) when > 0.
 	Reset int
 	// Delay holds the response this long, or until the client gives up.
+	// With Status 0 the request is carried out first, as a slow server
+	// does: a client that gives up does not know whether it happened.
 	Delay time.Duration
 	// Echo puts the request's headers into the error message, as a
 	// careless proxy might, to prove they never reach the user.
@@ -428,7 +430,7 @@ func (s *Server) serve(w http.ResponseWriter, req *http.Request) {
 	default:
 		call.Op = op.ID
 		fault = s.takeFault(op.ID)
-		if fault != nil {
+		if fault != nil && fault.Status != 0 {
 			resp = s.faultResponse(fault, req)
 			break
 		}
@@ -463,7 +465,7 @@ func (s *Server) serve(w http.ResponseWriter, req *http.Request) {
 		out, _ = json.Marshal(resp.body)
 	}
 	s.mu.Lock()
-	if op != nil && (fault == nil || declared(op, resp.status)) {
+	if op != nil && (fault == nil || fault.Status == 0 || declared(op, resp.status)) {
 		if err := s.checkResponse(op, resp.status, out); err != nil {
 			s.violate("fake's own response: %v", err)
 		}
@@ -532,7 +534,7 @@ func (s *Server) takeFault(op string) *Fault {
 }
 
 func (s *Server) faultResponse(f *Fault, req *http.Request) response {
-	status := cmpOr(f.Status, 200)
+	status := f.Status
 	msg := http.StatusText(status)
 	switch {
 	case f.Reset > 0:
@@ -561,13 +563,6 @@ func (s *Server) faultResponse(f *Fault, req *http.Request) response {
 		r.header.Set("X-RateLimit-Resource", "core")
 	}
 	return r
-}
-
-func cmpOr(a, b int) int {
-	if a != 0 {
-		return a
-	}
-	return b
 }
 
 // authenticate checks the Authorization header: an app JWT for the
@@ -1162,7 +1157,7 @@ func (s *Server) pullJSON(op *Operation, status int, r *Repo, p *Pull, list bool
 	labels := []any{}
 	for i, l := range p.Labels {
 		labels = append(labels, map[string]any{"id": i + 1, "node_id": "L" + strconv.Itoa(i), "url": s.apiURL(r, "labels/"+l),
-			"name": l, "description": nil, "color": "ededed", "default": false})
+			"name": l, "description": "", "color": "ededed", "default": false})
 	}
 	v["labels"] = labels
 	for _, side := range []struct{ key, ref, sha string }{{"head", p.Head, p.HeadSHA}, {"base", p.Base, p.BaseSHA}} {
