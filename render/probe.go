@@ -50,8 +50,8 @@ import (
 // cached in the Renderer for as long as it lives.
 
 // maxProbeRenders bounds the renders the probes of one target may do, the
-// baseline included.
-const maxProbeRenders = 64
+// baseline included. It is a variable for tests.
+var maxProbeRenders = 64
 
 // maxProbeCandidates bounds the values mappings and leaves one probe
 // render marks, and maxProbeDepth how deep into the values it looks.
@@ -263,6 +263,9 @@ type probeState struct {
 	// confirmed holds the places of a mapping's marker rendered alone
 	// (nil when that render failed).
 	confirmed map[string][]Place
+	// closed holds the mappings that break the render when a key is
+	// added to them.
+	closed map[string]bool
 	// incomplete is set when some candidate was dropped.
 	incomplete bool
 	sites      map[string]siteResult
@@ -282,7 +285,7 @@ func (r *Renderer) probeState(t *Target) *probeState {
 		fmt.Fprintf(&b, "\x00%s\x00%q\x00%q\x00%v", h.ReleaseName, h.ValueFiles, h.Set, h.IncludeTests)
 		for _, v := range h.Values {
 			if n := v.Node; n != nil {
-				fmt.Fprintf(&b, "\x00%s:%d:%d:%p", v.File, n.Line, n.Column, n)
+				fmt.Fprintf(&b, "\x00%s:%d:%d", v.File, n.Line, n.Column)
 			}
 		}
 	}
@@ -296,7 +299,8 @@ func (r *Renderer) probeState(t *Target) *probeState {
 	if st == nil {
 		st = &probeState{
 			maps: map[string][]Place{}, mapKey: map[string]ypath.Path{}, absent: map[string]bool{},
-			named: map[string]bool{}, confirmed: map[string][]Place{}, sites: map[string]siteResult{},
+			named: map[string]bool{}, closed: map[string]bool{}, confirmed: map[string][]Place{},
+			sites: map[string]siteResult{},
 		}
 		c.probes[b.String()] = st
 	}
@@ -334,8 +338,13 @@ func (p *prober) baseline(ctx context.Context) error {
 	}
 	run, err := p.render(ctx, nil)
 	if err != nil {
-		st.baseErr = fmt.Errorf("render %s: %w", p.t.ID(), err)
-		return st.baseErr
+		err = fmt.Errorf("render %s: %w", p.t.ID(), err)
+		if ctx.Err() == nil {
+			st.baseErr = err
+		} else {
+			st.renders--
+		}
+		return err
 	}
 	st.base = &run
 	st.vals = copyValues(run.values) // plain maps all the way down
@@ -481,6 +490,9 @@ func (p *prober) probeMaps(ctx context.Context, field ypath.Path) error {
 		}
 	}
 	for _, parent := range absentParents(vals, st.subs) {
+		if st.closed[parent.String()] {
+			continue
+		}
 		m, _ := valueAt(vals, parent).(map[string]any)
 		for _, n := range names {
 			if _, ok := m[n]; ok || len(cands) >= maxProbeCandidates {
@@ -493,11 +505,26 @@ func (p *prober) probeMaps(ctx context.Context, field ypath.Path) error {
 		cands, absent = cands[:maxProbeCandidates], absent[:maxProbeCandidates]
 		st.incomplete = true
 	}
-	ids := make([]int, len(cands))
-	for i := range ids {
-		ids[i] = i
+	// Markers that change the same mapping tend to break a render
+	// together (a closed schema, a range that expects each entry to be
+	// a mapping of some shape): they are split and dropped as one unit.
+	var units [][]int
+	unitOf := map[string]int{}
+	for i, k := range cands {
+		g := k
+		if absent[i] {
+			g = k[:len(k)-1]
+		}
+		u, ok := unitOf[g.String()]
+		if !ok {
+			u = len(units)
+			unitOf[g.String()] = u
+			units = append(units, nil)
+		}
+		units[u] = append(units[u], i)
 	}
-	return p.batch(ctx, ids, func(ids []int) map[string]any {
+	done := make([]bool, len(cands))
+	err := p.batch(ctx, units, func(ids []int) map[string]any {
 		ov := newOverlay(vals)
 		for _, i := range ids {
 			if m := ov.mapAt(cands[i]); m != nil {
@@ -512,20 +539,32 @@ func (p *prober) probeMaps(ctx context.Context, field ypath.Path) error {
 			st.mapKey[k] = cands[i]
 			st.absent[k] = absent[i]
 			st.maps[k] = places[i]
+			done[i] = true
 		}
 	})
+	// A mapping none of whose additions rendered is closed to new keys:
+	// later probes leave it alone.
+	for g, u := range unitOf {
+		if !slices.ContainsFunc(units[u], func(i int) bool { return done[i] }) {
+			st.closed[g] = true
+		}
+	}
+	return err
 }
 
-// batch renders build(ids) and hands the result to collect; a render that
-// fails is split in halves, down to single candidates, which are then
-// dropped. Only the budget and the context end it early.
-func (p *prober) batch(ctx context.Context, ids []int, build func([]int) map[string]any, collect func(helmRun, []int)) error {
-	if len(ids) == 0 {
+// batch renders build with the candidates of all units and hands the
+// result to collect. A render that fails is split in halves, down to
+// single units; a unit of several candidates that fails alone is retried
+// with its first candidate only, and the rest dropped. Only the budget
+// and the context end it early.
+func (p *prober) batch(ctx context.Context, units [][]int, build func([]int) map[string]any, collect func(helmRun, []int)) error {
+	if len(units) == 0 {
 		return nil
 	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	ids := slices.Concat(units...)
 	run, err := p.render(ctx, build(ids))
 	switch {
 	case err == nil:
@@ -536,15 +575,27 @@ func (p *prober) batch(ctx context.Context, ids []int, build func([]int) map[str
 		return nil
 	case ctx.Err() != nil:
 		return ctx.Err()
-	case len(ids) == 1:
+	case len(units) == 1:
 		p.st.incomplete = true
+		if u := units[0]; len(u) > 1 {
+			return p.batch(ctx, [][]int{u[:1]}, build, collect)
+		}
 		return nil
 	}
-	h := len(ids) / 2
-	if err := p.batch(ctx, ids[:h], build, collect); err != nil {
+	h := len(units) / 2
+	if err := p.batch(ctx, units[:h], build, collect); err != nil {
 		return err
 	}
-	return p.batch(ctx, ids[h:], build, collect)
+	return p.batch(ctx, units[h:], build, collect)
+}
+
+// singles makes a unit of each of n candidates.
+func singles(n int) [][]int {
+	units := make([][]int, n)
+	for i := range units {
+		units[i] = []int{i}
+	}
+	return units
 }
 
 // fromMaps picks, among the mappings whose marker reached the field or an
@@ -699,11 +750,7 @@ func (p *prober) fromLeaves(ctx context.Context, objKey string, idx int, field y
 			}
 		}
 	}
-	ids := make([]int, len(plain))
-	for i := range ids {
-		ids[i] = i
-	}
-	err := p.batch(ctx, ids, func(ids []int) map[string]any {
+	err := p.batch(ctx, singles(len(plain)), func(ids []int) map[string]any {
 		ov := newOverlay(vals)
 		for _, i := range ids {
 			ov.set(plain[i].path, sentinel(plain[i].value, i))
@@ -730,22 +777,23 @@ func (p *prober) fromLeaves(ctx context.Context, objKey string, idx int, field y
 	if isSelectorSeg(name) {
 		return nil, nil
 	}
-	parents := []ypath.Path{nil}
-	for _, k := range valueMaps(vals, st.subs) {
-		if len(parents) < maxProbeCandidates {
+	var parents []ypath.Path
+	for _, k := range append([]ypath.Path{nil}, valueMaps(vals, st.subs)...) {
+		if len(parents) < maxProbeCandidates && !st.closed[k.String()] {
 			parents = append(parents, k)
 		}
 	}
 	list := exists && m.Value.Kind == yaml.SequenceNode
-	ids = make([]int, len(parents))
-	for i := range ids {
-		ids[i] = i
-	}
-	err = p.batch(ctx, ids, func(ids []int) map[string]any {
+	err = p.batch(ctx, singles(len(parents)), func(ids []int) map[string]any {
 		ov := newOverlay(vals)
 		for _, i := range ids {
 			pm := ov.mapAt(parents[i])
 			if pm == nil {
+				continue
+			}
+			if isCollection(valueAt(vals, parents[i].Append(name))) {
+				// Replacing a mapping or list with a scalar would not
+				// find a template that prints it, and makes helm warn.
 				continue
 			}
 			if list {

@@ -510,3 +510,55 @@ func TestValuesSiteDiscovered(t *testing.T) {
 		t.Errorf("helm.values string: err = %v, want an *Error at apps/web-string.yaml:9 about the string", err)
 	}
 }
+
+// TestValuesSiteFragile probes a chart that some markers break: the
+// failing renders are split until the candidates at fault are dropped.
+func TestValuesSiteFragile(t *testing.T) {
+	f := newProbeFixture(t, "fragile")
+	target := &Target{Kind: KindHelm, Path: "charts/svc"}
+	runProbeCases(t, f, target, []probeCase{{
+		field: "Deployment/svc spec.template.spec.containers[name=svc].securityContext.runAsNonRoot",
+		site:  "charts/svc/values.yaml: securityContext.runAsNonRoot (securityContext <- spec.template.spec.containers[name=svc].securityContext)",
+	}})
+	st := f.r.probeState(target)
+	if !st.incomplete {
+		t.Error("candidates were dropped but the probe is not marked incomplete")
+	}
+	for _, k := range []string{"image", "services"} {
+		if _, ok := st.maps[k]; ok {
+			t.Errorf("%s breaks the render but was kept as a candidate", k)
+		}
+	}
+	for _, k := range []string{"services.web", "securityContext"} {
+		if _, ok := st.maps[k]; !ok {
+			t.Errorf("%s was dropped", k)
+		}
+	}
+	if st.renders > 16 {
+		t.Errorf("%d renders to isolate two failing mappings", st.renders)
+	}
+	// A field no mapping reaches probes leaves, leaving closed mappings
+	// alone.
+	before := st.renders
+	_, _, _, err := f.site(t, target, "Deployment/svc spec.template.spec.containers[name=svc].ports[name=web].hostPort")
+	var nk *NoValuesKeyError
+	if !errors.As(err, &nk) {
+		t.Errorf("hostPort: err = %v, want a *NoValuesKeyError", err)
+	}
+	if n := st.renders - before; n > 3 {
+		t.Errorf("hostPort: %d renders", n)
+	}
+
+	// With too few renders to isolate the failures, the finding says
+	// the probe was incomplete.
+	defer func(n int) { maxProbeRenders = n }(maxProbeRenders)
+	maxProbeRenders = 3
+	g := newProbeFixture(t, "fragile")
+	_, _, _, err = g.site(t, target, "Deployment/svc spec.template.spec.containers[name=svc].securityContext.runAsNonRoot")
+	if !errors.As(err, &nk) || !nk.Incomplete || !strings.Contains(err.Error(), "(probe incomplete)") {
+		t.Errorf("out of budget: err = %v, want an incomplete *NoValuesKeyError", err)
+	}
+	if n := g.r.probeState(target).renders; n > 3 {
+		t.Errorf("%d renders over a budget of 3", n)
+	}
+}
