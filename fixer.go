@@ -1011,3 +1011,34 @@ func fileSafe(s string) string {
 	}
 	return s
 }
+
+// fileChange is one file before and after a fix.
+type fileChange struct {
+	file     string
+	old, new []byte
+}
+
+// singleFixes plans, for each finding of snap that has a fix, that fix
+// alone, and returns the file changes by finding fingerprint: what a
+// reviewer would be shown as a suggestion. A fix that needs several files
+// or cannot be lowered gets none. The fixes are not verified one by one
+// (kubeharden fix verifies them together).
+func singleFixes(r *repo, snap *snapshot) map[string][]fileChange {
+	f := &fixer{r: r, orig: map[string][]byte{}, files: map[string][]byte{}, tried: map[string]bool{}}
+	out := map[string][]fileChange{}
+	for _, fd := range snap.Findings {
+		if !hasFix(fd) {
+			continue
+		}
+		p := f.plan(snap, []lint.Finding{fd})
+		if len(p.failed) > 0 || len(p.files) == 0 {
+			continue
+		}
+		var changes []fileChange
+		for _, file := range slices.Sorted(maps.Keys(p.files)) {
+			changes = append(changes, fileChange{file: file, old: p.orig[file], new: p.files[file]})
+		}
+		out[lint.Fingerprint(fd)] = changes
+	}
+	return out
+}

@@ -255,3 +255,94 @@ func writeTestFile(t *testing.T, name string, data []byte) {
 		t.Fatal(err)
 	}
 }
+
+// TestWriteFixesSafety checks that a fix never overwrites a file that
+// changed on disk after it was read, never writes through a symbolic
+// link, and never replaces a file that appeared where a new one goes.
+func TestWriteFixesSafety(t *testing.T) {
+	pod := "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  containers:\n  - name: web\n    image: nginx:1.27\n"
+	setup := func(t *testing.T) (string, *repo, *fixResult) {
+		dir := t.TempDir()
+		writeTestFile(t, filepath.Join(dir, ".git", "HEAD"), []byte("ref: refs/heads/main\n"))
+		writeTestFile(t, filepath.Join(dir, "a.yaml"), []byte(pod))
+		writeTestFile(t, filepath.Join(dir, "b.yaml"), []byte(strings.ReplaceAll(pod, "web", "api")))
+		r, err := openRepo(dir, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.rules = testFixRules[:1]
+		res, err := runFix(context.Background(), r, fixOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := res.fixedFiles(); !slices.Equal(got, []string{"a.yaml", "b.yaml"}) {
+			t.Fatalf("fixed files %v", got)
+		}
+		return dir, r, res
+	}
+	t.Run("changed underneath", func(t *testing.T) {
+		dir, r, res := setup(t)
+		edited := []byte(pod + "# edited meanwhile\n")
+		writeTestFile(t, filepath.Join(dir, "a.yaml"), edited)
+		errs := writeFixes(r, res)
+		if len(errs) != 1 || !strings.Contains(errs[0].Error(), "a.yaml: not written: the file changed on disk") {
+			t.Fatalf("errors %v", errs)
+		}
+		if got, _ := os.ReadFile(filepath.Join(dir, "a.yaml")); string(got) != string(edited) {
+			t.Errorf("a.yaml overwritten:\n%s", got)
+		}
+		if got, _ := os.ReadFile(filepath.Join(dir, "b.yaml")); !strings.Contains(string(got), "runAsNonRoot: true") {
+			t.Errorf("b.yaml not fixed:\n%s", got)
+		}
+	})
+	t.Run("symlink", func(t *testing.T) {
+		dir, r, res := setup(t)
+		outside := filepath.Join(t.TempDir(), "outside.yaml")
+		writeTestFile(t, outside, []byte(pod))
+		if err := os.Remove(filepath.Join(dir, "a.yaml")); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(outside, filepath.Join(dir, "a.yaml")); err != nil {
+			t.Fatal(err)
+		}
+		errs := writeFixes(r, res)
+		if len(errs) != 1 || !strings.Contains(errs[0].Error(), "a.yaml: not written: not a regular file") {
+			t.Fatalf("errors %v", errs)
+		}
+		if got, _ := os.ReadFile(outside); string(got) != pod {
+			t.Errorf("wrote through the symlink:\n%s", got)
+		}
+	})
+	t.Run("mode kept", func(t *testing.T) {
+		dir, r, res := setup(t)
+		if err := os.Chmod(filepath.Join(dir, "a.yaml"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if errs := writeFixes(r, res); len(errs) > 0 {
+			t.Fatal(errs)
+		}
+		st, err := os.Stat(filepath.Join(dir, "a.yaml"))
+		if err != nil || st.Mode().Perm() != 0o600 {
+			t.Errorf("mode %v, %v", st.Mode(), err)
+		}
+		ents, _ := os.ReadDir(dir)
+		for _, e := range ents {
+			if strings.Contains(e.Name(), "kubeharden-") {
+				t.Errorf("temporary file left: %s", e.Name())
+			}
+		}
+	})
+	t.Run("new file appeared", func(t *testing.T) {
+		dir, r, res := setup(t)
+		res.orig["new.yaml"] = nil
+		res.files["new.yaml"] = []byte("kind: X\n")
+		writeTestFile(t, filepath.Join(dir, "new.yaml"), []byte("mine\n"))
+		errs := writeFixes(r, res)
+		if len(errs) != 1 || !strings.Contains(errs[0].Error(), "new.yaml: not written: the file appeared") {
+			t.Fatalf("errors %v", errs)
+		}
+		if got, _ := os.ReadFile(filepath.Join(dir, "new.yaml")); string(got) != "mine\n" {
+			t.Errorf("new.yaml replaced: %s", got)
+		}
+	})
+}
