@@ -29,17 +29,22 @@ import (
 //  1. a baseline render, which also yields the effective values (the
 //     chart's values.yaml coalesced with the target's values chain);
 //  2. one render with a distinct marker key ("kubeharden-probe-N: {}")
-//     added to every mapping of the effective values at any depth,
-//     subchart values and global included, and to well-known absent
-//     mappings (securityContext, podSecurityContext, ... at the top level,
-//     under each top-level mapping and under each subchart's). A values
-//     mapping K whose marker shows up in a rendered mapping F feeds F:
-//     toYaml pass-through, with/if blocks that need the key set, merge
-//     and default helpers all keep the marker. A render that fails is
-//     split in halves until the failing candidates are isolated;
+//     added to every mapping of the effective values at any depth
+//     (mappings in lists, subchart values and globals included), and to
+//     well-known absent mappings (securityContext, podSecurityContext,
+//     ..., and the mapping names of the finding's field) at the top level,
+//     under each top-level mapping or list element, and under each
+//     subchart's. A values mapping K whose marker shows up in a rendered
+//     mapping F feeds F: toYaml pass-through, with/if blocks that need the
+//     key set, merge and default helpers all keep the marker. A render
+//     that fails is split in halves by the mapping the markers are added
+//     to, until the mappings at fault are isolated and left out;
 //  3. per finding, the candidates whose F is the field or an ancestor of
-//     it are confirmed one at a time, deepest first, by a render with that
-//     marker alone, which also tells every other place the key feeds;
+//     it are ranked (deepest F, fewest other places fed, own values before
+//     global, existing before absent; a mapping inside a candidate that
+//     reaches the same field through it adds nothing) and confirmed one at
+//     a time by a render with that marker alone, which also tells every
+//     other place the key feeds;
 //  4. when no mapping reaches the field, scalar and list leaves are
 //     probed: leaves whose value equals the rendered one get a distinct
 //     sentinel of the same type (booleans, which cannot be distinct, are
@@ -47,7 +52,10 @@ import (
 //     sentinel in every mapping, for {{ with .Values.x.runAsUser }}.
 //
 // Renders are bounded per target by maxProbeRenders; what is learnt is
-// cached in the Renderer for as long as it lives.
+// cached in the Renderer for as long as it lives (a Renderer made with
+// WithFS starts afresh). A probe tells which key reaches a field, not
+// that every value written there renders as written ("| default true"
+// turns false into true): the fix's verification re-renders.
 
 // maxProbeRenders bounds the renders the probes of one target may do, the
 // baseline included. It is a variable for tests.
@@ -1185,13 +1193,21 @@ func sortedKeys(m map[string]any) []string {
 }
 
 // absentParents are where well-known absent mappings are probed: the
-// top level, each top-level mapping, each subchart's top level and the
-// mappings under it.
+// top level, each top-level mapping and mapping in a top-level list
+// (containers: [{name: web}]), each subchart's top level and the mappings
+// under it.
 func absentParents(vals map[string]any, subs []ypath.Path) []ypath.Path {
 	out := []ypath.Path{nil}
 	for _, k := range sortedKeys(vals) {
-		if _, ok := vals[k].(map[string]any); ok {
+		switch v := vals[k].(type) {
+		case map[string]any:
 			out = append(out, ypath.Path{k})
+		case []any:
+			for i, e := range v {
+				if _, ok := e.(map[string]any); ok {
+					out = append(out, ypath.Path{k, valueElemSeg(v, i)})
+				}
+			}
 		}
 	}
 	for _, s := range subs {

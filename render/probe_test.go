@@ -403,6 +403,14 @@ func TestValuesSiteShared(t *testing.T) {
 		field: "Deployment/api spec.template.spec.containers[name=proxy].securityContext.runAsNonRoot",
 		site:  "charts/multi/values.yaml: containerSecurityContext.runAsNonRoot (containerSecurityContext <- spec.template.spec.containers[name=proxy].securityContext)",
 	}, {
+		// A values list of containers: the element is selected by name.
+		field: "Deployment/api spec.template.spec.containers[name=log].securityContext.runAsNonRoot",
+		site:  "charts/multi/values.yaml: sidecars[name=log].securityContext.runAsNonRoot (sidecars[name=log].securityContext <- spec.template.spec.containers[name=log].securityContext)",
+	}, {
+		// ... and may lack the mapping, rendered only when set.
+		field: "Deployment/api spec.template.spec.containers[name=trace].securityContext.runAsNonRoot",
+		site:  "charts/multi/values.yaml: sidecars[name=trace].securityContext.runAsNonRoot (sidecars[name=trace].securityContext <- spec.template.spec.containers[name=trace].securityContext)",
+	}, {
 		// A default helper: the worker's key wins when both are set.
 		field: "Deployment/worker spec.template.spec.securityContext.runAsNonRoot",
 		site:  "charts/multi/values.yaml: worker.podSecurityContext.runAsNonRoot (worker.podSecurityContext <- spec.template.spec.securityContext)",
