@@ -1,0 +1,342 @@
+package main
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"unicode"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kubeharden/kubeharden/github"
+	"github.com/kubeharden/kubeharden/lint"
+)
+
+// planFixes plans and verifies the fixes for the checkout at dir without
+// writing them; the fix planner provides it. While it is nil,
+// `github remediate` fails with "fix is not available".
+var planFixes func(ctx context.Context, dir string) (*github.Remediation, error)
+
+// findingFix returns a finding's own fix, one file before and after, so
+// that the review can offer it as a suggestion; the fix planner provides
+// it. While it is nil, review comments carry no suggestions.
+var findingFix func(ctx context.Context, dir string, f lint.Finding) (*github.FileFix, error)
+
+// githubDeps are what the github commands take from their surroundings;
+// tests replace them.
+type githubDeps struct {
+	getenv func(string) string
+	// http sends the API requests; nil is http.DefaultTransport.
+	http  http.RoundTripper
+	retry github.Retry
+	eng   github.Engine
+}
+
+func defaultGitHubDeps() githubDeps {
+	return githubDeps{getenv: os.Getenv, eng: githubEngine{}}
+}
+
+// githubEngine is kubeharden as the GitHub bot drives it: the lint
+// pipeline and the fix planner over one checkout.
+type githubEngine struct{}
+
+func (githubEngine) Lint(ctx context.Context, dir string) (*github.LintResult, error) {
+	r, err := openRepo(dir, nil)
+	if err != nil {
+		return nil, err
+	}
+	res, err := lintRepo(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	out := &github.LintResult{}
+	for _, f := range res.Findings {
+		gf := githubFinding(f)
+		if findingFix != nil && f.Fix != nil {
+			if gf.Fix, err = findingFix(ctx, r.root, f); err != nil {
+				return nil, fmt.Errorf("fix of %s on %s: %w", f.Rule.ID, gf.Resource, err)
+			}
+		}
+		out.Findings = append(out.Findings, gf)
+	}
+	for _, e := range res.Errors {
+		out.Errors = append(out.Errors, describeError(e))
+	}
+	return out, nil
+}
+
+func (githubEngine) Fix(ctx context.Context, dir string) (*github.Remediation, error) {
+	if planFixes == nil {
+		return nil, errors.New("fix is not available")
+	}
+	return planFixes(ctx, dir)
+}
+
+// githubFinding is a finding as the bot sees it.
+func githubFinding(f lint.Finding) github.Finding {
+	res := f.Object.Resource.String()
+	if f.Object.Target != "" {
+		res += " in " + f.Object.Target
+	}
+	gf := github.Finding{
+		Fingerprint: lint.Fingerprint(f),
+		Rule:        f.Rule.ID,
+		Severity:    f.Severity,
+		Message:     f.Message,
+		URL:         f.Rule.URL(),
+		Resource:    res,
+	}
+	if f.Location.Known() {
+		gf.File, gf.Line, gf.Column = f.Location.File, f.Location.Line, f.Location.Column
+	}
+	return gf
+}
+
+// githubFlags are the flags both github commands share.
+type githubFlags struct {
+	repo, apiURL, tokenEnv, keyFile, checkout string
+	appID, installationID                     int64
+}
+
+func githubCommand(wd string, deps githubDeps) *cobra.Command {
+	var gf githubFlags
+	cmd := &cobra.Command{
+		Use:   "github",
+		Short: "Review pull requests and open fix pull requests on GitHub",
+		Long: `Run kubeharden as a GitHub bot: review a pull request's new findings, or
+open one pull request with the fixes for the default branch.
+
+In GitHub Actions the repository, pull request, API URL and checkout come from
+the environment (GITHUB_REPOSITORY, GITHUB_EVENT_PATH, GITHUB_API_URL,
+GITHUB_WORKSPACE). The token comes from the environment variable named by
+--token-env (GITHUB_TOKEN by default), or from a GitHub App (--app-id,
+--installation-id, --private-key-file) exchanged for an installation token.
+Credentials never appear in output or errors.`,
+	}
+	pf := cmd.PersistentFlags()
+	pf.StringVar(&gf.repo, "repo", "", "repository as OWNER/REPO (default $GITHUB_REPOSITORY)")
+	pf.StringVar(&gf.apiURL, "api-url", "", "GitHub REST API URL (default $GITHUB_API_URL, else "+github.DefaultAPIURL+")")
+	pf.StringVar(&gf.checkout, "checkout", "", "local clone with full history (default $GITHUB_WORKSPACE, else the current directory)")
+	pf.StringVar(&gf.tokenEnv, "token-env", "GITHUB_TOKEN", "environment variable holding the token")
+	pf.Int64Var(&gf.appID, "app-id", 0, "GitHub App ID, to authenticate as the app's installation instead of with a token")
+	pf.Int64Var(&gf.installationID, "installation-id", 0, "GitHub App installation ID (with --app-id)")
+	pf.StringVar(&gf.keyFile, "private-key-file", "", "GitHub App private key, PEM (with --app-id)")
+	cmd.AddCommand(newGitHubReviewCmd(wd, deps, &gf), newGitHubRemediateCmd(wd, deps, &gf))
+	return cmd
+}
+
+// setup resolves the shared inputs and builds an authenticated client.
+func (gf *githubFlags) setup(cmd *cobra.Command, wd string, deps githubDeps) (*github.Client, github.Actions, error) {
+	env, err := github.ReadActions(deps.getenv)
+	if err != nil {
+		return nil, env, usageError("%v", err)
+	}
+	if gf.repo != "" {
+		if env.Owner, env.Repo, err = github.SplitRepo(gf.repo); err != nil {
+			return nil, env, usageError("--repo: %v", err)
+		}
+	}
+	if env.Owner == "" {
+		return nil, env, usageError("no repository: give --repo OWNER/REPO or set GITHUB_REPOSITORY")
+	}
+	env.Workspace = cmp.Or(gf.checkout, env.Workspace, wd)
+	if !filepath.IsAbs(env.Workspace) {
+		env.Workspace = filepath.Join(wd, env.Workspace)
+	}
+	o := github.Options{
+		APIURL: cmp.Or(gf.apiURL, env.APIURL),
+		WebURL: env.WebURL,
+		Retry:  deps.retry,
+		HTTP:   deps.http,
+		Log:    cmd.ErrOrStderr(),
+	}
+	switch {
+	case gf.appID != 0:
+		if gf.installationID == 0 || gf.keyFile == "" {
+			return nil, env, usageError("--app-id needs --installation-id and --private-key-file")
+		}
+		file := gf.keyFile
+		if !filepath.IsAbs(file) {
+			file = filepath.Join(wd, file)
+		}
+		data, err := os.ReadFile(file)
+		if err != nil {
+			return nil, env, usageError("--private-key-file: %v", err)
+		}
+		key, err := github.ParsePrivateKey(data)
+		if err != nil {
+			return nil, env, usageError("--private-key-file %s: %v", gf.keyFile, err)
+		}
+		o.App = &github.AppCredentials{AppID: gf.appID, InstallationID: gf.installationID, Key: key}
+	default:
+		o.Token = deps.getenv(gf.tokenEnv)
+		if o.Token == "" {
+			return nil, env, usageError("no GitHub token: set %s (or name another variable with --token-env), or authenticate as a GitHub App with --app-id", gf.tokenEnv)
+		}
+	}
+	c, err := github.NewClient(cmd.Context(), o)
+	if err != nil {
+		return nil, env, &codeError{code: exitError, err: err}
+	}
+	return c, env, nil
+}
+
+func newGitHubReviewCmd(wd string, deps githubDeps, gf *githubFlags) *cobra.Command {
+	var pr int
+	var base, head, failOn string
+	var requestChanges bool
+	cmd := &cobra.Command{
+		Use:   "review",
+		Short: "Review the findings a pull request introduces",
+		Long: `Lint the pull request's base and head commits (as git worktrees of the local
+clone) and review only the findings the pull request introduces, matched by
+fingerprint so that moved or reformatted lines do not count as new. Findings on
+lines of the diff become line comments, with a suggestion where the fix is in
+the same hunk; the others are listed in the review body with links. One review
+per run; a re-run comments only on what is new and marks comments on fixed
+findings resolved. With nothing new, nothing is posted.
+
+Exit codes: 0 no new finding at or above --fail-on; 1 new findings at or above
+it; 2 usage error, a GitHub API error, or a target the pull request broke.`,
+		Example: `  kubeharden github review            # in a pull_request workflow
+  kubeharden github review --repo acme/gitops --pr 42 --fail-on high --request-changes`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			threshold, err := parseFailOn(failOn)
+			if err != nil {
+				return err
+			}
+			c, env, err := gf.setup(cmd, wd, deps)
+			if err != nil {
+				return err
+			}
+			if pr != 0 && pr != env.Number {
+				// Another pull request than the event's: its commits
+				// come from the API.
+				env.BaseSHA, env.HeadSHA = "", ""
+			}
+			o := github.ReviewOptions{Owner: env.Owner, Repo: env.Repo, Number: cmp.Or(pr, env.Number),
+				BaseSHA: cmp.Or(base, env.BaseSHA), HeadSHA: cmp.Or(head, env.HeadSHA), Checkout: env.Workspace,
+				FailOn: threshold, RequestChanges: requestChanges}
+			if o.Number == 0 {
+				return usageError("no pull request: give --pr N, or run on a pull_request event")
+			}
+			res, err := c.Review(cmd.Context(), deps.eng, o)
+			if err != nil {
+				return &codeError{code: exitError, err: err}
+			}
+			printReview(cmd.OutOrStdout(), o, res)
+			switch {
+			case len(res.Errors) > 0:
+				return &codeError{code: exitError}
+			case res.Failed(threshold):
+				return &codeError{code: exitFindings}
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.IntVar(&pr, "pr", 0, "pull request number (default from $GITHUB_EVENT_PATH)")
+	f.StringVar(&base, "base", "", "base commit SHA (default from the event, else the pull request)")
+	f.StringVar(&head, "head", "", "head commit SHA (default from the event, else the pull request)")
+	f.StringVar(&failOn, "fail-on", "low", "exit 1 when a new finding has this severity or higher (info, low, medium, high, critical, or none)")
+	f.BoolVar(&requestChanges, "request-changes", false, "review with REQUEST_CHANGES instead of COMMENT when a new finding reaches --fail-on")
+	return cmd
+}
+
+// printReview lists the new findings and what the review did.
+func printReview(w io.Writer, o github.ReviewOptions, res *github.ReviewResult) {
+	for _, f := range res.New {
+		loc := "(unknown source)"
+		switch {
+		case f.File != "" && f.Line > 0:
+			loc = f.File + ":" + strconv.Itoa(f.Line)
+		case f.File != "":
+			loc = f.File
+		}
+		fmt.Fprintf(w, "%s: %s %s: %s [%s]\n", printable(loc), f.Severity, f.Rule, printable(f.Message), printable(f.Resource))
+	}
+	for _, e := range res.Errors {
+		fmt.Fprintf(w, "error: %s\n", printable(e))
+	}
+	fmt.Fprintf(w, "pull request #%d: %d new findings, %d new errors; %d commented, %d in the review body, %d already reviewed, %d resolved\n",
+		o.Number, len(res.New), len(res.Errors), res.Commented, res.Listed, res.Already, res.Resolved)
+	if res.Review != 0 {
+		fmt.Fprintf(w, "posted review %d (%s)\n", res.Review, res.Event)
+	} else {
+		fmt.Fprintln(w, "posted no review: nothing new")
+	}
+}
+
+// printable keeps repository text on one line of the terminal: control
+// characters are written as Go escapes.
+func printable(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func newGitHubRemediateCmd(wd string, deps githubDeps, gf *githubFlags) *cobra.Command {
+	var branch, title string
+	var labels []string
+	cmd := &cobra.Command{
+		Use:   "remediate",
+		Short: "Fix the default branch in one pull request",
+		Long: `Plan and verify the fixes for the head of the repository's default branch (a
+git worktree of the local clone) and write them to one branch through the Git
+Data API, then open a pull request for it, or update the one already open. The
+branch is force-updated when the default branch moved; a run that stopped after
+pushing the branch completes by opening the pull request. The pull request's
+body is the evidence: a table of every fix and the findings left without one.
+With nothing to fix, it says so and changes nothing.`,
+		Example: `  kubeharden github remediate --repo acme/gitops --label security`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, env, err := gf.setup(cmd, wd, deps)
+			if err != nil {
+				return err
+			}
+			res, err := c.Remediate(cmd.Context(), deps.eng, github.RemediateOptions{Owner: env.Owner, Repo: env.Repo,
+				Checkout: env.Workspace, Branch: branch, Title: title, Labels: labels})
+			if err != nil {
+				return &codeError{code: exitError, err: err}
+			}
+			out := cmd.OutOrStdout()
+			if res.Commit == "" {
+				fmt.Fprintf(out, "nothing to fix on %s (%s)\n", res.Base, res.BaseSHA)
+				return nil
+			}
+			r := res.Remediation
+			fmt.Fprintf(out, "%d fixes in %d files on %s, %d findings left without an automatic fix\n", len(r.Applied), len(r.Files), res.Base, len(r.Remaining))
+			state := "unchanged"
+			if res.BranchUpdated {
+				state = "updated"
+			}
+			verb := "updated"
+			if res.Created {
+				verb = "opened"
+			}
+			fmt.Fprintf(out, "branch %s %s at %s\n%s pull request #%d %s\n", cmp.Or(branch, github.DefaultBranch), state, res.Commit, verb, res.Pull, res.URL)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&branch, "branch", github.DefaultBranch, "branch the fixes are written to")
+	f.StringVar(&title, "title", github.DefaultTitle, "title of the pull request")
+	f.StringArrayVar(&labels, "label", nil, "label for the pull request (repeatable)")
+	return cmd
+}
