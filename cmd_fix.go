@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -29,6 +28,7 @@ func newFixCmd(wd string) *cobra.Command {
 		failOn      string
 		showDiff    bool
 		quietWrites bool
+		auditLog    string
 	)
 	cmd := &cobra.Command{
 		Use:   "fix [PATH...]",
@@ -76,6 +76,9 @@ be written.`,
 			if err != nil {
 				return err
 			}
+			if err := r.readAuditLog(wd, auditLog); err != nil {
+				return err
+			}
 			res, err := runFix(cmd.Context(), r, fixOptions{rules: ruleIDs})
 			if err != nil {
 				return &codeError{code: exitError, err: err}
@@ -114,6 +117,7 @@ be written.`,
 	cmd.Flags().StringVarP(&format, "format", "f", "text", "output format: text or json (applied and skipped fixes with reasons)")
 	cmd.Flags().StringVar(&failOn, "fail-on", "low", "exit 1 when a finding of this severity or higher remains (info, low, medium, high, critical, or none)")
 	cmd.Flags().BoolVar(&showDiff, "diff", false, "also print the unified diff of what is written")
+	cmd.Flags().StringVar(&auditLog, "audit-log", "", "Kubernetes audit log (audit.k8s.io/v1 Event JSON lines) whose evidence narrows RBAC wildcards to the verbs and resources actually used")
 	cmd.Flags().BoolVarP(&quietWrites, "quiet", "q", false, "print only the summary line")
 	return cmd
 }
@@ -182,104 +186,22 @@ func plural(n int, word string) string {
 	return word + "s"
 }
 
-// fixJSON is the --format json output of kubeharden fix (schema
-// report/schema/fix.v1.json).
-type fixJSON struct {
-	SchemaVersion int          `json:"schemaVersion"`
-	DryRun        bool         `json:"dryRun"`
-	Applied       []fixEntry   `json:"applied"`
-	Skipped       []fixEntry   `json:"skipped"`
-	Files         []fileJSON   `json:"files"`
-	Remaining     []remainJSON `json:"remaining"`
-	Errors        []errorJSON  `json:"errors"`
-	Summary       fixSummary   `json:"summary"`
-	Tool          report.Tool  `json:"tool"`
-}
-
-type fixEntry struct {
-	Rule        string        `json:"rule"`
-	Resource    lint.Resource `json:"resource"`
-	Target      string        `json:"target"`
-	Field       string        `json:"field"`
-	Source      sourceJSON    `json:"source"`
-	Description string        `json:"description"`
-	Files       []string      `json:"files,omitempty"`
-	Reason      string        `json:"reason,omitempty"`
-}
-
-type sourceJSON struct {
-	File   string `json:"file,omitempty"`
-	Line   int    `json:"line,omitempty"`
-	Origin string `json:"origin"`
-}
-
-type fileJSON struct {
-	Path    string `json:"path"`
-	Created bool   `json:"created"`
-	Diff    string `json:"diff"`
-}
-
-type remainJSON struct {
-	Rule     string        `json:"rule"`
-	Severity string        `json:"severity"`
-	Message  string        `json:"message"`
-	Resource lint.Resource `json:"resource"`
-	Target   string        `json:"target"`
-	Source   sourceJSON    `json:"source"`
-}
-
-type errorJSON struct {
-	File    string `json:"file,omitempty"`
-	Line    int    `json:"line,omitempty"`
-	Message string `json:"message"`
-}
-
-type fixSummary struct {
-	Applied   int `json:"applied"`
-	Skipped   int `json:"skipped"`
-	Files     int `json:"files"`
-	Remaining int `json:"remaining"`
-}
-
-func entryOf(f lint.Finding) fixEntry {
-	return fixEntry{
-		Rule: f.Rule.ID, Resource: f.Object.Resource, Target: f.Object.Target, Field: f.Field.String(),
-		Source:      sourceJSON{File: f.Location.File, Line: f.Location.Line, Origin: string(f.Location.Origin)},
-		Description: f.Fix.Description,
-	}
-}
-
 func writeFixJSON(w io.Writer, res *fixResult, dryRun bool, writeErrs []error) error {
-	out := fixJSON{SchemaVersion: 1, DryRun: dryRun, Applied: []fixEntry{}, Skipped: []fixEntry{}, Files: []fileJSON{},
-		Remaining: []remainJSON{}, Errors: []errorJSON{}, Tool: report.Tool{Name: "kubeharden", Version: version()}}
+	rep := &report.FixReport{DryRun: dryRun, Remaining: res.final.Findings, Errors: res.final.Errors,
+		Tool: report.Tool{Name: "kubeharden", Version: version()}}
 	for _, a := range res.applied {
-		e := entryOf(a.finding)
-		e.Files = a.files
-		out.Applied = append(out.Applied, e)
+		rep.Applied = append(rep.Applied, report.FixOutcome{Finding: a.finding, Files: a.files})
 	}
 	for _, s := range res.skipped {
-		e := entryOf(s.finding)
-		e.Reason = s.reason
-		out.Skipped = append(out.Skipped, e)
+		rep.Skipped = append(rep.Skipped, report.FixOutcome{Finding: s.finding, Reason: s.reason})
 	}
 	for _, f := range res.fixedFiles() {
-		out.Files = append(out.Files, fileJSON{Path: f, Created: res.orig[f] == nil, Diff: fix.Diff(f, res.orig[f], res.files[f])})
-	}
-	for _, f := range res.final.Findings {
-		out.Remaining = append(out.Remaining, remainJSON{Rule: f.Rule.ID, Severity: f.Severity.String(), Message: f.Message,
-			Resource: f.Object.Resource, Target: f.Object.Target,
-			Source: sourceJSON{File: f.Location.File, Line: f.Location.Line, Origin: string(f.Location.Origin)}})
-	}
-	for _, e := range res.final.Errors {
-		out.Errors = append(out.Errors, errorJSON{File: e.File, Line: e.Line, Message: e.Message})
+		rep.Files = append(rep.Files, report.FixedFile{Path: f, Created: res.orig[f] == nil, Diff: fix.Diff(f, res.orig[f], res.files[f])})
 	}
 	for _, err := range writeErrs {
-		out.Errors = append(out.Errors, errorJSON{Message: err.Error()})
+		rep.Errors = append(rep.Errors, lint.Error{Message: err.Error()})
 	}
-	out.Summary = fixSummary{Applied: len(out.Applied), Skipped: len(out.Skipped), Files: len(out.Files), Remaining: len(out.Remaining)}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(out)
+	return report.WriteFixJSON(w, rep)
 }
 
 // writeFixes writes the fixed files under the repository root. Each file

@@ -21,7 +21,7 @@ import (
 
 func newLintCmd(wd string) *cobra.Command {
 	var formats []string
-	var failOn, baselineFile, changed string
+	var failOn, baselineFile, changed, auditLog string
 	var showExempt bool
 	cmd := &cobra.Command{
 		Use:   "lint [PATH...]",
@@ -53,6 +53,9 @@ targets are still linted and reported).`,
 			}
 			r, err := openRepo(wd, args)
 			if err != nil {
+				return err
+			}
+			if err := r.readAuditLog(wd, auditLog); err != nil {
 				return err
 			}
 			if cmd.Flags().Changed("changed") {
@@ -98,6 +101,7 @@ targets are still linted and reported).`,
 	cmd.Flags().Lookup("changed").NoOptDefVal = "HEAD"
 	cmd.Flags().StringVar(&baselineFile, "baseline", "", "report only findings not recorded in this baseline file (see kubeharden baseline)")
 	cmd.Flags().StringVar(&failOn, "fail-on", "low", "exit 1 when a finding has this severity or higher (info, low, medium, high, critical, or none)")
+	cmd.Flags().StringVar(&auditLog, "audit-log", "", "Kubernetes audit log (audit.k8s.io/v1 Event JSON lines) used as evidence by the RBAC rules' fixes")
 	return cmd
 }
 

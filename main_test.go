@@ -40,10 +40,14 @@ func TestScripts(t *testing.T) {
 				}
 			},
 			"validjson": func(ts *testscript.TestScript, neg bool, args []string) {
-				if len(args) != 1 || args[0] != "stdout" {
-					ts.Fatalf("usage: validjson stdout")
+				if len(args) < 1 || args[0] != "stdout" || len(args) > 2 || len(args) == 2 && args[1] != "fix" {
+					ts.Fatalf("usage: validjson stdout [fix]")
 				}
-				err := reporttest.Validate([]byte(ts.ReadFile("stdout")))
+				validate := reporttest.Validate
+				if len(args) == 2 {
+					validate = reporttest.ValidateFix
+				}
+				err := validate([]byte(ts.ReadFile("stdout")))
 				if (err != nil) != neg {
 					ts.Fatalf("schema validation: %v", err)
 				}

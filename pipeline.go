@@ -31,6 +31,8 @@ type repo struct {
 	// rules are the rules to run; nil means rules.All() (tests use
 	// their own).
 	rules []*lint.Rule
+	// audit is the audit log evidence rules may use (--audit-log).
+	audit *lint.AuditLog
 }
 
 // openRepo finds the repository of the given paths and reads its config.
@@ -86,6 +88,32 @@ func openRepo(wd string, args []string) (*repo, error) {
 	r.cfg = cfg
 	r.renderer = render.NewRenderer(fsys, render.Options{KubeVersion: cfg.KubernetesVersion})
 	return r, nil
+}
+
+// readAuditLog reads a Kubernetes audit log (--audit-log), named by its
+// path relative to the repository root when it is inside it.
+func (r *repo) readAuditLog(wd, name string) error {
+	if name == "" {
+		return nil
+	}
+	if !filepath.IsAbs(name) {
+		name = filepath.Join(wd, name)
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		return usageError("--audit-log: %v", err)
+	}
+	defer f.Close()
+	shown := filepath.Base(name)
+	if rel, err := r.fs.Rel(name); err == nil {
+		shown = rel
+	}
+	log, err := lint.ParseAuditLog(shown, f)
+	if err != nil {
+		return usageError("--audit-log: %v", err)
+	}
+	r.audit = log
+	return nil
 }
 
 // changedPaths returns the root-relative paths that differ between ref
@@ -335,6 +363,7 @@ func (r *repo) lint(ctx context.Context) (*snapshot, error) {
 	}
 	settings := r.cfg.Settings()
 	settings.KnownRule = func(id string) bool { return known[id] }
+	settings.Audit = r.audit
 	res, err := lint.RunAll(ctx, objs, settings.Enabled(all), settings)
 	if err != nil {
 		return nil, fmt.Errorf("lint: %w", err)

@@ -147,50 +147,59 @@ func writeJSON(buf *bytes.Buffer, v *view, _ Options) error {
 		},
 	}
 	for _, f := range append(slices.Clip(v.findings), v.exempt...) {
-		res := f.Object.Resource
-		jf := jsonFinding{
-			Rule:     f.Rule.ID,
-			Severity: f.Severity.String(),
-			Message:  f.Message,
-			Resource: jsonResource{APIVersion: res.APIVersion, Kind: res.Kind, Namespace: res.Namespace, Name: res.Name},
-			Field:    f.Field.String(),
-			Target:   f.Object.Target,
-			Source: jsonSource{
-				File:   f.loc.File,
-				Line:   f.loc.Line,
-				Column: f.loc.Column,
-				Origin: string(f.loc.Origin),
-			},
-			Docs: f.Rule.URL(),
-		}
-		if f.Fix != nil {
-			jf.Fix = jsonFix{Available: true, Description: f.Fix.Description}
-		}
-		if f.PSS != nil {
-			jf.PSS = &jsonPSS{Level: f.PSS.Level, Version: f.PSS.Version, Check: f.PSS.Check}
-		}
-		if via := f.Object.Via; via != nil {
-			jf.Via = &jsonVia{Kind: via.Kind, Name: via.Name, File: via.File, Line: via.Line}
-		}
-		if e := f.Exemption; e != nil {
-			jf.Exemption = &jsonExemption{Rules: e.Rules, Reason: e.Reason, Expires: e.Expires}
-		}
-		out.Findings = append(out.Findings, jf)
+		out.Findings = append(out.Findings, jsonFindingOf(*f.Finding, f.loc))
 	}
 	for _, e := range v.errors {
-		line := e.Line
-		if e.File == "" || line < 0 {
-			line = 0
-		}
-		out.Errors = append(out.Errors, jsonError{Target: e.Target, File: e.File, Line: line, Message: e.Message})
+		out.Errors = append(out.Errors, jsonErrorOf(e))
 	}
+	return encodeJSON(buf, out)
+}
+
+// encodeJSON writes v indented, with a final newline.
+func encodeJSON(buf *bytes.Buffer, v any) error {
 	enc := json.NewEncoder(buf)
 	enc.SetIndent("", "  ")
 	// Messages quote YAML and paths; "<" and "&" are clearer unescaped
 	// and the output is never embedded in HTML by us.
 	enc.SetEscapeHTML(false)
-	if err := enc.Encode(out); err != nil { // Encode ends with a newline.
+	if err := enc.Encode(v); err != nil { // Encode ends with a newline.
 		return fmt.Errorf("encode json report: %w", err)
 	}
 	return nil
+}
+
+// jsonFindingOf is the JSON form of a finding located at loc.
+func jsonFindingOf(f lint.Finding, loc lint.Location) jsonFinding {
+	res := f.Object.Resource
+	jf := jsonFinding{
+		Rule:     f.Rule.ID,
+		Severity: f.Severity.String(),
+		Message:  f.Message,
+		Resource: jsonResource{APIVersion: res.APIVersion, Kind: res.Kind, Namespace: res.Namespace, Name: res.Name},
+		Field:    f.Field.String(),
+		Target:   f.Object.Target,
+		Source:   jsonSource{File: loc.File, Line: loc.Line, Column: loc.Column, Origin: string(loc.Origin)},
+		Docs:     f.Rule.URL(),
+	}
+	if f.Fix != nil {
+		jf.Fix = jsonFix{Available: true, Description: f.Fix.Description}
+	}
+	if f.PSS != nil {
+		jf.PSS = &jsonPSS{Level: f.PSS.Level, Version: f.PSS.Version, Check: f.PSS.Check}
+	}
+	if via := f.Object.Via; via != nil {
+		jf.Via = &jsonVia{Kind: via.Kind, Name: via.Name, File: via.File, Line: via.Line}
+	}
+	if e := f.Exemption; e != nil {
+		jf.Exemption = &jsonExemption{Rules: e.Rules, Reason: e.Reason, Expires: e.Expires}
+	}
+	return jf
+}
+
+func jsonErrorOf(e lint.Error) jsonError {
+	line := e.Line
+	if e.File == "" || line < 0 {
+		line = 0
+	}
+	return jsonError{Target: e.Target, File: e.File, Line: line, Message: e.Message}
 }

@@ -1,5 +1,5 @@
 // Package reporttest checks report output against the published JSON
-// Schema, for tests of this module.
+// Schemas, for tests of this module.
 package reporttest
 
 import (
@@ -14,29 +14,44 @@ import (
 )
 
 var (
-	once   sync.Once
-	schema *jsonschema.Schema
-	errC   error
+	once            sync.Once
+	lintSch, fixSch *jsonschema.Schema
+	errC            error
 )
 
-// Validate reports whether b is a JSON report valid under the embedded
-// report schema. The schema is compiled once, offline.
-func Validate(b []byte) error {
-	once.Do(func() {
-		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(report.Schema()))
+func compile() {
+	c := jsonschema.NewCompiler()
+	c.AssertFormat()
+	var ids []string
+	for _, src := range [][]byte{report.Schema(), report.FixSchema()} {
+		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(src))
 		if err != nil {
 			errC = fmt.Errorf("parse schema: %w", err)
 			return
 		}
 		id, _ := doc.(map[string]any)["$id"].(string)
-		c := jsonschema.NewCompiler()
-		c.AssertFormat()
 		if err := c.AddResource(id, doc); err != nil {
 			errC = err
 			return
 		}
-		schema, errC = c.Compile(id)
-	})
+		ids = append(ids, id)
+	}
+	if lintSch, errC = c.Compile(ids[0]); errC != nil {
+		return
+	}
+	fixSch, errC = c.Compile(ids[1])
+}
+
+// Validate reports whether b is a JSON lint report valid under the
+// embedded report schema. The schemas are compiled once, offline.
+func Validate(b []byte) error { return validate(b, func() *jsonschema.Schema { return lintSch }) }
+
+// ValidateFix reports whether b is a JSON fix report valid under the
+// embedded fix schema.
+func ValidateFix(b []byte) error { return validate(b, func() *jsonschema.Schema { return fixSch }) }
+
+func validate(b []byte, schema func() *jsonschema.Schema) error {
+	once.Do(compile)
 	if errC != nil {
 		return errC
 	}
@@ -47,5 +62,5 @@ func Validate(b []byte) error {
 	if err != nil {
 		return err
 	}
-	return schema.Validate(v)
+	return schema().Validate(v)
 }
