@@ -57,6 +57,7 @@ func TestGitHubScripts(t *testing.T) {
 		UpdateScripts: *update,
 		Setup:         githubScriptSetup,
 		Cmds:          githubScriptCmds(),
+		Condition:     githubScriptCondition,
 	})
 }
 
@@ -74,6 +75,15 @@ func nonGitHubScripts(t *testing.T) []string {
 		}
 	}
 	return out
+}
+
+// githubScriptCondition knows [fixplanner]: whether planFixes is wired,
+// which the remediation scenarios need.
+func githubScriptCondition(cond string) (bool, error) {
+	if cond == "fixplanner" {
+		return planFixes != nil, nil
+	}
+	return false, fmt.Errorf("unknown condition %q", cond)
 }
 
 func githubScriptSetup(env *testscript.Env) error {

@@ -220,7 +220,7 @@ func (e *fakeEngine) Fix(ctx context.Context, dir string) (*Remediation, error) 
 			rem.Remaining = append(rem.Remaining, f)
 			continue
 		}
-		rem.Applied = append(rem.Applied, AppliedFix{Rule: f.Rule, Resource: f.Resource, File: f.File,
+		rem.Applied = append(rem.Applied, AppliedFix{Rule: f.Rule, Resource: f.Resource, Files: []string{f.File},
 			Description: "set " + strings.TrimPrefix(f.Resource, "ConfigMap/default/") + ": good", URL: f.URL})
 	}
 	return rem, nil

@@ -292,7 +292,7 @@ func commitMessage(res *RemediateResult, rem *Remediation) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "kubeharden: apply %s\n\nOn %s at %s:\n\n", plural(len(rem.Applied), "automatic fix"), res.Base, res.BaseSHA)
 	for _, a := range rem.Applied {
-		fmt.Fprintf(&b, "- %s: %s: %s (%s)\n", a.File, a.Rule, a.Description, a.Resource)
+		fmt.Fprintf(&b, "- %s: %s: %s (%s)\n", strings.Join(a.Files, ", "), a.Rule, a.Description, a.Resource)
 	}
 	return b.String()
 }
@@ -310,12 +310,13 @@ func (c *Client) pullBody(o RemediateOptions, res *RemediateResult, rem *Remedia
 			if a.Evidence != "" {
 				ev = text(a.Evidence)
 			}
-			file := a.File
-			link := code(file)
-			if file != "" {
-				link = fmt.Sprintf("[%s](%s)", code(file), c.fileLink(o.Owner, o.Repo, res.BaseSHA, file, 0))
+			// Links go to the branch's commit: a file the fix creates is
+			// not on the base.
+			var links []string
+			for _, f := range a.Files {
+				links = append(links, fmt.Sprintf("[%s](%s)", code(f), c.fileLink(o.Owner, o.Repo, res.Commit, f, 0)))
 			}
-			fmt.Fprintf(&b, "| [%s](%s) | %s | %s | %s | %s |\n", code(a.Rule), a.URL, code(a.Resource), link, text(a.Description), ev)
+			fmt.Fprintf(&b, "| [%s](%s) | %s | %s | %s | %s |\n", code(a.Rule), a.URL, code(a.Resource), strings.Join(links, "<br>"), text(a.Description), ev)
 		}
 		b.WriteString("\n")
 	}

@@ -75,7 +75,7 @@ func TestRemediateFlow(t *testing.T) {
 	}
 	for _, want := range []string{
 		"| Rule | Resource | File | What changed | Evidence |",
-		"| [`no-bad`](" + "https://github.com/kubeharden/kubeharden/blob/main/docs/rules.md#no-bad) | `ConfigMap/default/a` | [`deploy.yaml`](" + srv.WebURL() + "/acme/gitops/blob/" + first + "/deploy.yaml) | set a: good | — |",
+		"| [`no-bad`](" + "https://github.com/kubeharden/kubeharden/blob/main/docs/rules.md#no-bad) | `ConfigMap/default/a` | [`deploy.yaml`](" + srv.WebURL() + "/acme/gitops/blob/" + res.Commit + "/deploy.yaml) | set a: good | — |",
 		"### Left without an automatic fix (1)",
 		"far must not be bad",
 	} {

@@ -69,7 +69,8 @@ type Remediation struct {
 type AppliedFix struct {
 	Rule     string
 	Resource string
-	File     string
+	// Files are the files the fix changes or creates, root-relative.
+	Files []string
 	// Description says what changed, as a verb phrase: "set
 	// runAsNonRoot: true".
 	Description string
