@@ -388,10 +388,10 @@ func (s *Server) FileAt(owner, name, ref, path string) ([]byte, bool) {
 
 // apiError is GitHub's error body.
 type apiError struct {
-	Message          string   `json:"message"`
-	DocumentationURL string   `json:"documentation_url"`
-	Errors           []string `json:"errors,omitempty"`
-	Status           string   `json:"status,omitempty"`
+	Message          string `json:"message"`
+	DocumentationURL string `json:"documentation_url"`
+	Errors           []any  `json:"errors,omitempty"`
+	Status           string `json:"status,omitempty"`
 }
 
 const docs = "https://docs.github.com/rest"
@@ -404,7 +404,33 @@ type response struct {
 }
 
 func errorResponse(status int, msg string, errs ...string) response {
-	return response{status: status, body: apiError{Message: msg, DocumentationURL: docs, Errors: errs}}
+	e := apiError{Message: msg, DocumentationURL: docs}
+	for _, m := range errs {
+		e.Errors = append(e.Errors, m)
+	}
+	return response{status: status, body: e}
+}
+
+// shapeErrors gives a 422's errors the shape the operation declares:
+// strings ("validation-error-simple") or objects with a code
+// ("validation-error").
+func (s *Server) shapeErrors(op *Operation, r response) response {
+	e, ok := r.body.(apiError)
+	if !ok || r.status != 422 || len(e.Errors) == 0 {
+		return r
+	}
+	mt := op.responses["422"]
+	if mt == nil || mt.schema == "" {
+		return r
+	}
+	if _, ptr := s.spec.resolve(mt.schema); strings.HasSuffix(ptr, "/validation-error-simple") {
+		return r
+	}
+	for i, m := range e.Errors {
+		e.Errors[i] = map[string]any{"code": "custom", "message": m}
+	}
+	r.body = e
+	return r
 }
 
 func (s *Server) violate(format string, args ...any) {
@@ -450,6 +476,9 @@ func (s *Server) serve(w http.ResponseWriter, req *http.Request) {
 			break
 		}
 		resp = s.handle(op, vars, req, v)
+	}
+	if op != nil {
+		resp = s.shapeErrors(op, resp)
 	}
 	s.mu.Unlock()
 

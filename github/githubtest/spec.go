@@ -121,13 +121,22 @@ func parseSpec(data []byte) (*Spec, error) {
 
 // openAPIToJSONSchema rewrites the OpenAPI 3.0 dialect into JSON Schema
 // 2020-12: {"nullable": true, ...} becomes {"anyOf": [{"type": "null"},
-// {...}]}. Other OpenAPI keywords (example, discriminator, readOnly,
+// {...}]}. GitHub's description uses oneOf between schemas that overlap
+// (a validation error also matches its loosely typed "repository rule
+// violation"), meaning "one of these shapes", so oneOf is read as
+// anyOf. Other OpenAPI keywords (example, discriminator, readOnly,
 // externalDocs) are unknown to JSON Schema and ignored by it.
 func openAPIToJSONSchema(v any) any {
 	switch v := v.(type) {
 	case map[string]any:
 		for k, e := range v {
 			v[k] = openAPIToJSONSchema(e)
+		}
+		if one, ok := v["oneOf"].([]any); ok {
+			if _, clash := v["anyOf"]; !clash {
+				delete(v, "oneOf")
+				v["anyOf"] = one
+			}
 		}
 		if n, ok := v["nullable"].(bool); ok {
 			delete(v, "nullable")
