@@ -3,9 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"path"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -117,7 +119,7 @@ func runFix(ctx context.Context, r *repo, opts fixOptions) (*fixResult, error) {
 func (f *fixer) round(ctx context.Context, snap *snapshot) (*snapshot, bool, error) {
 	cands := f.candidates(snap)
 	for len(cands) > 0 {
-		p := f.plan(snap, cands)
+		p := f.plan(ctx, snap, cands)
 		if len(p.failed) > 0 {
 			// Plan again without the candidates that cannot be lowered:
 			// their edits may be part of the files.
@@ -220,6 +222,8 @@ func (f *fixer) read(file string) []byte {
 
 // plan is the edits a set of candidate findings needs, by file.
 type plan struct {
+	// raw are edits on files that are not YAML documents (templates).
+	raw   []rawEdit
 	orig  map[string][]byte // content before the plan (nil: new file)
 	files map[string][]byte // content after
 	// by[i] are the files candidate i's fix touches.
@@ -267,7 +271,7 @@ type baseUse struct {
 	patches []fix.Patch
 }
 
-func (f *fixer) plan(snap *snapshot, cands []lint.Finding) *plan {
+func (f *fixer) plan(ctx context.Context, snap *snapshot, cands []lint.Finding) *plan {
 	p := &plan{orig: map[string][]byte{}, files: map[string][]byte{}, by: map[int][]string{}, failed: map[int]string{}}
 	docs := map[docKey]*docEdit{}
 	var docOrder []docKey
@@ -300,6 +304,12 @@ func (f *fixer) plan(snap *snapshot, cands []lint.Finding) *plan {
 			continue
 		}
 		docsOf := src.object.Docs()
+		if len(docsOf) == 0 && src.target.Kind == render.KindHelm {
+			if err := f.helmValues(ctx, snap, c, i, addDoc, p); err != nil {
+				p.failed[i] = err.Error()
+			}
+			continue
+		}
 		if len(docsOf) == 0 {
 			p.failed[i] = noSourceReason(c)
 			continue
@@ -360,6 +370,138 @@ func (f *fixer) plan(snap *snapshot, cands []lint.Finding) *plan {
 
 	f.lowerPlan(p, cands, docs, docOrder, news, newOrder)
 	return p
+}
+
+// helmValues plans a Helm-rendered finding's patches into the values
+// that render the fields: the values file (or inline values of the GitOps
+// object) the deployment uses, found by probing the chart.
+func (f *fixer) helmValues(ctx context.Context, snap *snapshot, c lint.Finding, i int, addDoc func(render.Doc, int, ...fix.Patch), p *plan) error {
+	src := snap.sources[c.Object]
+	type planned struct {
+		doc render.Doc
+		p   fix.Patch
+	}
+	var out []planned
+	var raws []rawEdit
+	for _, pt := range c.Fix.Patches {
+		site, err := snap.renderer.ValuesSite(ctx, src.target, src.object, pt.Path)
+		var nk *render.NoValuesKeyError
+		if errors.As(err, &nk) && nk.Template.File != "" {
+			// No values key reaches the field: edit the template's
+			// literal YAML, where it has the field's parent as a plain
+			// line.
+			e, terr := templateEdit(f.read(nk.Template.File), nk.Template.Line, src.object.Node, pt)
+			if terr != nil {
+				return fmt.Errorf("%v (no template edit: %v)", err, terr)
+			}
+			raws = append(raws, rawEdit{file: nk.Template.File, edit: e, owner: i})
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		vp := pt
+		vp.Path = site.Path
+		out = append(out, planned{render.Doc{File: site.File, Origin: render.OriginHelmValues, Node: site.Node}, vp})
+	}
+	for _, pl := range out {
+		addDoc(pl.doc, i, pl.p)
+	}
+	p.raw = append(p.raw, raws...)
+	return nil
+}
+
+// rawEdit is an edit planned on text that is not YAML (a Helm template).
+type rawEdit struct {
+	file  string
+	edit  fix.Edit
+	owner int
+}
+
+var templateKeyLine = regexp.MustCompile(`^(\s*)(- )?([A-Za-z0-9_.\-/]+):\s*(#.*)?\r?$`)
+var templateValueLine = regexp.MustCompile(`^(\s*(?:- )?[A-Za-z0-9_.\-/]+:[ \t]+)([^#\s][^#]*?)([ \t]+#.*)?\r?$`)
+
+// templateEdit plans a patch of the rendered object obj as an edit of the
+// Helm template line that writes the field, or its nearest rendered
+// ancestor, literally: a plain "key: value" line whose value is replaced,
+// or a plain "key:" line under which the missing fields are inserted as
+// its first entries. Lines with template actions are never edited.
+func templateEdit(src []byte, line int, obj *yaml.Node, pt fix.Patch) (fix.Edit, error) {
+	starts := []int{0}
+	for i, b := range src {
+		if b == '\n' {
+			starts = append(starts, i+1)
+		}
+	}
+	if line < 1 || line > len(starts) || src == nil {
+		return fix.Edit{}, fmt.Errorf("no line %d", line)
+	}
+	lineText := func(i int) string {
+		end := len(src)
+		if i+1 < len(starts) {
+			end = starts[i+1] - 1
+		}
+		return string(src[starts[i]:end])
+	}
+	text := lineText(line - 1)
+	if strings.Contains(text, "{{") {
+		return fix.Edit{}, fmt.Errorf("line %d has a template action", line)
+	}
+	depth := ypath.Walk(obj, pt.Path).Depth
+	if depth == 0 {
+		return fix.Edit{}, fmt.Errorf("the object has no part of %s", pt.Path)
+	}
+	key := pt.Path[depth-1]
+	if depth == len(pt.Path) {
+		m := templateValueLine.FindStringSubmatchIndex(text)
+		if pt.Op != fix.OpSet || pt.Value.Kind != yaml.ScalarNode || m == nil || !strings.HasSuffix(strings.TrimSpace(text[:m[3]]), key+":") {
+			return fix.Edit{}, fmt.Errorf("line %d is not a plain %q: value line", line, key)
+		}
+		off := starts[line-1]
+		return fix.Edit{Offset: off + m[4], End: off + m[5], Text: fix.ScalarText(pt.Value)}, nil
+	}
+	m := templateKeyLine.FindStringSubmatch(text)
+	if m == nil || m[3] != key {
+		return fix.Edit{}, fmt.Errorf("line %d is not a plain %q: line", line, key)
+	}
+	col := len(m[1]) + len(m[2])
+	child := col + 2
+	for i := line; i < len(starts); i++ {
+		t := lineText(i)
+		trimmed := strings.TrimSpace(t)
+		if trimmed == "" || strings.HasPrefix(trimmed, "#") || strings.HasPrefix(trimmed, "{{") {
+			continue
+		}
+		if ind := len(t) - len(strings.TrimLeft(t, " ")); ind > col {
+			child = ind
+		}
+		break
+	}
+	v := pt.Value
+	switch pt.Op {
+	case fix.OpSet:
+	case fix.OpEnsureItem:
+		v = &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Content: []*yaml.Node{pt.Value}}
+	default:
+		return fix.Edit{}, fmt.Errorf("cannot %s in a template", pt.Op)
+	}
+	lines, err := fix.EntryLines(child, child-col, pt.Path[depth:], v)
+	if err != nil {
+		return fix.Edit{}, err
+	}
+	nl := "\n"
+	if strings.HasSuffix(text, "\r") {
+		nl = "\r\n"
+	}
+	at := len(src)
+	if line < len(starts) {
+		at = starts[line]
+	}
+	ins := strings.Join(lines, nl) + nl
+	if at == len(src) && len(src) > 0 && src[len(src)-1] != '\n' {
+		ins = nl + strings.Join(lines, nl)
+	}
+	return fix.Edit{Offset: at, End: at, Text: ins}, nil
 }
 
 // noSourceReason says why a finding's object has no document to edit.
@@ -710,6 +852,9 @@ func (f *fixer) lowerPlan(p *plan, cands []lint.Finding, docs map[docKey]*docEdi
 		}
 	}
 
+	for _, re := range p.raw {
+		addEdits(re.file, []fix.Edit{re.edit}, []int{re.owner})
+	}
 	for _, file := range fileOrder {
 		src := f.read(file)
 		out, err := fix.Apply(src, edits[file])
@@ -1023,14 +1168,14 @@ type fileChange struct {
 // reviewer would be shown as a suggestion. A fix that needs several files
 // or cannot be lowered gets none. The fixes are not verified one by one
 // (kubeharden fix verifies them together).
-func singleFixes(r *repo, snap *snapshot) map[string][]fileChange {
+func singleFixes(ctx context.Context, r *repo, snap *snapshot) map[string][]fileChange {
 	f := &fixer{r: r, orig: map[string][]byte{}, files: map[string][]byte{}, tried: map[string]bool{}}
 	out := map[string][]fileChange{}
 	for _, fd := range snap.Findings {
 		if !hasFix(fd) {
 			continue
 		}
-		p := f.plan(snap, []lint.Finding{fd})
+		p := f.plan(ctx, snap, []lint.Finding{fd})
 		if len(p.failed) > 0 || len(p.files) == 0 {
 			continue
 		}

@@ -333,6 +333,8 @@ type snapshot struct {
 	targets []*render.Target
 	objects []*lint.Object
 	sources map[*lint.Object]source
+	// renderer rendered the snapshot (its caches and FS are its state).
+	renderer *render.Renderer
 }
 
 // lintRepo runs the whole pipeline for the repo's paths: discovery,
@@ -371,7 +373,7 @@ func (r *repo) lint(ctx context.Context) (*snapshot, error) {
 	lint.SortErrors(errs)
 	return &snapshot{
 		outcome: outcome{Result: res, Errors: errs, Targets: len(ts), Objects: len(objs)},
-		targets: ts, objects: objs, sources: sources,
+		targets: ts, objects: objs, sources: sources, renderer: r.renderer,
 	}, nil
 }
 

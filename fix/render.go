@@ -1,9 +1,12 @@
 package fix
 
 import (
+	"fmt"
 	"strings"
 
 	yaml "go.yaml.in/yaml/v3"
+
+	"github.com/kubeharden/kubeharden/internal/ypath"
 )
 
 // style is how new text is laid out so that it reads like the text around
@@ -200,3 +203,31 @@ func mapping(kv ...any) *yaml.Node {
 func sequence(items ...*yaml.Node) *yaml.Node {
 	return &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Content: items}
 }
+
+// EntryLines writes the field at path p (keys only, no list elements)
+// with value v as block mapping lines whose first key is at column indent
+// (0-based), nesting by step spaces: what a fix inserts into a mapping
+// that is not a YAML document of its own, such as a Helm template's
+// literal YAML. The value is quoted as Set would write it. Lines have no
+// line break.
+func EntryLines(indent, step int, p ypath.Path, v *yaml.Node) ([]string, error) {
+	if len(p) == 0 {
+		return nil, fmt.Errorf("empty path")
+	}
+	for _, s := range p {
+		if isSelector(s) {
+			return nil, fmt.Errorf("%s selects a list element; fixes never create list elements", s)
+		}
+	}
+	if err := checkValue(v, 0); err != nil {
+		return nil, err
+	}
+	for i := len(p) - 1; i > 0; i-- {
+		v = mapping(p[i], v)
+	}
+	st := style{step: step, seqOffset: step}
+	return st.entryLines(indent, p[0], v), nil
+}
+
+// ScalarText writes the scalar v as it would replace a plain scalar.
+func ScalarText(v *yaml.Node) string { return scalarText(v, false, 0) }
