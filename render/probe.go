@@ -217,6 +217,10 @@ func (e *NoValuesKeyError) Error() string {
 // it in. When no key reaches it, the error is a *NoValuesKeyError; inline
 // values written as a YAML string, a key the target's --set parameters
 // override and an unwritable file are other errors.
+//
+// Results are cached per target for the Renderer's life, so the site's
+// Node is of the file as the Renderer's FS read it: after writing a fix,
+// probe again with a Renderer over the new files (WithFS).
 func (r *Renderer) ValuesSite(ctx context.Context, t *Target, obj *Object, field ypath.Path) (*ValuesSite, error) {
 	if t.Kind != KindHelm {
 		return nil, fmt.Errorf("target %s is not a Helm chart", t.ID())
@@ -234,20 +238,26 @@ func (r *Renderer) ValuesSite(ctx context.Context, t *Target, obj *Object, field
 	}
 	field = canonicalPath(st.base.objs[idx].Node, field)
 	ck := key + " " + field.String()
-	if res, ok := st.sites[ck]; ok {
-		return res.site, res.err
+	res, ok := st.sites[ck]
+	if !ok {
+		site, err := p.find(ctx, key, idx, obj, field)
+		if err == nil {
+			err = r.placeSite(t, site)
+		}
+		if err != nil {
+			site = nil
+		}
+		res = siteResult{site, err}
+		if ctx.Err() != nil {
+			return nil, res.err
+		}
+		st.sites[ck] = res
 	}
-	site, err := p.find(ctx, key, idx, obj, field)
-	if err == nil {
-		err = r.placeSite(t, site)
+	if res.err != nil {
+		return nil, res.err
 	}
-	if err != nil {
-		site = nil
-	}
-	if ctx.Err() == nil {
-		st.sites[ck] = siteResult{site, err}
-	}
-	return site, err
+	site := *res.site // the cache's copy stays as it is
+	return &site, nil
 }
 
 // probeState is what the probes of one target have learnt.

@@ -570,3 +570,63 @@ func TestValuesSiteFragile(t *testing.T) {
 		t.Errorf("%d renders over a budget of 3", n)
 	}
 }
+
+// FuzzValuesSite probes the starter chart with any values file layered
+// over its defaults: the probe must not panic, must fail only with a
+// *NoValuesKeyError or an *Error, and a site it returns must be in that
+// file, writable by fix.LowerAll, and make the re-rendered field have the
+// value written. Seeds are in testdata/fuzz/FuzzValuesSite.
+func FuzzValuesSite(f *testing.F) {
+	base := newProbeFixture(f, "starter")
+	const file = "envs/fuzz.yaml"
+	target := &Target{Kind: KindHelm, Path: "charts/web", Helm: &HelmOptions{ValueFiles: []string{file}}}
+	field := ypath.Path{"spec", "template", "spec", "containers", "[name=web]", "securityContext", "runAsNonRoot"}
+	render := func(fsys *FS) *Object {
+		objs, err := NewRenderer(fsys, Options{}).Render(context.Background(), target)
+		if err != nil {
+			return nil
+		}
+		for _, o := range objs {
+			if scalar(o.Node, "kind") == "Deployment" && ypath.Walk(o.Node, field[:5]).Depth == 5 {
+				return o
+			}
+		}
+		return nil
+	}
+	f.Fuzz(func(t *testing.T, values string) {
+		fsys := base.r.FS().WithOverlay(map[string][]byte{file: []byte(values)})
+		obj := render(fsys)
+		if obj == nil {
+			return
+		}
+		s, err := NewRenderer(fsys, Options{}).ValuesSite(context.Background(), target, obj, field)
+		if err != nil {
+			var nk *NoValuesKeyError
+			var e *Error
+			if !errors.As(err, &nk) && !errors.As(err, &e) {
+				t.Fatalf("ValuesSite: %T %v", err, err)
+			}
+			return
+		}
+		rest := field[len(s.Field):]
+		if s.File != file || s.Node == nil || !field.HasPrefix(s.Field) || !slices.Equal(s.Path, s.Key.Append(rest...)) {
+			t.Fatalf("bad site %+v", s)
+		}
+		src := []byte(values)
+		edits, err := fix.LowerAll(src, s.Node, []fix.Patch{fix.Set(s.Path, true)})
+		if err != nil {
+			return // aliases, duplicate keys and the like: fix refuses them
+		}
+		out, err := fix.Apply(src, edits)
+		if err != nil {
+			t.Fatal(err)
+		}
+		after := render(fsys.WithOverlay(map[string][]byte{file: out}))
+		if after == nil {
+			t.Fatalf("after writing %s the chart does not render:\n%s", s.Path, out)
+		}
+		if m := ypath.Walk(after.Node, field); m.Depth != len(field) || m.Value.Value != "true" {
+			t.Fatalf("after writing %s, %s is not true:\n%s", s.Path, field, out)
+		}
+	})
+}
