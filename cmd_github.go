@@ -3,7 +3,6 @@ package main
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -18,16 +17,6 @@ import (
 	"github.com/kubeharden/kubeharden/github"
 	"github.com/kubeharden/kubeharden/lint"
 )
-
-// planFixes plans and verifies the fixes for the checkout at dir without
-// writing them; the fix planner provides it. While it is nil,
-// `github remediate` fails with "fix is not available".
-var planFixes func(ctx context.Context, dir string) (*github.Remediation, error)
-
-// findingFix returns a finding's own fix, one file before and after, so
-// that the review can offer it as a suggestion; the fix planner provides
-// it. While it is nil, review comments carry no suggestions.
-var findingFix func(ctx context.Context, dir string, f lint.Finding) (*github.FileFix, error)
 
 // githubDeps are what the github commands take from their surroundings;
 // tests replace them.
@@ -52,31 +41,51 @@ func (githubEngine) Lint(ctx context.Context, dir string) (*github.LintResult, e
 	if err != nil {
 		return nil, err
 	}
-	res, err := lintRepo(ctx, r)
+	snap, err := r.lint(ctx)
 	if err != nil {
 		return nil, err
 	}
+	// Each finding's own fix, for suggestions: only fixes that change one
+	// file can be a suggestion on one line range.
+	fixes := singleFixes(ctx, r, snap)
 	out := &github.LintResult{}
-	for _, f := range res.Findings {
+	for _, f := range snap.Findings {
 		gf := githubFinding(f)
-		if findingFix != nil && f.Fix != nil {
-			if gf.Fix, err = findingFix(ctx, r.root, f); err != nil {
-				return nil, fmt.Errorf("fix of %s on %s: %w", f.Rule.ID, gf.Resource, err)
-			}
+		if ch := fixes[gf.Fingerprint]; len(ch) == 1 && ch[0].old != nil {
+			gf.Fix = &github.FileFix{File: ch[0].file, Old: ch[0].old, New: ch[0].new}
 		}
 		out.Findings = append(out.Findings, gf)
 	}
-	for _, e := range res.Errors {
+	for _, e := range snap.Errors {
 		out.Errors = append(out.Errors, describeError(e))
 	}
 	return out, nil
 }
 
+// Fix plans and verifies the fixes of the checkout at dir, writing
+// nothing: the remediation PR carries the files.
 func (githubEngine) Fix(ctx context.Context, dir string) (*github.Remediation, error) {
-	if planFixes == nil {
-		return nil, errors.New("fix is not available")
+	r, err := openRepo(dir, nil)
+	if err != nil {
+		return nil, err
 	}
-	return planFixes(ctx, dir)
+	res, err := runFix(ctx, r, fixOptions{})
+	if err != nil {
+		return nil, err
+	}
+	rem := &github.Remediation{}
+	for _, n := range res.fixedFiles() {
+		rem.Files = append(rem.Files, github.FileFix{File: n, Old: res.orig[n], New: res.files[n]})
+	}
+	for _, a := range res.applied {
+		gf := githubFinding(a.finding)
+		rem.Applied = append(rem.Applied, github.AppliedFix{Rule: gf.Rule, Resource: gf.Resource, Files: a.files,
+			Description: a.finding.Fix.Description, URL: gf.URL})
+	}
+	for _, f := range res.final.Findings {
+		rem.Remaining = append(rem.Remaining, githubFinding(f))
+	}
+	return rem, nil
 }
 
 // githubFinding is a finding as the bot sees it.

@@ -57,7 +57,6 @@ func TestGitHubScripts(t *testing.T) {
 		UpdateScripts: *update,
 		Setup:         githubScriptSetup,
 		Cmds:          githubScriptCmds(),
-		Condition:     githubScriptCondition,
 	})
 }
 
@@ -75,15 +74,6 @@ func nonGitHubScripts(t *testing.T) []string {
 		}
 	}
 	return out
-}
-
-// githubScriptCondition knows [fixplanner]: whether planFixes is wired,
-// which the remediation scenarios need.
-func githubScriptCondition(cond string) (bool, error) {
-	if cond == "fixplanner" {
-		return planFixes != nil, nil
-	}
-	return false, fmt.Errorf("unknown condition %q", cond)
 }
 
 func githubScriptSetup(env *testscript.Env) error {

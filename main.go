@@ -103,7 +103,7 @@ produced it.`,
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newLintCmd(wd), newFixCmd(wd), newRenderCmd(wd), newBaselineCmd(wd), newRulesCmd(), newVersionCmd())
+	root.AddCommand(newLintCmd(wd), newFixCmd(wd), newRenderCmd(wd), newBaselineCmd(wd), newRulesCmd(), newVersionCmd(), githubCommand(wd, defaultGitHubDeps()))
 	return root
 }
 

@@ -23,7 +23,7 @@ var update = flag.Bool("update", false, "rewrite testscript expectations (cmp fi
 // asserts the exit code of the last kubeharden command.
 func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
-		Dir:           "testdata/script",
+		Files:         nonGitHubScripts(t), // github-*.txtar run in TestGitHubScripts (cmd_github_test.go)
 		UpdateScripts: *update,
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"kubeharden": func(ts *testscript.TestScript, neg bool, args []string) {
