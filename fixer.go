@@ -719,8 +719,19 @@ func (f *fixer) placeNew(news map[string]*newDoc, order *[]string, t *render.Tar
 		if ns != "" {
 			base = fileSafe(ns) + "-" + base
 		}
+	case render.KindHelm:
+		// Next to the Argo CD or Flux object that deploys the chart: the
+		// chart may be shared or not the repository's to change, and the
+		// GitOps object's directory is what the cluster syncs.
+		if t.Via == nil || t.Via.File == "" {
+			return fmt.Errorf("adding %s %s to the Helm chart %s is not supported; add it to the chart's templates", kind, name, t.Path)
+		}
+		dir = path.Dir(t.Via.File)
+		if ns != "" {
+			base = fileSafe(ns) + "-" + base
+		}
 	default:
-		return fmt.Errorf("adding %s %s to the Helm chart %s is not supported; add it to the chart or next to the object that deploys it", kind, name, t.Path)
+		return fmt.Errorf("cannot add %s %s to %s", kind, name, t.Path)
 	}
 	file := path.Join(dir, base+".yaml")
 	if nd := news[file]; nd != nil {

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/kubeharden/kubeharden/config"
 	"github.com/kubeharden/kubeharden/internal/ypath"
@@ -89,6 +90,9 @@ func openRepo(wd string, args []string) (*repo, error) {
 	r.renderer = render.NewRenderer(fsys, render.Options{KubeVersion: cfg.KubernetesVersion})
 	return r, nil
 }
+
+// clock is the time exemptions are judged at; tests pin it.
+var clock = time.Now
 
 // readAuditLog reads a Kubernetes audit log (--audit-log), named by its
 // path relative to the repository root when it is inside it.
@@ -366,6 +370,7 @@ func (r *repo) lint(ctx context.Context) (*snapshot, error) {
 	settings := r.cfg.Settings()
 	settings.KnownRule = func(id string) bool { return known[id] }
 	settings.Audit = r.audit
+	settings.Now = clock()
 	res, err := lint.RunAll(ctx, objs, settings.Enabled(all), settings)
 	if err != nil {
 		return nil, fmt.Errorf("lint: %w", err)
