@@ -230,6 +230,9 @@ type plan struct {
 	by map[int][]string
 	// failed[i] says why candidate i cannot be fixed.
 	failed map[int]string
+	// inline are the GitOps object files whose inline Helm values the
+	// plan edits: those objects change in their values, as intended.
+	inline map[string]bool
 }
 
 func (p *plan) touched(i int) []string {
@@ -402,6 +405,12 @@ func (f *fixer) helmValues(ctx context.Context, snap *snapshot, c lint.Finding, 
 		}
 		vp := pt
 		vp.Path = site.Path
+		if site.Layer == render.LayerInline {
+			if p.inline == nil {
+				p.inline = map[string]bool{}
+			}
+			p.inline[site.File] = true
+		}
 		out = append(out, planned{render.Doc{File: site.File, Origin: render.OriginHelmValues, Node: site.Node}, vp})
 	}
 	for _, pl := range out {
@@ -1048,7 +1057,11 @@ func (f *fixer) verifyObjects(before, after *snapshot, p *plan, cands []lint.Fin
 			}
 			continue
 		}
+		inline := f.editsInlineValues(after, o, p)
 		for _, d := range diffPaths(prev.Node, o.Node, nil) {
+			if inline && slices.ContainsFunc(d, isValuesKey) {
+				continue
+			}
 			if !slices.ContainsFunc(allowed[k], func(a ypath.Path) bool { return d.HasPrefix(a) || a.HasPrefix(d) }) {
 				blame(f.inputs(after, o), fmt.Sprintf("the fix changes %s of %s in %s, which it should not", d, o.Resource, k.target))
 				break
@@ -1061,6 +1074,21 @@ func (f *fixer) verifyObjects(before, after *snapshot, p *plan, cands []lint.Fin
 		}
 	}
 }
+
+// editsInlineValues reports whether the plan edits inline Helm values
+// written in the file the GitOps object o comes from.
+func (f *fixer) editsInlineValues(s *snapshot, o *lint.Object, p *plan) bool {
+	for _, d := range s.sources[o].object.Docs() {
+		if p.inline[d.File] {
+			return true
+		}
+	}
+	return false
+}
+
+// isValuesKey reports whether a path segment names inline Helm values in
+// an Argo CD Application (valuesObject) or a Flux HelmRelease (values).
+func isValuesKey(seg string) bool { return seg == "values" || seg == "valuesObject" }
 
 // diffPaths returns the paths at which two rendered objects first differ.
 // List elements that all have a name are matched by name, others by index.
