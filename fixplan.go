@@ -1,0 +1,788 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"path"
+	"regexp"
+	"slices"
+	"strings"
+
+	yaml "go.yaml.in/yaml/v3"
+
+	"github.com/kubeharden/kubeharden/fix"
+	"github.com/kubeharden/kubeharden/internal/ypath"
+	"github.com/kubeharden/kubeharden/lint"
+	"github.com/kubeharden/kubeharden/render"
+)
+
+// plan is the edits a set of candidate findings needs, by file.
+type plan struct {
+	// raw are edits on files that are not YAML documents (templates).
+	raw   []rawEdit
+	orig  map[string][]byte // content before the plan (nil: new file)
+	files map[string][]byte // content after
+	// by[i] are the files candidate i's fix touches.
+	by map[int][]string
+	// failed[i] says why candidate i cannot be fixed.
+	failed map[int]string
+	// inline are the GitOps object files whose inline Helm values the
+	// plan edits: those objects change in their values, as intended.
+	inline map[string]bool
+}
+
+func (p *plan) touched(i int) []string {
+	out := slices.Clone(p.by[i])
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// docKey identifies a document of a file by the position of its node.
+type docKey struct {
+	file      string
+	line, col int
+}
+
+// docEdit is the patches that go into one existing document.
+type docEdit struct {
+	file    string
+	node    *yaml.Node
+	patches []fix.Patch
+	owners  []int // candidate of each patch
+}
+
+// newDoc is a document the plan creates: an overlay patch or a new object,
+// in a file of its own.
+type newDoc struct {
+	file    string
+	node    *yaml.Node // skeleton to lower patches onto, or the whole object
+	patches []fix.Patch
+	owners  []int
+	// list names the kustomization that must list the file, and under
+	// which key (patches or resources).
+	kustomization, list string
+}
+
+// baseUse is a patch a candidate wants in a Kustomize base resource.
+type baseUse struct {
+	cand    int
+	obj     *lint.Object
+	patches []fix.Patch
+}
+
+func (f *fixer) plan(ctx context.Context, snap *snapshot, cands []lint.Finding) *plan {
+	p := &plan{orig: map[string][]byte{}, files: map[string][]byte{}, by: map[int][]string{}, failed: map[int]string{}}
+	docs := map[docKey]*docEdit{}
+	var docOrder []docKey
+	addDoc := func(d render.Doc, i int, ps ...fix.Patch) {
+		k := docKey{d.File, d.Node.Line, d.Node.Column}
+		de := docs[k]
+		if de == nil {
+			de = &docEdit{file: d.File, node: d.Node}
+			docs[k] = de
+			docOrder = append(docOrder, k)
+		}
+		for _, pt := range ps {
+			de.patches = append(de.patches, pt)
+			de.owners = append(de.owners, i)
+		}
+	}
+	news := map[string]*newDoc{}
+	var newOrder []string
+	bases := map[docKey][]baseUse{}
+	var baseOrder []docKey
+
+	for i, c := range cands {
+		src := snap.sources[c.Object]
+		for _, n := range c.Fix.New {
+			if err := f.placeNew(news, &newOrder, src.target, c.Object, n, i); err != nil {
+				p.failed[i] = err.Error()
+			}
+		}
+		if len(c.Fix.Patches) == 0 {
+			continue
+		}
+		docsOf := src.object.Docs()
+		if len(docsOf) == 0 && src.target.Kind == render.KindHelm {
+			if err := f.helmValues(ctx, snap, c, i, addDoc, p); err != nil {
+				p.failed[i] = err.Error()
+			}
+			continue
+		}
+		if len(docsOf) == 0 {
+			p.failed[i] = noSourceReason(c)
+			continue
+		}
+		base := docsOf[len(docsOf)-1]
+		for _, pt := range c.Fix.Patches {
+			loc := src.object.Source.Locate(pt.Path)
+			if d, ok := patchDoc(docsOf, loc, pt.Path); ok {
+				addDoc(d, i, pt)
+				continue
+			}
+			if base.Origin != render.OriginKustomizeBase {
+				addDoc(base, i, pt)
+				continue
+			}
+			k := docKey{base.File, base.Node.Line, base.Node.Column}
+			uses := bases[k]
+			if len(uses) == 0 || uses[len(uses)-1].obj != c.Object {
+				if len(uses) == 0 {
+					baseOrder = append(baseOrder, k)
+				}
+				uses = append(uses, baseUse{cand: i, obj: c.Object})
+			}
+			uses[len(uses)-1].patches = append(uses[len(uses)-1].patches, pt)
+			bases[k] = uses
+		}
+	}
+
+	// A patch goes into a base resource when every object rendered from
+	// the base wants it; otherwise into a patch of each overlay that does.
+	users := baseUsers(snap)
+	for _, k := range baseOrder {
+		uses := bases[k]
+		wantedBy := map[string]int{}
+		for _, u := range uses {
+			for _, pt := range patchSet(u.patches) {
+				wantedBy[pt]++
+			}
+		}
+		for _, u := range uses {
+			var own []fix.Patch
+			for _, pt := range u.patches {
+				if wantedBy[pt.String()] == len(users[k]) {
+					addDoc(render.Doc{File: k.file, Node: baseNode(snap, u.obj)}, u.cand, pt)
+				} else {
+					own = append(own, pt)
+				}
+			}
+			if len(own) == 0 {
+				continue
+			}
+			u.patches = own
+			if err := f.overlayPatch(news, &newOrder, addDoc, snap, u); err != nil {
+				p.failed[u.cand] = err.Error()
+			}
+		}
+	}
+
+	f.lowerPlan(p, cands, docs, docOrder, news, newOrder)
+	return p
+}
+
+// helmValues plans a Helm-rendered finding's patches into the values
+// that render the fields: the values file (or inline values of the GitOps
+// object) the deployment uses, found by probing the chart.
+func (f *fixer) helmValues(ctx context.Context, snap *snapshot, c lint.Finding, i int, addDoc func(render.Doc, int, ...fix.Patch), p *plan) error {
+	src := snap.sources[c.Object]
+	type planned struct {
+		doc render.Doc
+		p   fix.Patch
+	}
+	var out []planned
+	var raws []rawEdit
+	for _, pt := range c.Fix.Patches {
+		site, err := snap.renderer.ValuesSite(ctx, src.target, src.object, pt.Path)
+		var nk *render.NoValuesKeyError
+		if errors.As(err, &nk) && nk.Template.File != "" {
+			// No values key reaches the field: edit the template's
+			// literal YAML, where it has the field's parent as a plain
+			// line.
+			e, terr := templateEdit(f.read(nk.Template.File), nk.Template.Line, src.object.Node, pt)
+			if terr != nil {
+				return fmt.Errorf("%v (no template edit: %v)", err, terr)
+			}
+			raws = append(raws, rawEdit{file: nk.Template.File, edit: e, owner: i})
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		vp := pt
+		vp.Path = site.Path
+		if site.Layer == render.LayerInline {
+			if p.inline == nil {
+				p.inline = map[string]bool{}
+			}
+			p.inline[site.File] = true
+		}
+		out = append(out, planned{render.Doc{File: site.File, Origin: render.OriginHelmValues, Node: site.Node}, vp})
+	}
+	for _, pl := range out {
+		addDoc(pl.doc, i, pl.p)
+	}
+	p.raw = append(p.raw, raws...)
+	return nil
+}
+
+// rawEdit is an edit planned on text that is not YAML (a Helm template).
+type rawEdit struct {
+	file  string
+	edit  fix.Edit
+	owner int
+}
+
+var templateKeyLine = regexp.MustCompile(`^(\s*)(- )?([A-Za-z0-9_.\-/]+):\s*(#.*)?\r?$`)
+var templateValueLine = regexp.MustCompile(`^(\s*(?:- )?[A-Za-z0-9_.\-/]+:[ \t]+)([^#\s][^#]*?)([ \t]+#.*)?\r?$`)
+
+// templateEdit plans a patch of the rendered object obj as an edit of the
+// Helm template line that writes the field, or its nearest rendered
+// ancestor, literally: a plain "key: value" line whose value is replaced,
+// or a plain "key:" line under which the missing fields are inserted as
+// its first entries. Lines with template actions are never edited.
+func templateEdit(src []byte, line int, obj *yaml.Node, pt fix.Patch) (fix.Edit, error) {
+	starts := []int{0}
+	for i, b := range src {
+		if b == '\n' {
+			starts = append(starts, i+1)
+		}
+	}
+	if line < 1 || line > len(starts) || src == nil {
+		return fix.Edit{}, fmt.Errorf("no line %d", line)
+	}
+	lineText := func(i int) string {
+		end := len(src)
+		if i+1 < len(starts) {
+			end = starts[i+1] - 1
+		}
+		return string(src[starts[i]:end])
+	}
+	text := lineText(line - 1)
+	if strings.Contains(text, "{{") {
+		return fix.Edit{}, fmt.Errorf("line %d has a template action", line)
+	}
+	depth := ypath.Walk(obj, pt.Path).Depth
+	if depth == 0 {
+		return fix.Edit{}, fmt.Errorf("the object has no part of %s", pt.Path)
+	}
+	key := pt.Path[depth-1]
+	if depth == len(pt.Path) {
+		m := templateValueLine.FindStringSubmatchIndex(text)
+		if pt.Op != fix.OpSet || pt.Value.Kind != yaml.ScalarNode || m == nil || !strings.HasSuffix(strings.TrimSpace(text[:m[3]]), key+":") {
+			return fix.Edit{}, fmt.Errorf("line %d is not a plain %q: value line", line, key)
+		}
+		off := starts[line-1]
+		return fix.Edit{Offset: off + m[4], End: off + m[5], Text: fix.ScalarText(pt.Value)}, nil
+	}
+	m := templateKeyLine.FindStringSubmatch(text)
+	if m == nil || m[3] != key {
+		return fix.Edit{}, fmt.Errorf("line %d is not a plain %q: line", line, key)
+	}
+	col := len(m[1]) + len(m[2])
+	child := col + 2
+	for i := line; i < len(starts); i++ {
+		t := lineText(i)
+		trimmed := strings.TrimSpace(t)
+		if trimmed == "" || strings.HasPrefix(trimmed, "#") || strings.HasPrefix(trimmed, "{{") {
+			continue
+		}
+		if ind := len(t) - len(strings.TrimLeft(t, " ")); ind > col {
+			child = ind
+		}
+		break
+	}
+	v := pt.Value
+	switch pt.Op {
+	case fix.OpSet:
+	case fix.OpEnsureItem:
+		v = &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Content: []*yaml.Node{pt.Value}}
+	default:
+		return fix.Edit{}, fmt.Errorf("cannot %s in a template", pt.Op)
+	}
+	lines, err := fix.EntryLines(child, child-col, pt.Path[depth:], v)
+	if err != nil {
+		return fix.Edit{}, err
+	}
+	nl := "\n"
+	if strings.HasSuffix(text, "\r") {
+		nl = "\r\n"
+	}
+	at := len(src)
+	if line < len(starts) {
+		at = starts[line]
+	}
+	ins := strings.Join(lines, nl) + nl
+	if at == len(src) && len(src) > 0 && src[len(src)-1] != '\n' {
+		ins = nl + strings.Join(lines, nl)
+	}
+	return fix.Edit{Offset: at, End: at, Text: ins}, nil
+}
+
+// noSourceReason says why a finding's object has no document to edit.
+func noSourceReason(c lint.Finding) string {
+	switch c.Location.Origin {
+	case lint.OriginHelmTemplate, lint.OriginHelmValues:
+		return fmt.Sprintf("%s is rendered by a Helm template; no values key to write the fix to was found", c.Object.Resource)
+	case lint.OriginUnknown, "":
+		return fmt.Sprintf("%s is generated (not written in a file of the repository)", c.Object.Resource)
+	}
+	return fmt.Sprintf("%s cannot be edited where it is written (%s)", c.Object.Resource, c.Location.Origin)
+}
+
+// patchDoc returns the overlay patch document that writes the field (or
+// its deepest written ancestor), if the field comes from one.
+func patchDoc(docs []render.Doc, loc render.Location, p ypath.Path) (render.Doc, bool) {
+	if loc.Origin != render.OriginKustomizePatch {
+		return render.Doc{}, false
+	}
+	best, depth := render.Doc{}, -1
+	for _, d := range docs {
+		if d.File != loc.File || d.Origin != render.OriginKustomizePatch {
+			continue
+		}
+		if m := ypath.Walk(d.Node, p); m.Depth > depth {
+			best, depth = d, m.Depth
+		}
+	}
+	return best, depth >= 0
+}
+
+// baseUsers maps each Kustomize base document to the objects rendered
+// from it, across every target.
+func baseUsers(snap *snapshot) map[docKey][]*lint.Object {
+	out := map[docKey][]*lint.Object{}
+	for _, o := range snap.objects {
+		ds := snap.sources[o].object.Docs()
+		if len(ds) == 0 || ds[len(ds)-1].Origin != render.OriginKustomizeBase {
+			continue
+		}
+		b := ds[len(ds)-1]
+		k := docKey{b.File, b.Node.Line, b.Node.Column}
+		out[k] = append(out[k], o)
+	}
+	return out
+}
+
+func patchSet(ps []fix.Patch) []string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = p.String()
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+func baseNode(snap *snapshot, o *lint.Object) *yaml.Node {
+	ds := snap.sources[o].object.Docs()
+	return ds[len(ds)-1].Node
+}
+
+// overlayPatch plans a strategic-merge patch in the object's own overlay
+// carrying the patches, listed in the overlay's kustomization. An overlay
+// patch kubeharden wrote before is extended instead.
+func (f *fixer) overlayPatch(news map[string]*newDoc, order *[]string, addDoc func(render.Doc, int, ...fix.Patch), snap *snapshot, u baseUse) error {
+	src := snap.sources[u.obj]
+	t := src.target
+	if t.Kind != render.KindKustomize {
+		return fmt.Errorf("%s comes from a shared base but is not built by a kustomization", u.obj.Resource)
+	}
+	kfile := render.KustomizationFile(f.r.fs.WithOverlay(f.files), t.Path)
+	if kfile == "" {
+		return fmt.Errorf("%s has no kustomization file", t.Path)
+	}
+	base := baseNode(snap, u.obj)
+	kind, name := nodeString(base, "kind"), nodeString(base, "metadata", "name")
+	file := path.Join(t.Path, "kubeharden-"+fileSafe(strings.ToLower(kind))+"-"+fileSafe(name)+".yaml")
+	for _, d := range src.object.Docs() {
+		if d.File == file && d.Origin == render.OriginKustomizePatch {
+			addDoc(d, u.cand, u.patches...)
+			return nil
+		}
+	}
+	if f.read(file) != nil {
+		return fmt.Errorf("%s exists but is not a patch of %s in %s; remove or list it", file, u.obj.Resource, kfile)
+	}
+	nd := news[file]
+	if nd == nil {
+		skel := &yaml.Node{Kind: yaml.MappingNode}
+		setScalar(skel, "apiVersion", nodeString(base, "apiVersion"))
+		setScalar(skel, "kind", kind)
+		meta := &yaml.Node{Kind: yaml.MappingNode}
+		setScalar(meta, "name", name)
+		if ns := nodeString(base, "metadata", "namespace"); ns != "" {
+			setScalar(meta, "namespace", ns)
+		}
+		skel.Content = append(skel.Content, scalarNode("metadata"), meta)
+		nd = &newDoc{file: file, node: skel, kustomization: kfile, list: "patches"}
+		news[file] = nd
+		*order = append(*order, file)
+	}
+	for _, pt := range u.patches {
+		pt, err := smpPatch(u.obj, pt)
+		if err != nil {
+			return err
+		}
+		addElements(nd.node, pt.Path)
+		nd.patches = append(nd.patches, pt)
+		nd.owners = append(nd.owners, u.cand)
+	}
+	return nil
+}
+
+// smpPatch turns a patch of the rendered object into one for a strategic
+// merge patch document: lists of scalars are replaced whole by a merge
+// patch, so ensuring an item sets the whole list; a deletion would need
+// a $patch directive and is refused.
+func smpPatch(o *lint.Object, p fix.Patch) (fix.Patch, error) {
+	switch p.Op {
+	case fix.OpDelete:
+		return p, fmt.Errorf("cannot delete %s through an overlay patch; edit the base", p.Path)
+	case fix.OpEnsureItem:
+		var items []any
+		if n := o.Get(p.Path); n != nil {
+			if err := n.Decode(&items); err != nil {
+				return p, fmt.Errorf("%s: %v", p.Path, err)
+			}
+		}
+		var item any
+		if err := p.Value.Decode(&item); err != nil {
+			return p, err
+		}
+		if !slices.Contains(items, item) {
+			items = append(items, item)
+		}
+		return fix.Set(p.Path, items), nil
+	}
+	return p, nil
+}
+
+// addElements adds to the skeleton n the mappings and named list elements
+// that path p passes through, so that lowering p only has to fill in the
+// field (fixes never create list elements, but a patch document must
+// name the element it patches).
+func addElements(n *yaml.Node, p ypath.Path) {
+	for i, seg := range p {
+		last := i == len(p)-1
+		if key, val, ok := elemSelector(seg); ok {
+			if n.Kind != yaml.SequenceNode {
+				return
+			}
+			var el *yaml.Node
+			for _, c := range n.Content {
+				if nodeString(c, key) == val {
+					el = c
+				}
+			}
+			if el == nil {
+				el = &yaml.Node{Kind: yaml.MappingNode}
+				setScalar(el, key, val)
+				n.Content = append(n.Content, el)
+			}
+			n = el
+			continue
+		}
+		if last || n.Kind != yaml.MappingNode {
+			return
+		}
+		_, v := ypath.Lookup(n, seg)
+		if v == nil {
+			if _, _, isElem := elemSelector(p[i+1]); isElem {
+				v = &yaml.Node{Kind: yaml.SequenceNode}
+			} else if hasElem(p[i+1:]) {
+				v = &yaml.Node{Kind: yaml.MappingNode}
+			} else {
+				return // the rest is created by lowering
+			}
+			n.Content = append(n.Content, scalarNode(seg), v)
+		}
+		n = v
+	}
+}
+
+func hasElem(p ypath.Path) bool {
+	return slices.ContainsFunc(p, func(s string) bool { _, _, ok := elemSelector(s); return ok })
+}
+
+// elemSelector splits a "[key=value]" path segment.
+func elemSelector(seg string) (key, val string, ok bool) {
+	if len(seg) < 2 || seg[0] != '[' || seg[len(seg)-1] != ']' {
+		return "", "", false
+	}
+	return strings.Cut(seg[1:len(seg)-1], "=")
+}
+
+// placeNew plans a new object written in a file of its own next to the
+// target's sources: in a kustomize overlay (listed under resources), or in
+// the manifest directory.
+func (f *fixer) placeNew(news map[string]*newDoc, order *[]string, t *render.Target, o *lint.Object, n *yaml.Node, i int) error {
+	kind, name := nodeString(n, "kind"), nodeString(n, "metadata", "name")
+	ns := nodeString(n, "metadata", "namespace")
+	base := fileSafe(strings.ToLower(kind)) + "-" + fileSafe(name)
+	var dir, kfile string
+	switch t.Kind {
+	case render.KindKustomize:
+		dir = t.Path
+		if kfile = render.KustomizationFile(f.r.fs.WithOverlay(f.files), dir); kfile == "" {
+			return fmt.Errorf("%s has no kustomization file", dir)
+		}
+	case render.KindManifests:
+		dir = t.Path
+		if !f.r.fs.WithOverlay(f.files).IsDir(dir) {
+			dir = path.Dir(dir)
+		}
+		if ns != "" {
+			base = fileSafe(ns) + "-" + base
+		}
+	case render.KindHelm:
+		// Next to the Argo CD or Flux object that deploys the chart: the
+		// chart may be shared or not the repository's to change, and the
+		// GitOps object's directory is what the cluster syncs.
+		if t.Via == nil || t.Via.File == "" {
+			return fmt.Errorf("adding %s %s to the Helm chart %s is not supported; add it to the chart's templates", kind, name, t.Path)
+		}
+		dir = path.Dir(t.Via.File)
+		if ns != "" {
+			base = fileSafe(ns) + "-" + base
+		}
+	default:
+		return fmt.Errorf("cannot add %s %s to %s", kind, name, t.Path)
+	}
+	file := path.Join(dir, base+".yaml")
+	if nd := news[file]; nd != nil {
+		if !equalYAML(nd.node, n) {
+			return fmt.Errorf("%s is planned twice with different content", file)
+		}
+		nd.owners = append(nd.owners, i)
+		return nil
+	}
+	if f.read(file) != nil {
+		return fmt.Errorf("%s already exists; add the %s there by hand", file, kind)
+	}
+	news[file] = &newDoc{file: file, node: n, owners: []int{i}, kustomization: kfile, list: "resources"}
+	*order = append(*order, file)
+	return nil
+}
+
+// lowerPlan turns the planned document edits and new documents into file
+// contents. A document whose patches do not lower together is retried one
+// candidate at a time, and the candidates that still fail are marked.
+func (f *fixer) lowerPlan(p *plan, cands []lint.Finding, docs map[docKey]*docEdit, docOrder []docKey, news map[string]*newDoc, newOrder []string) {
+	edits := map[string][]fix.Edit{}
+	editOwners := map[string][][]int{}
+	var fileOrder []string
+	addEdits := func(file string, es []fix.Edit, owners []int) {
+		if _, ok := edits[file]; !ok {
+			fileOrder = append(fileOrder, file)
+		}
+		edits[file] = append(edits[file], es...)
+		editOwners[file] = append(editOwners[file], owners)
+		for _, o := range owners {
+			p.by[o] = append(p.by[o], file)
+		}
+	}
+	// Kustomization entries for new files, by kustomization.
+	kpatches := map[string]*docEdit{}
+	var kOrder []string
+
+	for _, file := range newOrder {
+		nd := news[file]
+		text, err := f.newFileText(nd)
+		if err != nil {
+			for _, o := range nd.owners {
+				p.failed[o] = err.Error()
+			}
+			continue
+		}
+		p.orig[file] = nil
+		p.files[file] = text
+		for _, o := range nd.owners {
+			p.by[o] = append(p.by[o], file)
+		}
+		ke := kpatches[nd.kustomization]
+		if nd.kustomization == "" {
+			continue
+		}
+		if ke == nil {
+			ke = &docEdit{file: nd.kustomization}
+			kpatches[nd.kustomization] = ke
+			kOrder = append(kOrder, nd.kustomization)
+		}
+		rel := strings.TrimPrefix(file, path.Dir(nd.kustomization)+"/")
+		var item any = rel
+		if nd.list == "patches" {
+			item = map[string]any{"path": rel}
+		}
+		for _, o := range nd.owners {
+			ke.patches = append(ke.patches, fix.EnsureItem(ypath.Path{nd.list}, item))
+			ke.owners = append(ke.owners, o)
+		}
+	}
+	for _, kf := range kOrder {
+		ke := kpatches[kf]
+		src := f.read(kf)
+		root, err := documentRoot(src)
+		if err != nil {
+			for _, o := range ke.owners {
+				p.failed[o] = fmt.Sprintf("%s: %v", kf, err)
+			}
+			continue
+		}
+		ke.node = root
+		k := docKey{kf, root.Line, root.Column}
+		if de := docs[k]; de != nil {
+			de.patches = append(de.patches, ke.patches...)
+			de.owners = append(de.owners, ke.owners...)
+		} else {
+			docs[k] = ke
+			docOrder = append(docOrder, k)
+		}
+	}
+
+	for _, k := range docOrder {
+		de := docs[k]
+		src := f.read(de.file)
+		if src == nil {
+			for _, o := range de.owners {
+				p.failed[o] = fmt.Sprintf("%s: cannot read the file", de.file)
+			}
+			continue
+		}
+		es, err := fix.LowerAll(src, de.node, de.patches)
+		if err == nil {
+			addEdits(de.file, es, de.owners)
+			continue
+		}
+		// Find the candidates whose patches fail on their own; lower the
+		// others together.
+		var ok []int
+		for _, o := range uniqueInts(de.owners) {
+			if _, err := fix.LowerAll(src, de.node, patchesOf(de, o)); err != nil {
+				p.failed[o] = fmt.Sprintf("%s:%d: %v", de.file, de.node.Line, err)
+			} else {
+				ok = append(ok, o)
+			}
+		}
+		var ps []fix.Patch
+		var owners []int
+		for _, o := range ok {
+			ps = append(ps, patchesOf(de, o)...)
+			owners = append(owners, o)
+		}
+		if es, err := fix.LowerAll(src, de.node, ps); err == nil {
+			addEdits(de.file, es, owners)
+		} else {
+			for _, o := range ok {
+				p.failed[o] = fmt.Sprintf("%s:%d: conflicts with another fix of the same object; run kubeharden fix again", de.file, de.node.Line)
+			}
+		}
+	}
+
+	for _, re := range p.raw {
+		addEdits(re.file, []fix.Edit{re.edit}, []int{re.owner})
+	}
+	for _, file := range fileOrder {
+		src := f.read(file)
+		out, err := fix.Apply(src, edits[file])
+		if err != nil {
+			for _, owners := range editOwners[file] {
+				for _, o := range owners {
+					p.failed[o] = fmt.Sprintf("%s: edits of several fixes overlap; run kubeharden fix again", file)
+				}
+			}
+			continue
+		}
+		p.orig[file] = src
+		p.files[file] = out
+	}
+}
+
+func patchesOf(de *docEdit, owner int) []fix.Patch {
+	var out []fix.Patch
+	for j, o := range de.owners {
+		if o == owner {
+			out = append(out, de.patches[j])
+		}
+	}
+	return out
+}
+
+func uniqueInts(xs []int) []int {
+	out := slices.Clone(xs)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// newFileText writes a new document: the skeleton with the patches
+// lowered onto it, or the new object, after a header comment.
+func (f *fixer) newFileText(nd *newDoc) ([]byte, error) {
+	var buf bytes.Buffer
+	if nd.list == "patches" {
+		buf.WriteString("# Added by kubeharden fix: hardening for this overlay only, since the base is shared.\n")
+	} else {
+		buf.WriteString("# Added by kubeharden fix.\n")
+	}
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	if err := enc.Encode(nd.node); err != nil {
+		return nil, fmt.Errorf("%s: %v", nd.file, err)
+	}
+	enc.Close()
+	src := buf.Bytes()
+	if len(nd.patches) == 0 {
+		return src, nil
+	}
+	root, err := documentRoot(src)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", nd.file, err)
+	}
+	es, err := fix.LowerAll(src, root, nd.patches)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", nd.file, err)
+	}
+	return fix.Apply(src, es)
+}
+
+// documentRoot parses the first document of src and returns its root
+// mapping.
+func documentRoot(src []byte) (*yaml.Node, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(src, &doc); err != nil {
+		return nil, err
+	}
+	if len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+		return nil, fmt.Errorf("not a YAML mapping")
+	}
+	return doc.Content[0], nil
+}
+
+func nodeString(n *yaml.Node, keys ...string) string {
+	for _, k := range keys {
+		if n == nil || n.Kind != yaml.MappingNode {
+			return ""
+		}
+		_, n = ypath.Lookup(n, k)
+	}
+	if n == nil || n.Kind != yaml.ScalarNode {
+		return ""
+	}
+	return n.Value
+}
+
+func scalarNode(v string) *yaml.Node {
+	return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: v}
+}
+
+func setScalar(m *yaml.Node, k, v string) {
+	m.Content = append(m.Content, scalarNode(k), scalarNode(v))
+}
+
+func equalYAML(a, b *yaml.Node) bool { return len(diffPaths(a, b, nil)) == 0 }
+
+// fileSafe keeps the characters of s that are safe in a file name.
+func fileSafe(s string) string {
+	s = strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '.', r == '_':
+			return r
+		}
+		return '-'
+	}, s)
+	s = strings.Trim(s, ".-")
+	if s == "" {
+		return "object"
+	}
+	return s
+}
