@@ -31,7 +31,22 @@ type jsonReport struct {
 	Tool          jsonTool      `json:"tool"`
 	Findings      []jsonFinding `json:"findings"`
 	Errors        []jsonError   `json:"errors"`
+	Targets       []jsonTarget  `json:"targets"`
 	Summary       jsonSummary   `json:"summary"`
+}
+
+// jsonTarget is a rendered target and the digest of its inputs.
+type jsonTarget struct {
+	Target string     `json:"target"`
+	Path   string     `json:"path"`
+	Kind   string     `json:"kind"`
+	Via    *jsonVia   `json:"via,omitempty"`
+	Inputs jsonInputs `json:"inputs"`
+}
+
+type jsonInputs struct {
+	SHA256 string `json:"sha256"`
+	Files  int    `json:"files"`
 }
 
 type jsonTool struct {
@@ -132,6 +147,7 @@ func writeJSON(buf *bytes.Buffer, v *view, _ Options) error {
 		Tool:          jsonTool{Name: v.tool.Name, Version: v.tool.Version},
 		Findings:      make([]jsonFinding, 0, len(v.findings)),
 		Errors:        make([]jsonError, 0, len(v.errors)),
+		Targets:       jsonTargets(v.rendered),
 		Summary: jsonSummary{
 			Findings: len(v.findings),
 			Errors:   len(v.errors),
@@ -194,6 +210,19 @@ func jsonFindingOf(f lint.Finding, loc lint.Location) jsonFinding {
 		jf.Exemption = &jsonExemption{Rules: e.Rules, Reason: e.Reason, Expires: e.Expires}
 	}
 	return jf
+}
+
+// jsonTargets is the JSON form of the described targets, never nil.
+func jsonTargets(ts []Target) []jsonTarget {
+	out := make([]jsonTarget, 0, len(ts))
+	for _, t := range ts {
+		jt := jsonTarget{Target: t.ID, Path: t.Path, Kind: t.Kind, Inputs: jsonInputs{SHA256: t.Digest, Files: len(t.Files)}}
+		if via := t.Via; via != nil {
+			jt.Via = &jsonVia{Kind: via.Kind, Name: via.Name, File: via.File, Line: via.Line}
+		}
+		out = append(out, jt)
+	}
+	return out
 }
 
 func jsonErrorOf(e lint.Error) jsonError {

@@ -38,7 +38,11 @@ type Report struct {
 	Targets int
 	// Objects is the number of rendered objects the rules inspected.
 	Objects int
-	Tool    Tool
+	// Rendered describes the rendered targets with the digests of their
+	// inputs (JSON "targets", SARIF artifacts and run properties); it may
+	// be nil, and it does not change the Targets count.
+	Rendered []Target
+	Tool     Tool
 }
 
 // Tool names the program that produced a report. An empty Name is written
@@ -125,6 +129,8 @@ type view struct {
 	errors  []lint.Error
 	targets int
 	objects int
+	// rendered are the described targets, in output order.
+	rendered []Target
 	// bySeverity counts findings, indexed by lint.Severity.
 	bySeverity [len(severityOrder)]int
 }
@@ -171,6 +177,9 @@ func newView(r *Report, opts Options) (*view, error) {
 	}
 	v.errors = slices.Clone(r.Errors)
 	lint.SortErrors(v.errors)
+	if v.rendered, err = checkTargets(r.Rendered); err != nil {
+		return nil, err
+	}
 	return v, nil
 }
 

@@ -2,7 +2,10 @@ package report
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"flag"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -161,7 +164,41 @@ metadata: {name: settings, namespace: prod}
 			{Target: "overlays/remote", Message: "remote base github.com/example/base refused: rendering never uses the network"},
 			{Target: "charts/broken", File: "charts/broken/values.yaml", Line: 3, Message: "yaml: line 3: did not find expected key"},
 		},
+		// Out of order; base/api/deployment.yaml is an input of two
+		// targets and is one SARIF artifact.
+		Rendered: []Target{
+			describedTarget("overlays/prod", "overlays/prod", "kustomize", nil, map[string]string{
+				"base/api/deployment.yaml":         "kind: Deployment\n",
+				"base/api/kustomization.yaml":      "resources: [deployment.yaml]\n",
+				"overlays/prod/kustomization.yaml": "resources: [../../base/api]\n",
+			}),
+			describedTarget("charts/worker (HelmRelease worker)", "charts/worker", "helm",
+				&lint.Via{Kind: "HelmRelease", Name: "worker", File: "flux/worker.yaml", Line: 1}, map[string]string{
+					"charts/worker/Chart.yaml":  "name: worker\n",
+					"charts/worker/values.yaml": "image: worker\n",
+				}),
+			describedTarget("overlays/staging", "overlays/staging", "kustomize", nil, map[string]string{
+				"base/api/deployment.yaml":            "kind: Deployment\n",
+				"base/api/kustomization.yaml":         "resources: [deployment.yaml]\n",
+				"overlays/staging/kustomization.yaml": "resources: [../../base/api]\n",
+			}),
+		},
 	}
+}
+
+// describedTarget is a Target whose digest and file digests are those of
+// files, with an empty settings input.
+func describedTarget(id, path, kind string, via *lint.Via, files map[string]string) Target {
+	t := Target{ID: id, Path: path, Kind: kind, Via: via}
+	inputs := map[string][]byte{SettingsInput: nil}
+	for _, p := range slices.Sorted(maps.Keys(files)) {
+		b := []byte(files[p])
+		inputs[p] = b
+		sum := sha256.Sum256(b)
+		t.Files = append(t.Files, InputFile{Path: p, Size: len(b), SHA256: hex.EncodeToString(sum[:])})
+	}
+	t.Digest = InputDigest(inputs)
+	return t
 }
 
 func emptyReport() *Report {

@@ -57,7 +57,23 @@ type sarifRun struct {
 	Invocations        []sarifInvocation                `json:"invocations"`
 	OriginalURIBaseIDs map[string]sarifArtifactLocation `json:"originalUriBaseIds"`
 	ColumnKind         string                           `json:"columnKind"`
+	Artifacts          []sarifArtifact                  `json:"artifacts,omitempty"`
 	Results            []sarifResult                    `json:"results"`
+	Properties         *sarifRunProps                   `json:"properties,omitempty"`
+}
+
+// sarifArtifact is an input file of a rendered target, with the SHA-256
+// of its content.
+type sarifArtifact struct {
+	Location sarifArtifactLocation `json:"location"`
+	Length   int                   `json:"length"`
+	Hashes   map[string]string     `json:"hashes"`
+}
+
+// sarifRunProps carries the rendered targets as the JSON format writes
+// them, with the digest of each target's inputs.
+type sarifRunProps struct {
+	Targets []jsonTarget `json:"targets"`
 }
 
 type sarifTool struct {
@@ -223,6 +239,10 @@ func writeSARIF(buf *bytes.Buffer, v *view, _ Options) error {
 		}
 		run.Results = append(run.Results, r)
 	}
+	if len(v.rendered) > 0 {
+		run.Artifacts = sarifArtifacts(v.rendered)
+		run.Properties = &sarifRunProps{Targets: jsonTargets(v.rendered)}
+	}
 	for _, e := range v.errors {
 		n := sarifNotification{Level: "error", Message: sarifMessage{Text: e.Message}}
 		if e.File != "" {
@@ -241,6 +261,36 @@ func writeSARIF(buf *bytes.Buffer, v *view, _ Options) error {
 		return fmt.Errorf("encode sarif report: %w", err)
 	}
 	return nil
+}
+
+// sarifArtifacts lists every input file of the targets once, sorted by
+// path. A file read twice with different contents (it changed during the
+// run) keeps the first digest; each target's own digest still covers what
+// it read.
+func sarifArtifacts(ts []Target) []sarifArtifact {
+	seen := map[string]InputFile{}
+	for _, t := range ts {
+		for _, f := range t.Files {
+			if _, ok := seen[f.Path]; !ok {
+				seen[f.Path] = f
+			}
+		}
+	}
+	paths := make([]string, 0, len(seen))
+	for p := range seen {
+		paths = append(paths, p)
+	}
+	slices.Sort(paths)
+	out := make([]sarifArtifact, len(paths))
+	for i, p := range paths {
+		f := seen[p]
+		out[i] = sarifArtifact{
+			Location: sarifArtifactLocation{URI: artifactURI(p), URIBaseID: sarifSrcRoot},
+			Length:   f.Size,
+			Hashes:   map[string]string{"sha-256": f.SHA256},
+		}
+	}
+	return out
 }
 
 // sarifRules returns one descriptor per rule ID that has findings, sorted
