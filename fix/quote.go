@@ -292,3 +292,33 @@ func sameItem(c, item *yaml.Node) bool {
 	}
 	return equalNode(d, item)
 }
+
+// quotedLike returns v with the quoting of the list old it replaces or
+// extends: when every string item of old is quoted in one style
+// (verbs: ["get"]), v's string items are written in that style too. v is
+// returned as it is otherwise; it is never modified.
+func quotedLike(old, v *yaml.Node) *yaml.Node {
+	if old == nil || old.Kind != yaml.SequenceNode || v.Kind != yaml.SequenceNode || len(old.Content) == 0 {
+		return v
+	}
+	style := old.Content[0].Style & (yaml.SingleQuotedStyle | yaml.DoubleQuotedStyle)
+	for _, c := range old.Content {
+		if c.Kind != yaml.ScalarNode || c.Style&(yaml.SingleQuotedStyle|yaml.DoubleQuotedStyle) != style {
+			return v
+		}
+	}
+	if style == 0 {
+		return v
+	}
+	out := *v
+	out.Content = make([]*yaml.Node, len(v.Content))
+	for i, c := range v.Content {
+		if c.Kind == yaml.ScalarNode && c.ShortTag() == "!!str" {
+			cc := *c
+			cc.Style = style
+			c = &cc
+		}
+		out.Content[i] = c
+	}
+	return &out
+}
