@@ -32,6 +32,9 @@ type FS struct {
 	resolved *sync.Map
 	// MaxFileSize bounds the size of one file read; 0 means the default.
 	MaxFileSize int64
+	// onRead, when set (by tests), is called with every file ReadFile
+	// is about to read from disk.
+	onRead func(rel string)
 }
 
 // NewFS returns an FS rooted at dir.
@@ -147,6 +150,9 @@ func (f *FS) ReadFile(rel string) ([]byte, error) {
 			return nil, &fs.PathError{Op: "open", Path: rel, Err: fs.ErrNotExist}
 		}
 		return b, nil
+	}
+	if f.onRead != nil {
+		f.onRead(rel)
 	}
 	real, err := f.resolve(rel)
 	if err != nil {

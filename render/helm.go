@@ -658,7 +658,10 @@ func (r *Renderer) helmValues(t *Target, opts *HelmOptions) (map[string]any, err
 		if err != nil {
 			return nil, errorf(name, 0, "values file is outside the repository")
 		}
-		data, err := r.fs.ReadFile(f)
+		// Values files are often shared by several targets: read once.
+		// Their parsed form is not shared, because helm coalesces values
+		// in place.
+		data, err := r.files.readFile(f)
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
 				return nil, errorf(f, 0, "values file does not exist")

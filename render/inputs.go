@@ -30,7 +30,7 @@ func (r *Renderer) Inputs(t *Target) []string {
 			}
 		}
 	case KindKustomize:
-		graph, _ := kustomizeGraph(r.fs, t.Path)
+		graph, _ := r.kustomizeGraph(t.Path)
 		for _, k := range graph {
 			add(k.dir)
 			for _, res := range k.resources {

@@ -32,6 +32,11 @@ type kustomizeFS struct {
 	// refused keeps the first file refused as an alias bomb: krusty
 	// wraps the error in text of its own.
 	refused *atomic.Pointer[Error]
+	// cache, when set, serves every file but those in own (the files the
+	// target overlays) from the renderer's file cache, so that a base
+	// shared by several overlays is read and checked once per run.
+	cache *fileCache
+	own   map[string][]byte
 }
 
 var _ filesys.FileSystem = kustomizeFS{}
@@ -138,14 +143,27 @@ func (k kustomizeFS) ReadFile(p string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	b, err := k.fs.ReadFile(r)
+	_, own := k.own[r]
+	cached := k.cache != nil && !own
+	var b []byte
+	if cached {
+		b, err = k.cache.readFile(r)
+	} else {
+		b, err = k.fs.ReadFile(r)
+	}
 	if err != nil {
 		return nil, err
 	}
 	// An alias needs an anchor ("&a") and a reference ("*a"); files
 	// without both need no second parse.
 	if bytes.IndexByte(b, '&') >= 0 && bytes.IndexByte(b, '*') >= 0 {
-		if e := overBounds(r, b); e != nil {
+		var e *Error
+		if cached {
+			e = k.cache.overBounds(r, b)
+		} else {
+			e = overBounds(r, b)
+		}
+		if e != nil {
 			k.refused.CompareAndSwap(nil, e)
 			return nil, e
 		}

@@ -93,11 +93,17 @@ func findKustomization(f *FS, dir string) string {
 // for what kubeharden refuses to build: remote bases, Helm inflation and
 // plugins that execute code.
 func readKustomization(f *FS, dir string) (*kustomization, error) {
+	return readKustomizationWith(f, dir, f.ReadFile)
+}
+
+// readKustomizationWith is readKustomization reading the kustomization
+// file itself with read (a Renderer's file cache).
+func readKustomizationWith(f *FS, dir string, read func(string) ([]byte, error)) (*kustomization, error) {
 	file := findKustomization(f, dir)
 	if file == "" {
 		return nil, errorf(dir, 0, "no kustomization.yaml")
 	}
-	src, err := f.ReadFile(file)
+	src, err := read(file)
 	if err != nil {
 		return nil, fileError(file, err)
 	}
@@ -245,6 +251,12 @@ func isFunctionConfig(f *FS, dir string, it *yaml.Node) bool {
 // apart by where they really are, so that a symlink to a directory on the
 // way (a self-link, say) makes a cycle rather than an endless path.
 func kustomizeGraph(f *FS, dir string) ([]*kustomization, error) {
+	return kustomizeGraphWith(f, dir, func(dir string) (*kustomization, error) { return readKustomization(f, dir) })
+}
+
+// kustomizeGraphWith is kustomizeGraph reading each kustomization with
+// read.
+func kustomizeGraphWith(f *FS, dir string, read func(dir string) (*kustomization, error)) ([]*kustomization, error) {
 	var out []*kustomization
 	seen := map[string]bool{}
 	key := func(dir string) string {
@@ -257,7 +269,7 @@ func kustomizeGraph(f *FS, dir string) ([]*kustomization, error) {
 	var stack, keys []string
 	var visit func(dir string) error
 	visit = func(dir string) error {
-		k, err := readKustomization(f, dir)
+		k, err := read(dir)
 		if err != nil {
 			return err
 		}

@@ -19,7 +19,7 @@ import (
 // and origin annotations switched on in memory (the user's file is never
 // modified) so every object can be traced to the file it came from.
 func (r *Renderer) renderKustomize(ctx context.Context, t *Target) ([]*Object, error) {
-	graph, err := kustomizeGraph(r.fs, t.Path)
+	graph, err := r.kustomizeGraph(t.Path)
 	if err != nil {
 		return nil, err
 	}
@@ -28,7 +28,8 @@ func (r *Renderer) renderKustomize(ctx context.Context, t *Target) ([]*Object, e
 	if err != nil {
 		return nil, err
 	}
-	fsys := r.fs.WithOverlay(map[string][]byte{top.file: withOrigins})
+	own := map[string][]byte{top.file: withOrigins}
+	fsys := r.fs.WithOverlay(own)
 	opts := krusty.MakeDefaultOptions()
 	opts.LoadRestrictions = types.LoadRestrictionsRootOnly
 	opts.PluginConfig = types.DisabledPluginConfig()
@@ -39,6 +40,7 @@ func (r *Renderer) renderKustomize(ctx context.Context, t *Target) ([]*Object, e
 	}
 	done := make(chan result, 1)
 	kfs := newKustomizeFS(ctx, fsys)
+	kfs.cache, kfs.own = r.files, own
 	go func() {
 		m, err := krusty.MakeKustomizer(opts).Run(kfs, fsys.Abs(t.Path))
 		if e := kfs.refused.Load(); e != nil {
@@ -93,7 +95,6 @@ func (r *Renderer) kustomizeObjects(t *Target, graph []*kustomization, resources
 	if err != nil {
 		return nil, err
 	}
-	files := map[string][]*yaml.Node{}
 	var objs []*Object
 	for _, res := range resources {
 		origin, _ := res.GetOrigin()
@@ -111,16 +112,8 @@ func (r *Renderer) kustomizeObjects(t *Target, graph []*kustomization, resources
 		default:
 			file, ferr := r.fs.Rel(path.Join(t.Path, origin.Path))
 			if ferr == nil {
-				if _, ok := files[file]; !ok {
-					src, _ := r.fs.ReadFile(file)
-					docs, _ := parseDocuments(file, src)
-					var all []*yaml.Node
-					for _, d := range docs {
-						all = append(all, expandLists(d)...)
-					}
-					files[file] = all
-				}
-				if n := matchDoc(files[file], kind, name); n != nil {
+				docs, _ := r.files.documents(file)
+				if n := matchDoc(docs, kind, name); n != nil {
 					base = &docSource{file: file, origin: OriginKustomizeBase, node: n, editable: true}
 				}
 			}
@@ -156,10 +149,11 @@ func (r *Renderer) kustomizeObjects(t *Target, graph []*kustomization, resources
 
 // matchDoc finds the document in a resource file that produced an object
 // of kind named name (which may carry a prefix or suffix added later).
+// The items of a List document count as documents.
 func matchDoc(docs []*yaml.Node, kind, name string) *yaml.Node {
 	var best *yaml.Node
 	bestLen := -1
-	for _, d := range docs {
+	for _, d := range allItems(docs) {
 		if scalar(d, "kind") != kind {
 			continue
 		}
@@ -172,6 +166,15 @@ func matchDoc(docs []*yaml.Node, kind, name string) *yaml.Node {
 		}
 	}
 	return best
+}
+
+// allItems is docs with each List document replaced by its items.
+func allItems(docs []*yaml.Node) []*yaml.Node {
+	var out []*yaml.Node
+	for _, d := range docs {
+		out = append(out, expandLists(d)...)
+	}
+	return out
 }
 
 func stripOriginAnnotation(n *yaml.Node) {

@@ -40,11 +40,10 @@ func (r *Renderer) loadPatches(graph []*kustomization) ([]loadedPatch, error) {
 			lp := loadedPatch{file: pe.path, target: pe.target}
 			var docs []*yaml.Node
 			if pe.path != "" {
-				src, err := r.fs.ReadFile(pe.path)
-				if err != nil {
+				var err error
+				if docs, err = r.files.documents(pe.path); err != nil {
 					continue
 				}
-				docs, _ = parseDocuments(pe.path, src)
 				lp.editable = true
 			} else if pe.inline != nil {
 				lp.file = k.file

@@ -32,9 +32,10 @@ const (
 // Renderer renders targets of one repository. It is safe for concurrent
 // use; charts and kustomizations read once are reused across targets.
 type Renderer struct {
-	fs   *FS
-	opts Options
-	helm *helmCache
+	fs    *FS
+	opts  Options
+	helm  *helmCache
+	files *fileCache
 }
 
 // NewRenderer returns a Renderer reading through fsys.
@@ -45,7 +46,7 @@ func NewRenderer(fsys *FS, opts Options) *Renderer {
 	if opts.MaxOutput <= 0 {
 		opts.MaxOutput = DefaultMaxOutput
 	}
-	return &Renderer{fs: fsys, opts: opts, helm: newHelmCache()}
+	return &Renderer{fs: fsys, opts: opts, helm: newHelmCache(), files: newFileCache(fsys)}
 }
 
 // FS returns the file system the renderer reads.
