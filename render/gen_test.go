@@ -325,6 +325,12 @@ spec:
 // renderTargets renders targets on r with GOMAXPROCS workers, as the
 // linter does, and returns the objects of each target.
 func renderTargets(t testing.TB, r *Renderer, targets []*Target) [][]*Object {
+	return renderWith(t, targets, func() *Renderer { return r })
+}
+
+// renderWith is renderTargets rendering each target on the renderer
+// rendererFor returns for it.
+func renderWith(t testing.TB, targets []*Target, rendererFor func() *Renderer) [][]*Object {
 	out := make([][]*Object, len(targets))
 	next := make(chan int)
 	var wg sync.WaitGroup
@@ -333,7 +339,7 @@ func renderTargets(t testing.TB, r *Renderer, targets []*Target) [][]*Object {
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				objs, err := r.Render(context.Background(), targets[i])
+				objs, err := rendererFor().Render(context.Background(), targets[i])
 				if err != nil {
 					t.Errorf("render %s: %v", targets[i].Path, err)
 				}
