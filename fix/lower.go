@@ -256,7 +256,13 @@ func (l *lowerer) addKey(h hop, at ypath.Path, key string, v *yaml.Node) error {
 		if err != nil {
 			return err
 		}
-		return l.insertLines(h, l.st.entryLines(col, key, v))
+		lines := l.st.entryLines(col, key, v)
+		if h.parent == nil && l.blankSeparated(n) {
+			// A document whose top-level entries are set apart by blank
+			// lines (a values file) gets the new one set apart too.
+			lines = append([]string{""}, lines...)
+		}
+		return l.insertLines(h, lines)
 	case n.Kind == yaml.MappingNode && len(n.Content) == 0, isNull(n):
 		return l.replace(h, mapping(key, v))
 	case n.Kind == yaml.MappingNode:
@@ -272,6 +278,28 @@ func (l *lowerer) addKey(h hop, at ypath.Path, key string, v *yaml.Node) error {
 		return nil
 	}
 	return fmt.Errorf("%s is %s, not a mapping", where(at), describe(n))
+}
+
+// blankSeparated reports whether every entry of the block mapping n after
+// the first is preceded by a blank line (above any comment lines that
+// introduce it), and there are at least two.
+func (l *lowerer) blankSeparated(n *yaml.Node) bool {
+	if len(n.Content) < 4 {
+		return false
+	}
+	for i := 2; i+1 < len(n.Content); i += 2 {
+		if prev := n.Content[i-1]; prev.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
+			return false // its trailing blank lines may be its own ("|+")
+		}
+		line := n.Content[i].Line - 1 // 1-based line above the key
+		for line >= 1 && strings.HasPrefix(strings.TrimSpace(l.f.lineText(line)), "#") {
+			line--
+		}
+		if line < 1 || strings.TrimSpace(l.f.lineText(line)) != "" {
+			return false
+		}
+	}
+	return true
 }
 
 func describe(n *yaml.Node) string {

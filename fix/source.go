@@ -380,3 +380,15 @@ func isAnchorChar(c byte) bool {
 
 // lineEnd is the offset of the break ending the line that holds off.
 func (s *source) lineEnd(off int) int { return s.ends[s.line(off)] }
+
+// lineText returns the text of 1-based line i without its line break.
+func (s *source) lineText(i int) string {
+	if i < 1 || i > len(s.starts) {
+		return ""
+	}
+	end := len(s.b)
+	if i < len(s.starts) {
+		end = s.starts[i]
+	}
+	return string(bytes.TrimRight(s.b[s.starts[i-1]:end], "\r\n"))
+}
