@@ -22,13 +22,12 @@ import (
 
 func newFixCmd(wd string) *cobra.Command {
 	var (
-		dryRun      bool
-		ruleIDs     []string
-		format      string
-		failOn      string
-		showDiff    bool
-		quietWrites bool
-		auditLog    string
+		dryRun   bool
+		ruleIDs  []string
+		format   string
+		failOn   string
+		showDiff bool
+		auditLog string
 	)
 	cmd := &cobra.Command{
 		Use:   "fix [PATH...]",
@@ -54,7 +53,8 @@ Exit codes: 0 nothing at or above --fail-on is left; 1 findings at or above
 be written.`,
 		Example: `  kubeharden fix --dry-run
   kubeharden fix --rule pss-run-as-non-root --rule pss-seccomp-restricted
-  kubeharden fix --format json overlays/prod`,
+  kubeharden fix --format json overlays/prod
+  kubeharden fix -q --diff`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			threshold, err := parseFailOn(failOn)
 			if err != nil {
@@ -79,7 +79,9 @@ be written.`,
 			if err := r.readAuditLog(wd, auditLog); err != nil {
 				return err
 			}
+			stop := startProgress(r, cmd.ErrOrStderr(), quiet(cmd))
 			res, err := runFix(cmd.Context(), r, fixOptions{rules: ruleIDs})
+			stop()
 			if err != nil {
 				return &codeError{code: exitError, err: err}
 			}
@@ -98,7 +100,7 @@ be written.`,
 				} else if showDiff {
 					writeFixDiff(out, res)
 				}
-				writeFixText(summary, res, dryRun, writeErrs, quietWrites)
+				writeFixText(summary, res, dryRun, writeErrs, quiet(cmd))
 			}
 			if err != nil {
 				return &codeError{code: exitError, err: err}
@@ -118,7 +120,10 @@ be written.`,
 	cmd.Flags().StringVar(&failOn, "fail-on", "low", "exit 1 when a finding of this severity or higher remains (info, low, medium, high, critical, or none)")
 	cmd.Flags().BoolVar(&showDiff, "diff", false, "also print the unified diff of what is written")
 	cmd.Flags().StringVar(&auditLog, "audit-log", "", "Kubernetes audit log (audit.k8s.io/v1 Event JSON lines) whose evidence narrows RBAC wildcards to the verbs and resources actually used")
-	cmd.Flags().BoolVarP(&quietWrites, "quiet", "q", false, "print only the summary line")
+	// --quiet (-q) is the root's: it also prints only the summary line.
+	cmd.RegisterFlagCompletionFunc("rule", completeRuleIDs)
+	cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions([]string{"text", "json"}, cobra.ShellCompDirectiveNoFileComp))
+	cmd.RegisterFlagCompletionFunc("fail-on", completeFailOn)
 	return cmd
 }
 
@@ -266,30 +271,40 @@ func writeFixedFile(r *repo, rel string, orig, data []byte) error {
 	case !errors.Is(err, fs.ErrNotExist):
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".kubeharden-*")
+	tmp, err := writeTemp(name, data, mode)
 	if err != nil {
 		return err
 	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
+	defer os.Remove(tmp)
 	if orig == nil {
 		// A hard link fails if the name exists: a new file never
 		// replaces one that appeared meanwhile.
-		return os.Link(tmp.Name(), name)
+		return os.Link(tmp, name)
 	}
-	return os.Rename(tmp.Name(), name)
+	return os.Rename(tmp, name)
+}
+
+// writeTemp writes data to a new temporary file next to name, with the
+// given mode, synced to disk, and returns the temporary file's name. The
+// caller moves it into place (rename or link) and removes it afterwards.
+func writeTemp(name string, data []byte, mode fs.FileMode) (string, error) {
+	tmp, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".kubeharden-*")
+	if err != nil {
+		return "", err
+	}
+	_, err = tmp.Write(data)
+	if err == nil {
+		err = tmp.Chmod(mode)
+	}
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+		return "", err
+	}
+	return tmp.Name(), nil
 }

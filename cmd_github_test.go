@@ -8,7 +8,6 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -152,27 +151,8 @@ func runGitHubKubeharden(ts *testscript.TestScript, neg bool, args []string) {
 	root.SetErr(&stderr)
 	root.AddCommand(githubCommand(wd, deps))
 	root.SetArgs(args)
-	code := exitOK
-	if err := root.ExecuteContext(context.Background()); err != nil {
-		code = exitError
-		var ce *codeError
-		if errors.As(err, &ce) {
-			code = ce.code
-			err = ce.err
-		}
-		if err != nil {
-			fmt.Fprintln(&stderr, "kubeharden:", err)
-		}
-	}
-	ts.Stdout().Write(stdout.Bytes())
-	ts.Stderr().Write(stderr.Bytes())
-	ts.Setenv("EXIT", strconv.Itoa(code))
-	if code != 0 && !neg {
-		ts.Fatalf("kubeharden exited %d\n%s", code, stderr.String())
-	}
-	if code == 0 && neg {
-		ts.Fatalf("kubeharden succeeded unexpectedly")
-	}
+	code := execute(context.Background(), root, &stderr)
+	scriptOutcome(ts, neg, code, &stdout, &stderr)
 }
 
 func gitOutput(ts *testscript.TestScript, args ...string) string {

@@ -64,7 +64,12 @@ targets are still linted and reported).`,
 					return err
 				}
 			}
+			r.digests = slices.ContainsFunc(outputs, func(o output) bool {
+				return o.format == report.FormatJSON || o.format == report.FormatSARIF
+			})
+			stop := startProgress(r, cmd.ErrOrStderr(), quiet(cmd))
 			res, err := lintRepo(cmd.Context(), r)
+			stop()
 			if err != nil {
 				return &codeError{code: exitError, err: err}
 			}
@@ -78,7 +83,8 @@ targets are still linted and reported).`,
 				findings, stale = b.Filter(findings)
 			}
 			rep := &report.Report{Findings: findings, Suppressed: res.Suppressed, Errors: errs,
-				Targets: res.Targets, Objects: res.Objects, Tool: report.Tool{Name: "kubeharden", Version: version()}}
+				Targets: res.Targets, Objects: res.Objects, Rendered: res.Rendered,
+				Tool: report.Tool{Name: "kubeharden", Version: version()}}
 			if err := writeReports(cmd.OutOrStdout(), outputs, rep, showExempt); err != nil {
 				return &codeError{code: exitError, err: err}
 			}
@@ -102,7 +108,32 @@ targets are still linted and reported).`,
 	cmd.Flags().StringVar(&baselineFile, "baseline", "", "report only findings not recorded in this baseline file (see kubeharden baseline)")
 	cmd.Flags().StringVar(&failOn, "fail-on", "low", "exit 1 when a finding has this severity or higher (info, low, medium, high, critical, or none)")
 	cmd.Flags().StringVar(&auditLog, "audit-log", "", "Kubernetes audit log (audit.k8s.io/v1 Event JSON lines) used as evidence by the RBAC rules' fixes")
+	cmd.RegisterFlagCompletionFunc("format", completeFormats)
+	cmd.RegisterFlagCompletionFunc("fail-on", completeFailOn)
 	return cmd
+}
+
+// completeFormats completes lint's --format: a format name, then after
+// "FORMAT=" a file name.
+func completeFormats(_ *cobra.Command, _ []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+	if strings.Contains(toComplete, "=") {
+		return nil, cobra.ShellCompDirectiveDefault
+	}
+	return report.Formats(), cobra.ShellCompDirectiveNoFileComp
+}
+
+// completeFailOn completes --fail-on with the severities and "none".
+var completeFailOn = cobra.FixedCompletions([]string{"info", "low", "medium", "high", "critical", "none"}, cobra.ShellCompDirectiveNoFileComp)
+
+// completeRuleIDs completes rule IDs, each described by its title.
+func completeRuleIDs(_ *cobra.Command, _ []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+	var out []cobra.Completion
+	for _, r := range rules.All() {
+		if strings.HasPrefix(r.ID, toComplete) {
+			out = append(out, cobra.CompletionWithDesc(r.ID, r.Title))
+		}
+	}
+	return out, cobra.ShellCompDirectiveNoFileComp
 }
 
 // output is one requested report: a format, written to a file or stdout.
@@ -164,19 +195,12 @@ func writeReports(stdout io.Writer, outs []output, rep *report.Report, showExemp
 // writeFileAtomic writes data to name through a temporary file in the same
 // directory and a rename, so readers never see a half-written file.
 func writeFileAtomic(name string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".*")
+	tmp, err := writeTemp(name, data, 0o644)
 	if err != nil {
 		return err
 	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), name)
+	defer os.Remove(tmp)
+	return os.Rename(tmp, name)
 }
 
 // readBaseline reads a baseline file named relative to wd.
@@ -216,7 +240,9 @@ that are not in FILE and lists recorded findings that no longer occur.`,
 			if err != nil {
 				return err
 			}
+			stop := startProgress(r, cmd.ErrOrStderr(), quiet(cmd))
 			res, err := lintRepo(cmd.Context(), r)
+			stop()
 			if err != nil {
 				return &codeError{code: exitError, err: err}
 			}
@@ -290,7 +316,9 @@ rendered from and the file and line it comes from.`,
 			if err != nil {
 				return &codeError{code: exitError, err: err}
 			}
+			stop := startProgress(r, cmd.ErrOrStderr(), quiet(cmd))
 			results := r.renderAll(cmd.Context(), ts)
+			stop()
 			out := cmd.OutOrStdout()
 			for _, res := range results {
 				for _, o := range res.objects {
@@ -331,6 +359,12 @@ func newRulesCmd() *cobra.Command {
 		Use:   "rules [ID]",
 		Short: "List the rules, or print the documentation of one",
 		Args:  cobra.MaximumNArgs(1),
+		ValidArgsFunction: func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+			if len(args) > 0 {
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			return completeRuleIDs(cmd, args, toComplete)
+		},
 		Example: `  kubeharden rules
   kubeharden rules pss-run-as-non-root
   kubeharden rules --markdown > docs/rules.md`,

@@ -73,7 +73,13 @@ func runIn(ctx context.Context, wd string, args []string, stdin io.Reader, stdou
 	}
 	root := newRootCmd(wd, stdin, stdout, stderr)
 	root.SetArgs(args)
-	err = root.ExecuteContext(ctx)
+	return execute(ctx, root, stderr)
+}
+
+// execute runs a command tree and turns its error into an exit code,
+// printing the error's message on stderr.
+func execute(ctx context.Context, root *cobra.Command, stderr io.Writer) int {
+	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return exitOK
 	}
@@ -97,14 +103,57 @@ func newRootCmd(wd string, stdin io.Reader, stdout, stderr io.Writer) *cobra.Com
 Argo CD / Flux objects of a repository offline, checks the rendered objects
 against hardening rules, and reports each finding at the source line that
 produced it.`,
+		Example: `  kubeharden lint
+  kubeharden fix --dry-run
+  kubeharden rules pss-run-as-non-root
+  source <(kubeharden completion bash)`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
+	root.PersistentFlags().BoolP("quiet", "q", false,
+		"no progress line on the terminal while rendering; fix prints only its summary line")
 	root.AddCommand(newLintCmd(wd), newFixCmd(wd), newRenderCmd(wd), newBaselineCmd(wd), newRulesCmd(), newVersionCmd(), githubCommand(wd, defaultGitHubDeps()))
+	addCompletionCmd(root)
 	return root
+}
+
+// quiet reports whether --quiet is set on cmd or a parent.
+func quiet(cmd *cobra.Command) bool {
+	q, _ := cmd.Flags().GetBool("quiet")
+	return q
+}
+
+// addCompletionCmd adds cobra's completion command now rather than when
+// the root runs, so that it can carry examples like every other command.
+// The scripts complete commands, flags and paths, and ask kubeharden
+// itself (its hidden __complete command) for rule IDs and formats.
+func addCompletionCmd(root *cobra.Command) {
+	root.InitDefaultCompletionCmd()
+	for _, c := range root.Commands() {
+		if c.Name() != "completion" {
+			continue
+		}
+		// Without a shell, or with one cobra does not know, it is a usage
+		// error rather than the help and exit 0.
+		c.RunE = func(*cobra.Command, []string) error {
+			return usageError("completion needs a shell: bash, zsh, fish or powershell")
+		}
+		c.Long += `
+The scripts complete commands, flags and file names, and rule IDs (fix --rule,
+rules ID), output formats (--format) and severities (--fail-on).`
+		c.Example = `  # bash: in this shell, or for every new one
+  source <(kubeharden completion bash)
+  kubeharden completion bash > /etc/bash_completion.d/kubeharden
+  # zsh
+  kubeharden completion zsh > "${fpath[1]}/_kubeharden"
+  # fish
+  kubeharden completion fish > ~/.config/fish/completions/kubeharden.fish
+  # PowerShell
+  kubeharden completion powershell | Out-String | Invoke-Expression`
+	}
 }
 
 func newVersionCmd() *cobra.Command {
@@ -115,6 +164,8 @@ func newVersionCmd() *cobra.Command {
 		Long: `Print the module version, VCS revision and dirty flag, the Go version, and the
 versions of Helm, Kustomize and the Pod Security library compiled in, so that a
 report can be tied to the exact build that produced it.`,
+		Example: `  kubeharden version
+  kubeharden version --format json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			info := buildInfo()
@@ -144,6 +195,7 @@ report can be tied to the exact build that produced it.`,
 		},
 	}
 	cmd.Flags().StringVarP(&format, "format", "f", "text", "output format: text or json")
+	cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions([]string{"text", "json"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
 

@@ -29,15 +29,7 @@ func TestScripts(t *testing.T) {
 			"kubeharden": func(ts *testscript.TestScript, neg bool, args []string) {
 				var stdout, stderr bytes.Buffer
 				code := runIn(context.Background(), ts.MkAbs("."), args, bytes.NewReader(nil), &stdout, &stderr)
-				ts.Stdout().Write(stdout.Bytes())
-				ts.Stderr().Write(stderr.Bytes())
-				ts.Setenv("EXIT", strconv.Itoa(code))
-				if code != 0 && !neg {
-					ts.Fatalf("kubeharden exited %d\n%s", code, stderr.String())
-				}
-				if code == 0 && neg {
-					ts.Fatalf("kubeharden succeeded unexpectedly")
-				}
+				scriptOutcome(ts, neg, code, &stdout, &stderr)
 			},
 			"validjson": func(ts *testscript.TestScript, neg bool, args []string) {
 				if len(args) < 1 || args[0] != "stdout" || len(args) > 2 || len(args) == 2 && args[1] != "fix" {
@@ -118,6 +110,21 @@ func TestDemo(t *testing.T) {
 	runIn(context.Background(), ".", []string{"lint", "--format", "json", "testdata/demo"}, nil, &stdout, &stderr)
 	if err := reporttest.Validate(stdout.Bytes()); err != nil {
 		t.Errorf("JSON report does not validate: %v", err)
+	}
+}
+
+// scriptOutcome passes a kubeharden run's output to the script, records
+// its exit code for `exit N`, and fails the script when the code does not
+// match the command's negation.
+func scriptOutcome(ts *testscript.TestScript, neg bool, code int, stdout, stderr *bytes.Buffer) {
+	ts.Stdout().Write(stdout.Bytes())
+	ts.Stderr().Write(stderr.Bytes())
+	ts.Setenv("EXIT", strconv.Itoa(code))
+	if code != 0 && !neg {
+		ts.Fatalf("kubeharden exited %d\n%s", code, stderr.String())
+	}
+	if code == 0 && neg {
+		ts.Fatalf("kubeharden succeeded unexpectedly")
 	}
 }
 
