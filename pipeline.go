@@ -2,11 +2,16 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -14,10 +19,13 @@ import (
 	"sync"
 	"time"
 
+	yaml "go.yaml.in/yaml/v3"
+
 	"github.com/kubeharden/kubeharden/config"
 	"github.com/kubeharden/kubeharden/internal/ypath"
 	"github.com/kubeharden/kubeharden/lint"
 	"github.com/kubeharden/kubeharden/render"
+	"github.com/kubeharden/kubeharden/report"
 	"github.com/kubeharden/kubeharden/rules"
 )
 
@@ -34,6 +42,13 @@ type repo struct {
 	rules []*lint.Rule
 	// audit is the audit log evidence rules may use (--audit-log).
 	audit *lint.AuditLog
+	// progress, when set, is told how many of the targets of a rendering
+	// pass are done: (0, n) when it starts, then once per target, in
+	// increasing order and never concurrently; (n, n) ends the pass.
+	progress func(done, total int)
+	// digests makes each lint run record a digest of every target's
+	// inputs (outcome.Rendered), for the JSON and SARIF reports.
+	digests bool
 }
 
 // openRepo finds the repository of the given paths and reads its config.
@@ -242,13 +257,25 @@ type rendered struct {
 	target  *render.Target
 	objects []*render.Object
 	err     error
+	// inputs digests what the target was rendered from (with r.digests).
+	inputs report.Target
 }
 
 // renderAll renders targets concurrently on GOMAXPROCS workers; the
-// results are in the order of targets.
+// results are in the order of targets. With r.digests, each worker also
+// reads the target's inputs again for their digest, right after
+// rendering it.
 func (r *repo) renderAll(ctx context.Context, targets []*render.Target) []rendered {
 	out := make([]rendered, len(targets))
 	var wg sync.WaitGroup
+	var mu sync.Mutex // serialises progress calls
+	done := 0
+	tell := func() {
+		if r.progress != nil {
+			r.progress(done, len(targets))
+		}
+	}
+	tell()
 	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
 	for i, t := range targets {
 		wg.Add(1)
@@ -257,6 +284,13 @@ func (r *repo) renderAll(ctx context.Context, targets []*render.Target) []render
 			defer func() { <-sem; wg.Done() }()
 			objs, err := r.renderer.Render(ctx, t)
 			out[i] = rendered{target: t, objects: objs, err: err}
+			if r.digests {
+				out[i].inputs = r.inputDigest(t)
+			}
+			mu.Lock()
+			done++
+			tell()
+			mu.Unlock()
 		}()
 	}
 	wg.Wait()
@@ -328,6 +362,9 @@ type outcome struct {
 	Errors  []lint.Error
 	Targets int
 	Objects int
+	// Rendered describes each target with the digest of its inputs, in
+	// the order the targets were rendered; nil unless repo.digests is set.
+	Rendered []report.Target
 }
 
 // snapshot is one lint run with what the fix planner needs besides the
@@ -357,8 +394,16 @@ func (r *repo) lint(ctx context.Context) (*snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	objs, sources, rerrs := lintObjects(r.renderAll(ctx, ts))
+	results := r.renderAll(ctx, ts)
+	objs, sources, rerrs := lintObjects(results)
 	errs = append(errs, rerrs...)
+	var described []report.Target
+	if r.digests {
+		described = make([]report.Target, len(results))
+		for i, res := range results {
+			described[i] = res.inputs
+		}
+	}
 	all := r.rules
 	if all == nil {
 		all = rules.All()
@@ -377,7 +422,7 @@ func (r *repo) lint(ctx context.Context) (*snapshot, error) {
 	}
 	lint.SortErrors(errs)
 	return &snapshot{
-		outcome: outcome{Result: res, Errors: errs, Targets: len(ts), Objects: len(objs)},
+		outcome: outcome{Result: res, Errors: errs, Targets: len(ts), Objects: len(objs), Rendered: described},
 		targets: ts, objects: objs, sources: sources, renderer: r.renderer,
 	}, nil
 }
@@ -390,4 +435,153 @@ func (r *repo) withFiles(files map[string][]byte) *repo {
 	c.fs = r.fs.WithOverlay(files)
 	c.renderer = r.renderer.WithFS(c.fs)
 	return &c
+}
+
+// inputDigest describes target t with the digest of what it is rendered
+// from: its input files (inputFiles), read through the repo's FS, and its
+// settings (renderSettings), as report.InputDigest defines. A file that
+// cannot be read is left out; rendering reports it.
+func (r *repo) inputDigest(t *render.Target) report.Target {
+	desc := report.Target{ID: t.ID(), Path: t.Path, Kind: string(t.Kind)}
+	if v := t.Via; v != nil {
+		desc.Via = &lint.Via{Kind: v.Kind, Name: v.Name, File: v.File, Line: v.Line}
+	}
+	inputs := map[string][]byte{report.SettingsInput: r.renderSettings(t)}
+	for _, f := range r.inputFiles(t) {
+		b, err := r.fs.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		inputs[f] = b
+		sum := sha256.Sum256(b)
+		desc.Files = append(desc.Files, report.InputFile{Path: f, Size: len(b), SHA256: hex.EncodeToString(sum[:])})
+	}
+	desc.Digest = report.InputDigest(inputs)
+	return desc
+}
+
+// inputFiles returns the root-relative files target t is rendered from,
+// sorted: the files among the renderer's inputs, and for the directories
+// among them the files the target reads there — the YAML files of a
+// manifest directory (recursively when the target recurses), every file
+// directly inside a kustomization directory (the kustomization and the
+// generator inputs and patches next to it); a chart directory's files are
+// listed among the inputs already. The GitOps object that deploys t is
+// left out, as are the files inline values are written in: they hold
+// other objects too, and what they give t is in its settings.
+func (r *repo) inputFiles(t *render.Target) []string {
+	skip := map[string]bool{}
+	if t.Via != nil {
+		skip[t.Via.File] = true
+	}
+	if t.Helm != nil {
+		for _, v := range t.Helm.Values {
+			skip[v.File] = true
+		}
+		for _, f := range t.Helm.ValueFiles {
+			delete(skip, f)
+		}
+	}
+	set := map[string]bool{}
+	for _, p := range r.renderer.Inputs(t) {
+		st, err := r.fs.Stat(p)
+		switch {
+		case err != nil:
+		case st.Mode().IsRegular():
+			if !skip[p] {
+				set[p] = true
+			}
+		case st.IsDir() && t.Kind == render.KindManifests:
+			r.collectFiles(set, p, t.Recurse, isYAMLFile)
+		case st.IsDir() && t.Kind == render.KindKustomize:
+			r.collectFiles(set, p, false, func(string) bool { return true })
+		}
+	}
+	return slices.Sorted(maps.Keys(set))
+}
+
+// collectFiles adds the regular files of directory dir whose names keep
+// says to keep, and with recurse those of its subdirectories that are
+// not hidden, as the manifest renderer reads them.
+func (r *repo) collectFiles(set map[string]bool, dir string, recurse bool, keep func(name string) bool) {
+	ents, err := r.fs.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		p := path.Join(dir, e.Name())
+		st, err := r.fs.Stat(p)
+		switch {
+		case err != nil:
+		case st.IsDir():
+			if recurse && !strings.HasPrefix(e.Name(), ".") {
+				r.collectFiles(set, p, true, keep)
+			}
+		case st.Mode().IsRegular() && keep(e.Name()):
+			set[p] = true
+		}
+	}
+}
+
+func isYAMLFile(name string) bool {
+	return strings.HasSuffix(name, ".yaml") || strings.HasSuffix(name, ".yml")
+}
+
+// targetSettings is what a target renders with besides its files. Its
+// JSON is the settings input of the digest: deterministic, and different
+// whenever a setting is.
+type targetSettings struct {
+	Kind           string        `json:"kind"`
+	Path           string        `json:"path"`
+	Namespace      string        `json:"namespace,omitempty"`
+	ForceNamespace bool          `json:"forceNamespace,omitempty"`
+	Recurse        bool          `json:"recurse,omitempty"`
+	KubeVersion    string        `json:"kubeVersion,omitempty"`
+	Helm           *helmSettings `json:"helm,omitempty"`
+}
+
+type helmSettings struct {
+	ReleaseName string   `json:"releaseName,omitempty"`
+	ValueFiles  []string `json:"valueFiles,omitempty"` // in merge order
+	// Values are the inline values maps in merge order, each as YAML
+	// with sorted keys, so that moving or restyling them in their file
+	// changes nothing.
+	Values       []string `json:"values,omitempty"`
+	Set          []string `json:"set,omitempty"`
+	IncludeTests bool     `json:"includeTests,omitempty"`
+}
+
+// renderSettings returns the JSON form of t's settings.
+func (r *repo) renderSettings(t *render.Target) []byte {
+	s := targetSettings{
+		Kind: string(t.Kind), Path: t.Path, Namespace: t.Namespace,
+		ForceNamespace: t.ForceNamespace, Recurse: t.Recurse, KubeVersion: r.cfg.KubernetesVersion,
+	}
+	if h := t.Helm; h != nil {
+		s.Helm = &helmSettings{ReleaseName: h.ReleaseName, ValueFiles: h.ValueFiles, Set: h.Set, IncludeTests: h.IncludeTests}
+		for _, v := range h.Values {
+			s.Helm.Values = append(s.Helm.Values, canonicalYAML(v.Node))
+		}
+	}
+	b, err := json.Marshal(s)
+	if err != nil {
+		panic(err) // strings and bools only
+	}
+	return b
+}
+
+// canonicalYAML is n's value as YAML with mapping keys sorted; n itself
+// (comments and style included) when it does not decode.
+func canonicalYAML(n *yaml.Node) string {
+	if n == nil {
+		return ""
+	}
+	var v any
+	if err := n.Decode(&v); err == nil {
+		if b, err := yaml.Marshal(v); err == nil {
+			return string(b)
+		}
+	}
+	b, _ := yaml.Marshal(n)
+	return string(b)
 }
