@@ -346,3 +346,26 @@ func TestWriteFixesSafety(t *testing.T) {
 		}
 	})
 }
+
+// TestFixPlannerCRLF checks that a manifest written with CRLF line ends
+// keeps them on every line, new ones included.
+func TestFixPlannerCRLF(t *testing.T) {
+	dir := t.TempDir()
+	writeTestFile(t, filepath.Join(dir, ".git", "HEAD"), []byte("ref: refs/heads/main\n"))
+	src := strings.ReplaceAll("# a pod\napiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  namespace: a\nspec:\n  containers:\n    - name: c\n      image: c:1\n", "\n", "\r\n")
+	writeTestFile(t, filepath.Join(dir, "pod.yaml"), []byte(src))
+	r, err := openRepo(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.rules = testFixRules[:2]
+	res, err := runFix(context.Background(), r, fixOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := string(res.files["pod.yaml"])
+	want := src + strings.ReplaceAll("      securityContext:\n        readOnlyRootFilesystem: true\n  securityContext:\n    runAsNonRoot: true\n", "\n", "\r\n")
+	if got != want {
+		t.Errorf("got %q\nwant %q", got, want)
+	}
+}
