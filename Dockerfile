@@ -24,6 +24,7 @@ WORKDIR /src
 # The context may belong to another user than the builder's root; let git
 # read it anyway (for version stamping), without writing a git config file.
 ENV CGO_ENABLED=0 \
+    GOCACHE=/gocache \
     GOTOOLCHAIN=local \
     GOFLAGS=-mod=readonly \
     GIT_CONFIG_COUNT=1 \
@@ -35,7 +36,7 @@ RUN --mount=type=bind,source=go.mod,target=go.mod \
     go mod download
 RUN --mount=type=bind,target=. \
     --mount=type=cache,target=/go/pkg/mod \
-    --mount=type=cache,target=/root/.cache/go-build \
+    --mount=type=cache,target=/gocache \
     GOOS=$TARGETOS GOARCH=$TARGETARCH \
     go build -trimpath -ldflags "-s -w" -o /out/kubeharden .
 
