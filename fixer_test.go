@@ -109,7 +109,8 @@ var workloadKinds = []string{"Pod", "Deployment", "StatefulSet", "DaemonSet", "J
 
 // TestFixPlanner runs the planner on each testdata/fix/*.txtar repository.
 // The archive's comment lists the rules to run (default: test-non-root
-// and test-read-only), one "rules:" line. Files named want/PATH hold
+// and test-read-only), one "rules:" line; "rules: catalogue" runs the
+// real rule catalogue. Files named want/PATH hold
 // PATH's expected content after the fix (a file not listed must not
 // change); "skipped" lists the expected skipped fixes, one "rule: reason
 // substring" per line. Each case also checks that the fix is verified
@@ -132,7 +133,7 @@ func TestFixPlanner(t *testing.T) {
 					ruleIDs = strings.Fields(rest)
 				}
 			}
-			var rs []*lint.Rule
+			var rs []*lint.Rule // nil: the whole catalogue ("rules: catalogue")
 			for _, r := range testFixRules {
 				if slices.Contains(ruleIDs, r.ID) {
 					c := *r
