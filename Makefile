@@ -29,7 +29,8 @@ demo:
 FUZZ_TARGETS = \
 	./internal/ypath:FuzzParse ./internal/ypath:FuzzWalk \
 	./render:FuzzManifestObjects ./render:FuzzKustomizePatchLocate ./render:FuzzSplitTemplate \
-	./fix:FuzzApply ./fix:FuzzLower
+	./fix:FuzzApply ./fix:FuzzLower \
+	./config:FuzzParse ./render:FuzzValuesSite .:FuzzFixRoundTrip
 FUZZTIME ?= 60s
 
 fuzz:

@@ -70,7 +70,9 @@ type Helm struct {
 	IncludeTests bool `yaml:"includeTests"`
 }
 
-var typeErrLine = regexp.MustCompile(`^line (\d+): (.*)$`)
+// (?s): a message may quote a value with line breaks.
+var typeErrLine = regexp.MustCompile(`(?s)^line (\d+): (.*)$`)
+var unknownField = regexp.MustCompile(`^field (\S+) not found in type \S+$`)
 
 // Parse decodes a config file. file names it in errors.
 func Parse(file string, src []byte) (*Config, error) {
@@ -90,8 +92,10 @@ func Parse(file string, src []byte) (*Config, error) {
 	}
 	if len(root.Content) > 0 {
 		if _, rules := lookup(root.Content[0], "rules"); rules != nil {
-			for i := 0; i+1 < len(rules.Content); i += 2 {
-				c.lines[rules.Content[i].Value] = rules.Content[i].Line
+			for _, kv := range entries(rules, 0) {
+				if _, seen := c.lines[kv[0].Value]; !seen {
+					c.lines[kv[0].Value] = kv[0].Line
+				}
 			}
 		}
 		if _, ex := lookup(root.Content[0], "exemptions"); ex != nil && ex.Kind == yaml.SequenceNode {
@@ -109,15 +113,40 @@ func Parse(file string, src []byte) (*Config, error) {
 }
 
 func lookup(n *yaml.Node, key string) (*yaml.Node, *yaml.Node) {
-	if n == nil || n.Kind != yaml.MappingNode {
-		return nil, nil
-	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if n.Content[i].Value == key {
-			return n.Content[i], n.Content[i+1]
+	for _, kv := range entries(n, 0) {
+		if kv[0].Value == key {
+			return kv[0], kv[1]
 		}
 	}
 	return nil, nil
+}
+
+// entries returns the key/value pairs of the mapping n in order, aliases
+// resolved, with the pairs that merge keys (<<) bring in after its own,
+// as the decoder sees them; a key's first pair wins.
+func entries(n *yaml.Node, depth int) [][2]*yaml.Node {
+	for n != nil && n.Kind == yaml.AliasNode && depth < 16 {
+		n, depth = n.Alias, depth+1
+	}
+	if n == nil || n.Kind != yaml.MappingNode || depth > 16 {
+		return nil
+	}
+	var own, merged [][2]*yaml.Node
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if k.Value != "<<" || k.Tag == "!!str" && k.Style != 0 {
+			own = append(own, [2]*yaml.Node{k, v})
+			continue
+		}
+		if v.Kind == yaml.SequenceNode {
+			for _, m := range v.Content {
+				merged = append(merged, entries(m, depth+1)...)
+			}
+		} else {
+			merged = append(merged, entries(v, depth+1)...)
+		}
+	}
+	return append(own, merged...)
 }
 
 // Error is a config problem at a line of the config file.
@@ -143,7 +172,7 @@ func decodeError(file string, err error) error {
 	if m := typeErrLine.FindStringSubmatch(msg); m != nil {
 		n, _ := strconv.Atoi(m[1])
 		text := m[2]
-		if f := regexp.MustCompile(`^field (\S+) not found in type \S+$`).FindStringSubmatch(text); f != nil {
+		if f := unknownField.FindStringSubmatch(text); f != nil {
 			text = fmt.Sprintf("unknown key %q", f[1])
 		}
 		return &Error{File: file, Line: n, Message: text}

@@ -83,3 +83,17 @@ exemptions:
 		t.Errorf("unknown exemption key: %v", err)
 	}
 }
+
+// TestMergeKeyLines checks that problems written through YAML merge keys
+// are reported at the line where the offending key is written.
+func TestMergeKeyLines(t *testing.T) {
+	for _, c := range []struct{ src, want string }{
+		{"rules:\n  <<:\n    a:\n      severity: urgent\n", ".kubeharden.yaml:3: rule a: "},
+		{"kubernetesVersion: \"1.33\"\n<<: {podSecurity: {level: strict}}\n", ".kubeharden.yaml:2: unknown Pod Security level"},
+	} {
+		_, err := Parse(".kubeharden.yaml", []byte(c.src))
+		if err == nil || !strings.HasPrefix(err.Error(), c.want) {
+			t.Errorf("%q: error %v, want prefix %q", c.src, err, c.want)
+		}
+	}
+}

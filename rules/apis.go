@@ -189,6 +189,7 @@ type builtinType struct {
 // the stable versions of the kinds GitOps repositories hold.
 var builtinTypes = []builtinType{
 	{"v1", "ConfigMap", reflect.TypeFor[corev1.ConfigMap]()},
+	//lint:ignore SA1019 invalid-object decodes this deprecated kind on purpose: repositories still hold it
 	{"v1", "Endpoints", reflect.TypeFor[corev1.Endpoints]()},
 	{"v1", "LimitRange", reflect.TypeFor[corev1.LimitRange]()},
 	{"v1", "Namespace", reflect.TypeFor[corev1.Namespace]()},
