@@ -128,6 +128,9 @@ GITHUB_WORKSPACE). The token comes from the environment variable named by
 --token-env (GITHUB_TOKEN by default), or from a GitHub App (--app-id,
 --installation-id, --private-key-file) exchanged for an installation token.
 Credentials never appear in output or errors.`,
+		Example: `  kubeharden github review --fail-on high
+  kubeharden github remediate --label security
+  kubeharden github review --app-id 12345 --installation-id 678 --private-key-file app.pem`,
 	}
 	pf := cmd.PersistentFlags()
 	pf.StringVar(&gf.repo, "repo", "", "repository as OWNER/REPO (default $GITHUB_REPOSITORY)")
