@@ -39,7 +39,7 @@ Exit codes: 0 no finding at or above --fail-on; 1 findings at or above it;
 2 usage error, bad config, or a target that could not be rendered (all other
 targets are still linted and reported).`,
 		Example: `  kubeharden lint
-  kubeharden lint --changed origin/main
+  kubeharden lint --changed=origin/main
   kubeharden lint --format json testdata/demo
   kubeharden lint --fail-on high apps/prod/values.yaml`,
 		RunE: func(cmd *cobra.Command, args []string) error {
