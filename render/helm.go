@@ -19,7 +19,6 @@ import (
 	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chart/loader"
 	"helm.sh/helm/v3/pkg/chartutil"
-	"helm.sh/helm/v3/pkg/engine"
 	"helm.sh/helm/v3/pkg/ignore"
 	"helm.sh/helm/v3/pkg/strvals"
 	k8sversion "k8s.io/component-base/version"
@@ -873,7 +872,7 @@ func (r *Renderer) renderHelmWith(ctx context.Context, t *Target, extra map[stri
 				done <- result{err: errorf(dir, 0, "helm rendering failed: %v", p)}
 			}
 		}()
-		run, err := r.renderChart(dir, t, opts, extra)
+		run, err := r.renderChart(ctx, dir, t, opts, extra)
 		done <- result{run, err}
 	}()
 	select {
@@ -888,7 +887,7 @@ func (r *Renderer) renderHelmWith(ctx context.Context, t *Target, extra map[stri
 }
 
 // renderChart does the work of renderHelmWith, synchronously.
-func (r *Renderer) renderChart(dir string, t *Target, opts *HelmOptions, extra map[string]any) (helmRun, error) {
+func (r *Renderer) renderChart(ctx context.Context, dir string, t *Target, opts *HelmOptions, extra map[string]any) (helmRun, error) {
 	b := &helmBuild{r: r, ix: chartIndex{}}
 	ch, src, err := b.build(dir, nil)
 	if err != nil {
@@ -934,8 +933,16 @@ func (r *Renderer) renderChart(dir string, t *Target, opts *HelmOptions, extra m
 	}
 
 	tmpls := templateFiles(ch, b.ix)
-	out, err := engine.Engine{}.Render(ch, top)
+	g := &helmGuard{ctx: ctx, limit: r.opts.MaxOutput}
+	out, err := renderGuarded(ch, top, g, tmpls)
+	if g.err != nil {
+		return helmRun{}, g.err
+	}
 	if err != nil {
+		var e *Error
+		if errors.As(err, &e) {
+			return helmRun{}, e
+		}
 		return helmRun{}, templateError(dir, err, tmpls)
 	}
 	var size int64

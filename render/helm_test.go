@@ -396,7 +396,7 @@ func TestRenderHelmErrors(t *testing.T) {
 		name:   "output limit",
 		opts:   Options{MaxOutput: 1024},
 		target: &Target{Kind: KindHelm, Path: "charts/big"},
-		want:   `charts/big: chart renders 4`,
+		want:   `charts/big/templates/cm.yaml:6: repeat 4096 "x" would make about 4096 bytes, over the 1024 byte output limit; refused before rendering`,
 	}, {
 		name:   "kubeVersion constraint",
 		target: &Target{Kind: KindHelm, Path: "charts/old"},

@@ -253,16 +253,47 @@ func TestLimits(t *testing.T) {
 		opts: Options{Timeout: 500 * time.Millisecond},
 		files: map[string]string{
 			"slow/Chart.yaml": chart("slow"),
-			// Go templates cannot be stopped: this runs on for a few
-			// seconds after the test has its error.
-			"slow/templates/cm.yaml": "{{- range until 10000 }}{{ range until 10000 }}{{ end }}{{ end }}\n" + configMap("slow"),
+			// Few steps, each slow (a bcrypt hash), so that the time
+			// limit and not the output limit stops it; the guard stops
+			// the template at its next iteration once the render has
+			// timed out (TestHelmStopsAfterTimeout).
+			"slow/templates/cm.yaml": "{{- range until 100000 }}{{ $_ := bcrypt \"x\" }}{{ end }}\n" + configMap("slow"),
 		},
 		want: []wantErr{{"slow", 0, "rendering took longer than 500ms"}},
 	}, {
-		name:  "Helm output over the limit",
-		opts:  Options{MaxOutput: 2048},
-		files: map[string]string{"huge/Chart.yaml": chart("huge"), "huge/templates/cm.yaml": configMap("huge") + "data:\n  blob: {{ repeat 4096 \"x\" }}\n"},
+		name: "Helm output over the limit",
+		opts: Options{MaxOutput: 2048},
+		// The size comes from the values: only the output, once
+		// rendered, can be checked.
+		files: map[string]string{"huge/Chart.yaml": chart("huge"), "huge/values.yaml": "size: 4096\n", "huge/templates/cm.yaml": configMap("huge") + "data:\n  blob: {{ repeat (int .Values.size) \"x\" }}\n"},
 		want:  []wantErr{{"huge", 0, "chart renders 4"}},
+	}, {
+		name: "Helm template making a list of a hundred million numbers",
+		// until would allocate 800 MB before the first iteration: refused
+		// before rendering.
+		files:    map[string]string{"list/Chart.yaml": chart("list"), "list/templates/cm.yaml": configMap("list") + "data:\n  n: \"{{ range until 100000000 }}x{{ end }}\"\n"},
+		want:     []wantErr{{"list/templates/cm.yaml", 6, "until 100000000 would make about 800000000 bytes, over the 67108864 byte output limit"}},
+		maxAlloc: 16 << 20,
+	}, {
+		name: "Helm loops writing gigabytes",
+		opts: Options{MaxOutput: 1 << 20},
+		// 10^8 iterations of 16 bytes: 1.6 GB, stopped at the iteration
+		// that would pass 1 MiB, before writing it. 2^20 calls of a named
+		// template, each writing 16 bytes and all copied up through
+		// include at every level: stopped likewise.
+		files: map[string]string{
+			"loop/Chart.yaml":        chart("loop"),
+			"loop/templates/cm.yaml": "{{- range until 10000 }}\n{{- range until 10000 }}xxxxxxxxxxxxxxxx{{ end }}\n{{- end }}\n" + configMap("loop"),
+			// a named template calling itself writes too
+			"rec/Chart.yaml":        chart("rec"),
+			"rec/templates/_r.tpl":  "{{- define \"r\" }}yyyyyyyyyyyyyyyy{{ if lt (len .) 20 }}{{ include \"r\" (printf \"%s.\" .) }}{{ include \"r\" (printf \"%s.\" .) }}{{ end }}{{ end }}\n",
+			"rec/templates/cm.yaml": configMap("rec") + "data:\n  r: {{ include \"r\" \"\" | quote }}\n",
+		},
+		want: []wantErr{
+			{"loop/templates/cm.yaml", 2, "loop goes over the 1048576 byte output limit; rendering stopped"},
+			{"rec/templates/_r.tpl", 1, "named template goes over the 1048576 byte output limit; rendering stopped"},
+		},
+		maxAlloc: 16 << 20,
 	}, {
 		name: "kustomizations including each other",
 		files: map[string]string{
