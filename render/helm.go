@@ -864,8 +864,10 @@ func (r *Renderer) renderHelmWith(ctx context.Context, t *Target, extra map[stri
 	}
 	done := make(chan result, 1)
 	// Go templates cannot be interrupted: on timeout the goroutine is left
-	// to finish on its own and its result is dropped. The channel is
-	// buffered so that it never blocks.
+	// to stop at the template's next loop iteration or named-template
+	// call, where the guard (guard.go) sees ctx done, or else to finish on
+	// its own; its result is dropped. The channel is buffered so that it
+	// never blocks.
 	go func() {
 		defer func() {
 			if p := recover(); p != nil {
