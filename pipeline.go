@@ -102,7 +102,9 @@ func openRepo(wd string, args []string) (*repo, error) {
 		return nil, &codeError{code: exitError, err: err}
 	}
 	r.cfg = cfg
-	r.renderer = render.NewRenderer(fsys, render.Options{KubeVersion: cfg.KubernetesVersion})
+	fsys.MaxFileSize = int64(cfg.Limits.MaxFileSize)
+	r.renderer = render.NewRenderer(fsys, render.Options{KubeVersion: cfg.KubernetesVersion,
+		Timeout: cfg.Limits.Timeout(), MaxOutput: int64(cfg.Limits.MaxRenderOutput)})
 	return r, nil
 }
 

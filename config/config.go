@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	yaml "go.yaml.in/yaml/v3"
 
@@ -46,6 +47,8 @@ type Config struct {
 	// MaxExemptionDays bounds how far away an exemption may expire
 	// (default 365).
 	MaxExemptionDays int `yaml:"maxExemptionDays"`
+	// Limits bound the work done per file and per target.
+	Limits Limits `yaml:"limits"`
 
 	// lines remembers where each rule ID is written, for errors.
 	lines map[string]int
@@ -62,6 +65,35 @@ type Rule struct {
 	Enabled  *bool          `yaml:"enabled"`
 	Severity string         `yaml:"severity"`
 	Options  map[string]any `yaml:"options"`
+}
+
+// Limits bound the work kubeharden does on the repository's input, which
+// it treats as untrusted. Zero fields keep the defaults; a limit may be
+// raised up to a ceiling, so that no config makes the work unbounded.
+type Limits struct {
+	// MaxFileSize is the largest file read, in bytes (default 16 MiB,
+	// at most 1 GiB).
+	MaxFileSize int `yaml:"maxFileSize"`
+	// RenderTimeout bounds the rendering of one target, as a Go duration
+	// such as "30s" (default 30s, at most 10m).
+	RenderTimeout string `yaml:"renderTimeout"`
+	// MaxRenderOutput is the most bytes one target may render (default
+	// 64 MiB, at most 1 GiB).
+	MaxRenderOutput int `yaml:"maxRenderOutput"`
+}
+
+// Ceilings of the configurable limits.
+const (
+	MaxFileSizeCeiling     = 1 << 30
+	RenderTimeoutCeiling   = 10 * time.Minute
+	MaxRenderOutputCeiling = 1 << 30
+)
+
+// Timeout returns RenderTimeout as a duration; 0 when unset. Parse has
+// checked it.
+func (l Limits) Timeout() time.Duration {
+	d, _ := time.ParseDuration(l.RenderTimeout)
+	return d
 }
 
 // Helm configures chart rendering.
@@ -211,6 +243,18 @@ func (c *Config) validate(file string, root *yaml.Node) error {
 	}
 	if c.MaxExemptionDays < 0 {
 		return &Error{file, line("maxExemptionDays"), "maxExemptionDays must be positive"}
+	}
+	if l := c.Limits.MaxFileSize; l < 0 || l > MaxFileSizeCeiling {
+		return &Error{file, line("limits", "maxFileSize"), fmt.Sprintf("limits.maxFileSize must be between 1 and %d bytes", MaxFileSizeCeiling)}
+	}
+	if l := c.Limits.MaxRenderOutput; l < 0 || l > MaxRenderOutputCeiling {
+		return &Error{file, line("limits", "maxRenderOutput"), fmt.Sprintf("limits.maxRenderOutput must be between 1 and %d bytes", MaxRenderOutputCeiling)}
+	}
+	if t := c.Limits.RenderTimeout; t != "" {
+		d, err := time.ParseDuration(t)
+		if err != nil || d <= 0 || d > RenderTimeoutCeiling {
+			return &Error{file, line("limits", "renderTimeout"), fmt.Sprintf("limits.renderTimeout %q must be a duration between 1ms and %s, such as 30s", t, RenderTimeoutCeiling)}
+		}
 	}
 	for id, r := range c.Rules {
 		if r.Severity != "" {
