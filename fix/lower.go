@@ -401,7 +401,7 @@ func anchorErr(n *yaml.Node) error {
 // and its comment stay; v is written inline or as an indented block.
 func (l *lowerer) replace(h hop, v *yaml.Node) error {
 	n := h.node
-	v = quotedLike(n, v)
+	v = quotedLike(n, h.parent, l.obj.node, v)
 	if a := l.usedAnchor(n); a != nil {
 		return anchorErr(a)
 	}
@@ -574,7 +574,7 @@ func (l *lowerer) ensure(p ypath.Path, item *yaml.Node) error {
 		if slices.ContainsFunc(n.Content, func(c *yaml.Node) bool { return sameItem(c, item) }) {
 			return nil
 		}
-		item = quotedLike(n, sequence(item)).Content[0]
+		item = quotedLike(n, h.parent, l.obj.node, sequence(item)).Content[0]
 		if isBlockColl(n) {
 			col, err := l.f.itemCol(h)
 			if err != nil {

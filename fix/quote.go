@@ -293,21 +293,34 @@ func sameItem(c, item *yaml.Node) bool {
 	return equalNode(d, item)
 }
 
-// quotedLike returns v with the quoting of the list old it replaces or
-// extends: when every string item of old is quoted in one style
-// (verbs: ["get"]), v's string items are written in that style too. v is
-// returned as it is otherwise; it is never modified.
-func quotedLike(old, v *yaml.Node) *yaml.Node {
-	if old == nil || old.Kind != yaml.SequenceNode || v.Kind != yaml.SequenceNode || len(old.Content) == 0 {
+// quotedLike returns v with the quoting the lists around it use: when
+// the string items of the list old it replaces or extends and of the
+// lists beside it in the same mapping, or else of every list of the
+// object, are quoted in one style although plain would do (verbs beside
+// resources: ["pods"]), v's string items are written in that style too.
+// Items that must be quoted ("*") say nothing about style. v is returned
+// as it is otherwise; it is never modified.
+func quotedLike(old, parent, obj, v *yaml.Node) *yaml.Node {
+	if v.Kind != yaml.SequenceNode {
 		return v
 	}
-	style := old.Content[0].Style & (yaml.SingleQuotedStyle | yaml.DoubleQuotedStyle)
-	for _, c := range old.Content {
-		if c.Kind != yaml.ScalarNode || c.Style&(yaml.SingleQuotedStyle|yaml.DoubleQuotedStyle) != style {
-			return v
+	near := []*yaml.Node{old}
+	if parent != nil && parent.Kind == yaml.MappingNode {
+		for i := 1; i < len(parent.Content); i += 2 {
+			near = append(near, parent.Content[i])
 		}
 	}
-	if style == 0 {
+	style, ok := listQuoting(near)
+	if !ok {
+		var all []*yaml.Node
+		visit(obj, func(n *yaml.Node) {
+			if n.Kind == yaml.SequenceNode {
+				all = append(all, n)
+			}
+		})
+		style, ok = listQuoting(all)
+	}
+	if !ok || style == 0 {
 		return v
 	}
 	out := *v
@@ -321,4 +334,27 @@ func quotedLike(old, v *yaml.Node) *yaml.Node {
 		out.Content[i] = c
 	}
 	return &out
+}
+
+// listQuoting returns the one quote style (0 for plain) that the string
+// items of the lists are written in where plain would do, and whether
+// they show one at all: false when there are none or they disagree.
+func listQuoting(lists []*yaml.Node) (yaml.Style, bool) {
+	style, seen := yaml.Style(0), false
+	for _, l := range lists {
+		if l == nil || l.Kind != yaml.SequenceNode {
+			continue
+		}
+		for _, c := range l.Content {
+			if c.Kind != yaml.ScalarNode || c.ShortTag() != "!!str" || !plainOK(c.Value, isFlow(l)) {
+				continue
+			}
+			q := c.Style & (yaml.SingleQuotedStyle | yaml.DoubleQuotedStyle)
+			if seen && q != style {
+				return 0, false
+			}
+			style, seen = q, true
+		}
+	}
+	return style, seen
 }
