@@ -1,6 +1,7 @@
 package render
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"errors"
@@ -496,10 +497,27 @@ func (d *discovery) addStandalone() {
 			d.repo.Errors = append(d.repo.Errors, fileError(f, err))
 			continue
 		}
-		if looksLikeManifest(src) {
+		if looksLikeManifest(src) && !d.unpackagedTemplate(f, src) {
 			d.repo.Targets = append(d.repo.Targets, &Target{Kind: KindManifests, Path: f})
 		}
 	}
+}
+
+// unpackagedTemplate reports whether a YAML file is a Helm template of a
+// chart that has no Chart.yaml in the repository (charts whose Chart.yaml
+// a release build generates from Chart.template.yaml, or partial chart
+// sources): a file in a templates directory beside a values.yaml, with
+// template actions. It cannot be rendered without its chart, and it is
+// not a manifest.
+func (d *discovery) unpackagedTemplate(file string, src []byte) bool {
+	dir := path.Dir(file)
+	for ; dir != "." && path.Base(dir) != "templates"; dir = path.Dir(dir) {
+	}
+	if path.Base(dir) != "templates" || !bytes.Contains(src, []byte("{{")) {
+		return false
+	}
+	chart := path.Dir(dir)
+	return d.fs.Exists(path.Join(chart, "values.yaml")) || d.fs.Exists(path.Join(chart, "Chart.template.yaml"))
 }
 
 var (

@@ -1126,11 +1126,18 @@ func (f archiveSource) Locate(ypath.Path) Location { return Location(f) }
 // templateObjects splits the output of one template into objects, each
 // with a source map into the template.
 // dir is the chart, blamed when the template's file is unknown.
+// gluedDocSep is a document separator with text glued to it.
+var gluedDocSep = regexp.MustCompile(`(?m)^---([^\s-])`)
+
 func templateObjects(dir, key, text string, tf *tmplFile, includeTests bool) ([]*Object, error) {
 	file := dir
 	if tf != nil {
 		file = tf.file
 	}
+	// Helm splits its output on "---" wherever a line starts with it, so
+	// charts write "---# comment"; YAML needs a space after the marker.
+	// The line count stays the same.
+	text = gluedDocSep.ReplaceAllString(text, "--- $1")
 	docs, over, e := decodeDocuments(file, []byte(text))
 	if e != nil {
 		// The line is one of the rendered output, not of the template.
