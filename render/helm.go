@@ -86,6 +86,9 @@ type chartSource struct {
 type chartDep struct {
 	name, version, repository, alias string
 	line                             int
+	// condition and tags can disable the dependency (Chart.yaml).
+	condition string
+	tags      []string
 }
 
 // chartTree is a chart's files split the way loader.LoadFiles splits
@@ -400,13 +403,20 @@ func (s *chartSource) readMeta(dir string, files []*loader.BufferedFile) error {
 		return nil
 	}
 	for _, d := range deps.Content {
-		s.deps = append(s.deps, chartDep{
+		dep := chartDep{
 			name:       scalar(d, "name"),
 			version:    scalar(d, "version"),
 			repository: scalar(d, "repository"),
 			alias:      scalar(d, "alias"),
 			line:       d.Line,
-		})
+			condition:  scalar(d, "condition"),
+		}
+		if _, tags := lookup(d, "tags"); tags != nil && tags.Kind == yaml.SequenceNode {
+			for _, t := range tags.Content {
+				dep.tags = append(dep.tags, t.Value)
+			}
+		}
+		s.deps = append(s.deps, dep)
 	}
 	return nil
 }
@@ -569,6 +579,11 @@ func yamlLineError(file string, lineOffset int, err error) *Error {
 type helmBuild struct {
 	r  *Renderer
 	ix chartIndex
+	// optional are the top chart's dependencies that are neither vendored
+	// nor file:// but have a condition or tags: they are an error only if
+	// the release's values enable them (see checkOptional).
+	optional []chartDep
+	depsFile string
 }
 
 // build assembles the chart in dir with its vendored subcharts and the
@@ -593,6 +608,11 @@ func (b *helmBuild) build(dir string, stack []string) (*chart.Chart, *chartSourc
 			return nil, nil, err
 		}
 		if !ok {
+			if len(stack) == 1 && (d.condition != "" || len(d.tags) > 0) {
+				b.optional = append(b.optional, d)
+				b.depsFile = src.depsFile
+				continue
+			}
 			return nil, nil, remoteDependencyError(src.depsFile, d)
 		}
 		if i := slices.Index(stack, depDir); i >= 0 {
@@ -615,6 +635,57 @@ func (b *helmBuild) build(dir string, stack []string) (*chart.Chart, *chartSourc
 		c.AddDependency(sub)
 	}
 	return c, src, nil
+}
+
+// checkOptional returns the error for the first optional dependency that
+// is not vendored and that the release's values enable. Helm decides as
+// ProcessDependencies does: the first condition path that holds a bool
+// wins; else the dependency is enabled when any of its tags is true (or
+// it has none). A disabled dependency is not needed, so a chart whose
+// optional remote dependencies are off renders, unlike with helm
+// template, which requires every dependency to be present.
+func (b *helmBuild) checkOptional(ch *chart.Chart, vals map[string]any) error {
+	if len(b.optional) == 0 {
+		return nil
+	}
+	merged, err := chartutil.CoalesceValues(ch, copyValues(vals))
+	if err != nil {
+		return errorf(b.depsFile, 0, "values: %v", err)
+	}
+	for _, d := range b.optional {
+		if dependencyEnabled(d, merged) {
+			return remoteDependencyError(b.depsFile, d)
+		}
+	}
+	return nil
+}
+
+func dependencyEnabled(d chartDep, vals chartutil.Values) bool {
+	for _, c := range strings.Split(d.condition, ",") {
+		if c = strings.TrimSpace(c); c == "" {
+			continue
+		}
+		if v, err := vals.PathValue(c); err == nil {
+			if on, ok := v.(bool); ok {
+				return on
+			}
+		}
+	}
+	if len(d.tags) == 0 {
+		return true
+	}
+	tags, _ := vals["tags"].(map[string]any)
+	for _, t := range d.tags {
+		if on, ok := tags[t].(bool); ok && on {
+			return true
+		}
+	}
+	for _, t := range d.tags {
+		if _, ok := tags[t].(bool); ok {
+			return false // tags named and all false
+		}
+	}
+	return true
 }
 
 // newestKubeVersion is the Kubernetes version charts see when
@@ -909,6 +980,9 @@ func (r *Renderer) renderChart(ctx context.Context, dir string, t *Target, opts 
 	}
 	if extra != nil {
 		vals = mergeValues(vals, copyValues(extra))
+	}
+	if err := b.checkOptional(ch, vals); err != nil {
+		return helmRun{}, err
 	}
 	if err := chartutil.ProcessDependenciesWithMerge(ch, vals); err != nil {
 		return helmRun{}, errorf(dir, 0, "process chart dependencies: %v", err)

@@ -2,6 +2,7 @@ package render
 
 import (
 	"context"
+	"strings"
 	"testing"
 )
 
@@ -46,5 +47,43 @@ func TestRealWorldTemplateQuirks(t *testing.T) {
 	}
 	if len(objs) != 2 {
 		t.Fatalf("rendered %d objects, want 2", len(objs))
+	}
+}
+
+// TestOptionalRemoteDependency: a chart repository dependency that is
+// not vendored is an error only when the release's values enable it, by
+// its condition or tags; disabled ones are what ProcessDependencies would
+// drop anyway.
+func TestOptionalRemoteDependency(t *testing.T) {
+	dir := t.TempDir()
+	writeTree(t, dir, map[string]string{
+		"app/Chart.yaml": "apiVersion: v2\nname: app\nversion: 0.1.0\ndependencies:\n" +
+			"  - name: sdk\n    version: 1.0.0\n    repository: oci://ghcr.io/example/charts\n    condition: sdk.enabled\n" +
+			"  - name: extra\n    version: 1.0.0\n    repository: https://charts.example.com\n    tags: [extras]\n",
+		"app/values.yaml":       "sdk:\n  enabled: false\ntags:\n  extras: false\n",
+		"app/templates/sa.yaml": "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: app\n",
+		"values-sdk.yaml":       "sdk:\n  enabled: true\n",
+		"values-extras.yaml":    "tags:\n  extras: true\n",
+	})
+	fsys, err := NewFS(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := NewRenderer(fsys, Options{})
+	for _, c := range []struct {
+		values []string
+		want   string // error prefix; "" renders
+	}{
+		{nil, ""},
+		{[]string{"values-sdk.yaml"}, `app/Chart.yaml:5: dependency "sdk" needs chart repository oci://ghcr.io/example/charts`},
+		{[]string{"values-extras.yaml"}, `app/Chart.yaml:9: dependency "extra" needs chart repository https://charts.example.com`},
+	} {
+		objs, err := r.Render(context.Background(), &Target{Kind: KindHelm, Path: "app", Helm: &HelmOptions{ValueFiles: c.values}})
+		switch {
+		case c.want == "" && (err != nil || len(objs) != 1):
+			t.Errorf("%v: %d objects, %v", c.values, len(objs), err)
+		case c.want != "" && (err == nil || !strings.HasPrefix(err.Error(), c.want)):
+			t.Errorf("%v: error %v, want %q", c.values, err, c.want)
+		}
 	}
 }
