@@ -461,9 +461,22 @@ func (p *prober) find(ctx context.Context, objKey string, idx int, obj *Object, 
 	if err != nil {
 		return nil, err
 	}
-	if f == nil {
-		f, err = p.fromLeaves(ctx, objKey, idx, field)
+	// A field the template renders, but not from the map found (whose
+	// values lack it: automountServiceAccountToken: {{ .Values.sa.x }}
+	// beside {{ toYaml .Values.podExtra }}), is written where it comes
+	// from: writing it into the map would render it twice.
+	if m := ypath.Walk(p.st.base.objs[idx].Node, field); f != nil && m.Depth == len(field) &&
+		valueAt(p.st.vals, f.key.Append(field[len(f.field):]...)) == nil {
+		leafSite, err := p.fromLeaves(ctx, objKey, idx, field)
 		if err != nil {
+			return nil, err
+		}
+		if leafSite != nil {
+			f = leafSite
+		}
+	}
+	if f == nil {
+		if f, err = p.fromLeaves(ctx, objKey, idx, field); err != nil {
 			return nil, err
 		}
 	}
@@ -777,6 +790,21 @@ func (p *prober) fromLeaves(ctx context.Context, objKey string, idx int, field y
 	}, collect(func(i int) ypath.Path { return plain[i].path }))
 	if err != nil || got != nil {
 		return got, err
+	}
+	// Booleans named like the field first, one by one: flipping halves
+	// of many flags can switch off the object itself.
+	fieldName := strings.ToLower(field[len(field)-1])
+	for _, l := range bools {
+		name := strings.ToLower(l.path[len(l.path)-1])
+		if len(name) < 4 || !strings.Contains(fieldName, name) && !strings.Contains(name, fieldName) {
+			continue
+		}
+		if k, err := p.flipSearch(ctx, objKey, field, m.Value.Value, []leaf{l}); err != nil || k != nil {
+			if k == nil {
+				return nil, err
+			}
+			return &found{key: k, field: field}, nil
+		}
 	}
 	if len(bools) > 0 {
 		if len(bools) > maxProbeBools {

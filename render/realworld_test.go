@@ -4,6 +4,8 @@ import (
 	"context"
 	"strings"
 	"testing"
+
+	"github.com/kubeharden/kubeharden/internal/ypath"
 )
 
 // TestRealWorldTemplateQuirks covers two things public charts do that
@@ -85,5 +87,41 @@ func TestOptionalRemoteDependency(t *testing.T) {
 		case c.want != "" && (err == nil || !strings.HasPrefix(err.Error(), c.want)):
 			t.Errorf("%v: error %v, want %q", c.values, err, c.want)
 		}
+	}
+}
+
+// TestValuesSiteBooleanLeaf: a boolean field rendered from its own values
+// key, in a chart with many other boolean flags and a map merged into the
+// same pod spec (the external-secrets layout), is written at that key, not
+// into the map, which would render the field twice.
+func TestValuesSiteBooleanLeaf(t *testing.T) {
+	dir := t.TempDir()
+	writeTree(t, dir, map[string]string{
+		"c/Chart.yaml": "apiVersion: v2\nname: c\nversion: 0.1.0\n",
+		"c/values.yaml": "create: true\nmetrics: {enabled: true}\npodSpecExtra: {}\n" +
+			"serviceAccount:\n  create: true\n  automount: true\n" +
+			"webhook:\n  create: true\n  hostNetwork: false\n  serviceAccount:\n    create: true\n    automount: true\n",
+		"c/templates/deploy.yaml": "{{- if .Values.webhook.create }}\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: webhook\nspec:\n  template:\n    spec:\n" +
+			"      hostNetwork: {{ .Values.webhook.hostNetwork }}\n" +
+			"      automountServiceAccountToken: {{ .Values.webhook.serviceAccount.automount }}\n" +
+			"      {{- with .Values.podSpecExtra }}\n      {{- toYaml . | nindent 6 }}\n      {{- end }}\n" +
+			"      containers:\n        - name: w\n          image: w:1\n{{- end }}\n",
+	})
+	fsys, err := NewFS(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := NewRenderer(fsys, Options{})
+	tg := &Target{Kind: KindHelm, Path: "c", Helm: &HelmOptions{}}
+	objs, err := r.Render(context.Background(), tg)
+	if err != nil || len(objs) != 1 {
+		t.Fatalf("%d objects, %v", len(objs), err)
+	}
+	site, err := r.ValuesSite(context.Background(), tg, objs[0], ypath.Path{"spec", "template", "spec", "automountServiceAccountToken"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := site.File + " " + site.Path.String(); got != "c/values.yaml webhook.serviceAccount.automount" {
+		t.Errorf("site %s, want c/values.yaml webhook.serviceAccount.automount", got)
 	}
 }
