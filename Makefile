@@ -30,7 +30,7 @@ FUZZ_TARGETS = \
 	./internal/ypath:FuzzParse ./internal/ypath:FuzzWalk \
 	./render:FuzzManifestObjects ./render:FuzzKustomizePatchLocate ./render:FuzzSplitTemplate \
 	./fix:FuzzApply ./fix:FuzzLower \
-	./config:FuzzParse ./render:FuzzValuesSite .:FuzzFixRoundTrip
+	./config:FuzzParse ./lint:FuzzExemptionAnnotation ./render:FuzzValuesSite .:FuzzFixRoundTrip
 FUZZTIME ?= 60s
 
 fuzz:
