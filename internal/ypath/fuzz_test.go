@@ -1,9 +1,11 @@
 package ypath
 
 import (
+	"encoding/binary"
 	"slices"
 	"strings"
 	"testing"
+	"unicode/utf16"
 
 	yaml "go.yaml.in/yaml/v3"
 )
@@ -67,8 +69,10 @@ func FuzzWalk(f *testing.F) {
 }
 
 // yamlLines counts the lines of src as the YAML parser does: "\r\n", a
-// lone "\r", and NEL, LS and PS all end a line.
+// lone "\r", and NEL, LS and PS all end a line; input with a UTF-16 byte
+// order mark is decoded from UTF-16 first, as the parser does.
 func yamlLines(src string) int {
+	src = decodeUTF16(src)
 	src = strings.ReplaceAll(src, "\r\n", "\n")
 	n := 1
 	for _, r := range src {
@@ -78,4 +82,24 @@ func yamlLines(src string) int {
 		}
 	}
 	return n
+}
+
+// decodeUTF16 returns src decoded from UTF-16 when it starts with a UTF-16
+// byte order mark, else src.
+func decodeUTF16(src string) string {
+	var order binary.ByteOrder
+	switch {
+	case strings.HasPrefix(src, "\xff\xfe"):
+		order = binary.LittleEndian
+	case strings.HasPrefix(src, "\xfe\xff"):
+		order = binary.BigEndian
+	default:
+		return src
+	}
+	b := []byte(src[2:])
+	units := make([]uint16, 0, len(b)/2)
+	for i := 0; i+1 < len(b); i += 2 {
+		units = append(units, order.Uint16(b[i:]))
+	}
+	return string(utf16.Decode(units))
 }
