@@ -68,11 +68,12 @@ targets are still linted and reported).`,
 				return o.format == report.FormatJSON || o.format == report.FormatSARIF
 			})
 			stop := startProgress(r, cmd.ErrOrStderr(), quiet(cmd))
-			res, err := lintRepo(cmd.Context(), r)
+			snap, err := r.lint(cmd.Context())
 			stop()
 			if err != nil {
 				return &codeError{code: exitError, err: err}
 			}
+			res := &snap.outcome
 			findings, errs := res.Findings, res.Errors
 			var stale []lint.BaselineEntry
 			if baselineFile != "" {
@@ -85,6 +86,15 @@ targets are still linted and reported).`,
 			rep := &report.Report{Findings: findings, Suppressed: res.Suppressed, Errors: errs,
 				Targets: res.Targets, Objects: res.Objects, Rendered: res.Rendered,
 				Tool: report.Tool{Name: "kubeharden", Version: version()}}
+			if slices.ContainsFunc(outputs, func(o output) bool { return o.format == report.FormatSARIF }) {
+				// SARIF carries each finding's own fix as replacements.
+				rep.Fixes = map[string][]report.FileChange{}
+				for fp, changes := range singleFixes(cmd.Context(), r, snap) {
+					for _, c := range changes {
+						rep.Fixes[fp] = append(rep.Fixes[fp], report.FileChange{Path: c.file, Old: c.old, New: c.new})
+					}
+				}
+			}
 			if err := writeReports(cmd.OutOrStdout(), outputs, rep, showExempt); err != nil {
 				return &codeError{code: exitError, err: err}
 			}

@@ -42,7 +42,18 @@ type Report struct {
 	// inputs (JSON "targets", SARIF artifacts and run properties); it may
 	// be nil, and it does not change the Targets count.
 	Rendered []Target
-	Tool     Tool
+	// Fixes holds, by finding fingerprint, the file changes of each
+	// finding's own automatic fix, for formats that carry fixes (SARIF);
+	// it may be nil.
+	Fixes map[string][]FileChange
+	Tool  Tool
+}
+
+// FileChange is one file before and after a fix; Old is nil for a file
+// the fix creates.
+type FileChange struct {
+	Path     string
+	Old, New []byte
 }
 
 // Tool names the program that produced a report. An empty Name is written
@@ -129,6 +140,8 @@ type view struct {
 	errors  []lint.Error
 	targets int
 	objects int
+	// fixes are the findings' own fixes by fingerprint (may be nil).
+	fixes map[string][]FileChange
 	// rendered are the described targets, in output order.
 	rendered []Target
 	// bySeverity counts findings, indexed by lint.Severity.
@@ -180,6 +193,7 @@ func newView(r *Report, opts Options) (*view, error) {
 	if v.rendered, err = checkTargets(r.Rendered); err != nil {
 		return nil, err
 	}
+	v.fixes = r.Fixes
 	return v, nil
 }
 

@@ -139,7 +139,37 @@ type sarifResult struct {
 	Message             sarifMessage      `json:"message"`
 	Locations           []sarifLocation   `json:"locations"`
 	PartialFingerprints map[string]string `json:"partialFingerprints"`
+	Fixes               []sarifFix        `json:"fixes,omitempty"`
 	Properties          sarifResultProps  `json:"properties"`
+}
+
+// sarifFix is a finding's automatic fix as replacements of whole lines.
+type sarifFix struct {
+	Description     sarifMessage          `json:"description"`
+	ArtifactChanges []sarifArtifactChange `json:"artifactChanges"`
+}
+
+type sarifArtifactChange struct {
+	ArtifactLocation sarifArtifactLocation `json:"artifactLocation"`
+	Replacements     []sarifReplacement    `json:"replacements"`
+}
+
+type sarifReplacement struct {
+	DeletedRegion   sarifSpan     `json:"deletedRegion"`
+	InsertedContent *sarifContent `json:"insertedContent,omitempty"`
+}
+
+// sarifSpan is a region from the start of startLine to the start of
+// endLine (1-based; equal for an insertion).
+type sarifSpan struct {
+	StartLine   int `json:"startLine"`
+	StartColumn int `json:"startColumn"`
+	EndLine     int `json:"endLine"`
+	EndColumn   int `json:"endColumn"`
+}
+
+type sarifContent struct {
+	Text string `json:"text"`
 }
 
 type sarifResultProps struct {
@@ -236,6 +266,9 @@ func writeSARIF(buf *bytes.Buffer, v *view, _ Options) error {
 		}
 		if f.PSS != nil {
 			r.Properties.PSS = &jsonPSS{Level: f.PSS.Level, Version: f.PSS.Version, Check: f.PSS.Check}
+		}
+		if changes := v.fixes[Fingerprint(*f.Finding)]; len(changes) > 0 && f.Fix != nil {
+			r.Fixes = []sarifFix{sarifFixOf(f.Fix.Description, changes)}
 		}
 		run.Results = append(run.Results, r)
 	}
@@ -424,4 +457,39 @@ func pascalCase(id string) string {
 		b.WriteString(strings.ToUpper(part[:1]) + part[1:])
 	}
 	return b.String()
+}
+
+// sarifFixOf writes file changes as SARIF replacements: for each file,
+// the run of lines from the first to the last that differ, replaced by
+// the new lines (a file the fix creates is one insertion at its start).
+func sarifFixOf(desc string, changes []FileChange) sarifFix {
+	fx := sarifFix{Description: sarifMessage{Text: desc}}
+	for _, c := range changes {
+		oldLines, newLines := splitKeep(c.Old), splitKeep(c.New)
+		pre := 0
+		for pre < len(oldLines) && pre < len(newLines) && oldLines[pre] == newLines[pre] {
+			pre++
+		}
+		suf := 0
+		for suf < len(oldLines)-pre && suf < len(newLines)-pre && oldLines[len(oldLines)-1-suf] == newLines[len(newLines)-1-suf] {
+			suf++
+		}
+		rep := sarifReplacement{DeletedRegion: sarifSpan{StartLine: pre + 1, StartColumn: 1, EndLine: len(oldLines) - suf + 1, EndColumn: 1}}
+		if ins := strings.Join(newLines[pre:len(newLines)-suf], ""); ins != "" {
+			rep.InsertedContent = &sarifContent{Text: ins}
+		}
+		fx.ArtifactChanges = append(fx.ArtifactChanges, sarifArtifactChange{
+			ArtifactLocation: sarifArtifactLocation{URI: artifactURI(c.Path), URIBaseID: sarifSrcRoot},
+			Replacements:     []sarifReplacement{rep},
+		})
+	}
+	return fx
+}
+
+// splitKeep splits b into lines that keep their line breaks.
+func splitKeep(b []byte) []string {
+	if len(b) == 0 {
+		return nil
+	}
+	return strings.SplitAfter(string(b), "\n")
 }

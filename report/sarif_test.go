@@ -78,6 +78,39 @@ func sarifReports(t testing.TB) map[string]*Report {
 			Location: lint.Location{File: "c:/weird dir/50%/ünï#?.yaml", Line: 2, Origin: lint.OriginManifest},
 		}}},
 		"via anchor": viaReport(t),
+		"fixes":      fixesReport(t),
+	}
+}
+
+// fixesReport is the sample with the web finding's own fix: an inserted
+// line in its manifest and a new file.
+func fixesReport(t testing.TB) *Report {
+	r := sampleReport(t)
+	r.Fixes = map[string][]FileChange{Fingerprint(r.Findings[2]): {
+		{Path: "deploy/web/deployment.yaml", Old: []byte("a: 1\nb:\n  c: 2\nd: 3\n"), New: []byte("a: 1\nb:\n  c: 2\n  e: true\nd: 3\n")},
+		{Path: "deploy/web/policy.yaml", New: []byte("kind: NetworkPolicy\n")},
+	}}
+	return r
+}
+
+// TestSARIFFixes: a finding's own fix is a SARIF fix whose replacements
+// are whole lines: an insertion is an empty region at the line it goes
+// before, a new file one insertion at its start.
+func TestSARIFFixes(t *testing.T) {
+	log := sarifLogOf(t, fixesReport(t))
+	var fixes []sarifFix
+	for _, r := range log.Runs[0].Results {
+		fixes = append(fixes, r.Fixes...)
+	}
+	if len(fixes) != 1 {
+		t.Fatalf("%d fixes, want 1", len(fixes))
+	}
+	got, _ := json.Marshal(fixes[0])
+	want := `{"description":{"text":"set securityContext.runAsNonRoot: true"},"artifactChanges":[` +
+		`{"artifactLocation":{"uri":"deploy/web/deployment.yaml","uriBaseId":"%SRCROOT%"},"replacements":[{"deletedRegion":{"startLine":4,"startColumn":1,"endLine":4,"endColumn":1},"insertedContent":{"text":"  e: true\n"}}]},` +
+		`{"artifactLocation":{"uri":"deploy/web/policy.yaml","uriBaseId":"%SRCROOT%"},"replacements":[{"deletedRegion":{"startLine":1,"startColumn":1,"endLine":1,"endColumn":1},"insertedContent":{"text":"kind: NetworkPolicy\n"}}]}]}`
+	if string(got) != want {
+		t.Errorf("fix\n got %s\nwant %s", got, want)
 	}
 }
 
