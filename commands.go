@@ -85,7 +85,7 @@ targets are still linted and reported).`,
 			}
 			rep := &report.Report{Findings: findings, Suppressed: res.Suppressed, Errors: errs,
 				Targets: res.Targets, Objects: res.Objects, Rendered: res.Rendered,
-				Tool: report.Tool{Name: "kubeharden", Version: version()}}
+				Tool: report.Tool{Name: "kubeharden", Version: version()}, Source: r.fs.ReadFile}
 			if slices.ContainsFunc(outputs, func(o output) bool { return o.format == report.FormatSARIF }) {
 				// SARIF carries each finding's own fix as replacements.
 				rep.Fixes = map[string][]report.FileChange{}

@@ -46,7 +46,10 @@ type Report struct {
 	// finding's own automatic fix, for formats that carry fixes (SARIF);
 	// it may be nil.
 	Fixes map[string][]FileChange
-	Tool  Tool
+	// Source returns the content of a root-relative file, for the text
+	// format to quote the line of each finding; nil quotes nothing.
+	Source func(file string) ([]byte, error)
+	Tool   Tool
 }
 
 // FileChange is one file before and after a fix; Old is nil for a file
@@ -142,6 +145,8 @@ type view struct {
 	objects int
 	// fixes are the findings' own fixes by fingerprint (may be nil).
 	fixes map[string][]FileChange
+	// source reads the files findings are in (may be nil).
+	source func(string) ([]byte, error)
 	// rendered are the described targets, in output order.
 	rendered []Target
 	// bySeverity counts findings, indexed by lint.Severity.
@@ -194,6 +199,7 @@ func newView(r *Report, opts Options) (*view, error) {
 		return nil, err
 	}
 	v.fixes = r.Fixes
+	v.source = r.Source
 	return v, nil
 }
 

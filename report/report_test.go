@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"flag"
+	"fmt"
 	"maps"
 	"os"
 	"path/filepath"
@@ -453,5 +454,29 @@ func TestNilReport(t *testing.T) {
 		if err := Write(&bytes.Buffer{}, format, nil, Options{}); err != nil {
 			t.Errorf("%s: %v", format, err)
 		}
+	}
+}
+
+// TestTextQuotesSourceLines: with a Source, the text format quotes each
+// finding's line once per position, with a caret under the column, and
+// quotes nothing for lines it cannot read or that are out of range.
+func TestTextQuotesSourceLines(t *testing.T) {
+	r := sampleReport(t)
+	r.Source = func(file string) ([]byte, error) {
+		if file == "deploy/web/deployment.yaml" {
+			return []byte(strings.Repeat("x\n", 11) + "      runAsUser: 0\t# root\n"), nil
+		}
+		return nil, fmt.Errorf("no %s", file)
+	}
+	out := string(write(t, FormatText, r, Options{}))
+	want := "  12:7  high      pss-run-as-non-root  container \"web\" must set securityContext.runAsNonRoot=true  [Deployment/prod/web]\n" +
+		"        fix: set securityContext.runAsNonRoot: true (kubeharden fix)\n" +
+		"        12 |       runAsUser: 0 # root\n" +
+		"           |       ^\n"
+	if !strings.Contains(out, want) {
+		t.Errorf("output lacks the quoted line:\n%s\nwant:\n%s", out, want)
+	}
+	if strings.Count(out, " |") != 2 {
+		t.Errorf("lines quoted for unreadable files:\n%s", out)
 	}
 }

@@ -71,6 +71,7 @@ func writeText(buf *bytes.Buffer, v *view, opts Options) error {
 		return code + s + ansiReset
 	}
 
+	src := &sourceLines{read: v.source, files: map[string][]string{}}
 	groups := groupFindings(v.findings)
 	groupsPerFile := map[string]int{}
 	for _, g := range groups {
@@ -99,7 +100,8 @@ func writeText(buf *bytes.Buffer, v *view, opts Options) error {
 		}
 		buf.WriteString(paint(ansiBold, header))
 		buf.WriteByte('\n')
-		for _, f := range g.findings {
+		indent := strings.Repeat(" ", 2+wPos+2)
+		for j, f := range g.findings {
 			sev := f.Severity.String()
 			what := f.Object.Resource.String()
 			if g.unknown && f.Object.Target != "" {
@@ -111,6 +113,20 @@ func writeText(buf *bytes.Buffer, v *view, opts Options) error {
 				wRule, f.Rule.ID,
 				clean(f.Message),
 				clean(what))
+			if f.Fix != nil && f.Fix.Description != "" {
+				fmt.Fprintf(buf, "%s%s %s (kubeharden fix)\n", indent, paint(ansiDim, "fix:"), clean(f.Fix.Description))
+			}
+			// The source line once after the last finding at a position.
+			if next := j + 1; !g.unknown && (next == len(g.findings) || g.findings[next].loc.Line != f.loc.Line || g.findings[next].loc.Column != f.loc.Column) {
+				if text, ok := src.line(g.file, f.loc.Line); ok {
+					num := strconv.Itoa(f.loc.Line)
+					fmt.Fprintf(buf, "%s%s %s\n", indent, paint(ansiDim, num+" |"), text)
+					if f.loc.Column > 0 {
+						fmt.Fprintf(buf, "%s%s %s%s\n", indent, paint(ansiDim, strings.Repeat(" ", len(num))+" |"),
+							caretPad(text, f.loc.Column), paint(ansiBold, "^"))
+					}
+				}
+			}
 		}
 	}
 
@@ -220,4 +236,40 @@ func clean(s string) string {
 		b.WriteString(q[1 : len(q)-1])
 	}
 	return b.String()
+}
+
+// sourceLines reads and splits the files findings are in, once each.
+type sourceLines struct {
+	read  func(string) ([]byte, error)
+	files map[string][]string
+}
+
+// line returns the 1-based line of file, escaped for the terminal, with
+// tabs shown as one space each so that the caret lines up.
+func (s *sourceLines) line(file string, n int) (string, bool) {
+	if s.read == nil || n <= 0 {
+		return "", false
+	}
+	lines, ok := s.files[file]
+	if !ok {
+		if b, err := s.read(file); err == nil {
+			lines = strings.Split(strings.ReplaceAll(string(b), "\r\n", "\n"), "\n")
+		}
+		s.files[file] = lines
+	}
+	if n > len(lines) {
+		return "", false
+	}
+	const max = 160
+	text := strings.ReplaceAll(lines[n-1], "\t", " ")
+	if utf8.RuneCountInString(text) > max {
+		text = string([]rune(text)[:max]) + "…"
+	}
+	return clean(text), true
+}
+
+// caretPad is the space before a caret under column col (1-based, in
+// code points) of text.
+func caretPad(text string, col int) string {
+	return strings.Repeat(" ", min(col-1, utf8.RuneCountInString(text)))
 }
