@@ -126,9 +126,7 @@ func webURL(api *url.URL) string {
 	u := *api
 	u.Path = strings.TrimSuffix(strings.TrimSuffix(u.Path, "/"), "/api/v3")
 	u.RawPath = ""
-	if strings.HasPrefix(u.Host, "api.") {
-		u.Host = strings.TrimPrefix(u.Host, "api.")
-	}
+	u.Host = strings.TrimPrefix(u.Host, "api.")
 	return strings.TrimSuffix(u.String(), "/")
 }
 

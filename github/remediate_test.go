@@ -38,11 +38,11 @@ func TestRemediateFlow(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	repo := newGitRepo(t)
-	first := repo.commit(map[string]string{"deploy.yaml": "a: bad\nb: 1\n", "values.yaml": "far: bad @templates/t.yaml:2\n", "run.sh": "#!/bin/sh\nx: bad\n"})
+	repo.commit(map[string]string{"deploy.yaml": "a: bad\nb: 1\n", "values.yaml": "far: bad @templates/t.yaml:2\n", "run.sh": "#!/bin/sh\nx: bad\n"})
 	if err := os.Chmod(filepath.Join(repo.dir, "run.sh"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	first = repo.commit(nil)
+	first := repo.commit(nil)
 	srv := startFake(t)
 	srv.AddRepo("acme", "gitops", "main", first)
 	c := newTestClient(t, srv, nil, nil)

@@ -245,17 +245,12 @@ func isFunctionConfig(f *FS, dir string, it *yaml.Node) bool {
 	return false
 }
 
-// kustomizeGraph reads the kustomization in dir and every kustomization
-// it reaches through resources, bases and components, refusing cycles.
-// The result is in depth-first order, dir first. Directories are told
-// apart by where they really are, so that a symlink to a directory on the
-// way (a self-link, say) makes a cycle rather than an endless path.
-func kustomizeGraph(f *FS, dir string) ([]*kustomization, error) {
-	return kustomizeGraphWith(f, dir, func(dir string) (*kustomization, error) { return readKustomization(f, dir) })
-}
-
-// kustomizeGraphWith is kustomizeGraph reading each kustomization with
-// read.
+// kustomizeGraphWith reads the kustomization in dir and every
+// kustomization it reaches through resources, bases and components,
+// refusing cycles; the result is in depth-first order, dir first.
+// Directories are told apart by where they really are, so that a symlink
+// to a directory on the way makes a cycle rather than an endless path.
+// Each kustomization is read with read (the renderer's cache).
 func kustomizeGraphWith(f *FS, dir string, read func(dir string) (*kustomization, error)) ([]*kustomization, error) {
 	var out []*kustomization
 	seen := map[string]bool{}

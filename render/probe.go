@@ -984,11 +984,10 @@ func (r *Renderer) placeSite(t *Target, site *ValuesSite) error {
 	}
 
 	type layer struct {
-		file  string
-		kind  ValuesLayer
-		node  *yaml.Node
-		err   error
-		stamp int // index in the chain
+		file string
+		kind ValuesLayer
+		node *yaml.Node
+		err  error
 	}
 	dir, err := r.fs.Rel(t.Path)
 	if err != nil {

@@ -98,7 +98,7 @@ func WriteFixJSON(w io.Writer, r *FixReport) error {
 		out.Skipped = append(out.Skipped, entry(o))
 	}
 	for _, f := range r.Files {
-		out.Files = append(out.Files, jsonFixedFile{Path: f.Path, Created: f.Created, Diff: f.Diff})
+		out.Files = append(out.Files, jsonFixedFile(f))
 	}
 	for _, f := range r.Remaining {
 		out.Remaining = append(out.Remaining, jsonFindingOf(f, f.Location))
