@@ -308,6 +308,13 @@ func lintObjects(results []rendered) (objs []*lint.Object, sources map[*lint.Obj
 		t := res.target
 		for _, o := range res.objects {
 			obj := lint.NewObject(o.Node, t.Path, locator(o.Source))
+			if t.Kind == render.KindHelm && t.Namespace == "" && obj.Resource.Namespace == "default" {
+				// A chart that no Argo CD or Flux object deploys renders in
+				// Helm's placeholder release namespace, "default"; where it
+				// will run is unknown, and rules must not judge (or ask for
+				// policies in) a namespace nobody named.
+				obj.Resource.Namespace = ""
+			}
 			if t.Via != nil {
 				obj.Via = &lint.Via{Kind: t.Via.Kind, Name: t.Via.Name, File: t.Via.File, Line: t.Via.Line}
 			}
