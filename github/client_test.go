@@ -44,17 +44,44 @@ func TestRetriesRecover(t *testing.T) {
 	}
 	waits := sl.list()
 	// pulls/get: reset in 5s (+1s); files: 3s; comments: 1s, 2s;
-	// reviews: 1s after the timeout; create-review: 1s.
-	if len(waits) != 6 || !slices.Contains(waits, 3*time.Second) || waits[2] != time.Second || waits[3] != 2*time.Second {
+	// reviews: 1s after the timeout. create-review is not sent again
+	// blindly after its 503: the reviews are searched first, then it is
+	// posted once more.
+	if len(waits) != 5 || !slices.Contains(waits, 3*time.Second) || waits[2] != time.Second || waits[3] != 2*time.Second {
 		t.Errorf("waits %v\n%s", waits, log.String())
 	}
 	if waits[0] < 4*time.Second || waits[0] > 7*time.Second {
 		t.Errorf("primary rate limit wait %v, want about 6s", waits[0])
 	}
-	for _, want := range []string{"rate limited (429)", "rate limited (403)", "502 Bad Gateway; retrying in 1s (attempt 2 of 6)", "timed out", "503 Service Unavailable"} {
+	for _, want := range []string{"rate limited (429)", "rate limited (403)", "502 Bad Gateway; retrying in 1s (attempt 2 of 6)", "timed out",
+		"503 Service Unavailable []); checking whether it was created before posting again"} {
 		if !strings.Contains(log.String(), want) {
 			t.Errorf("log lacks %q:\n%s", want, log.String())
 		}
+	}
+}
+
+// A review whose answer is lost (GitHub created it, the client timed out)
+// is found by its mark instead of being posted twice.
+func TestReviewLostAnswerNotDuplicated(t *testing.T) {
+	f := newPRFixture(t)
+	f.srv.Inject(githubtest.Fault{Op: "pulls/create-review", Delay: 5 * time.Second})
+	var log bytes.Buffer
+	c, err := NewClient(context.Background(), Options{APIURL: f.srv.URL, Token: testToken, Log: &log,
+		Retry: Retry{Sleep: (&sleeps{}).sleep, AttemptTimeout: 300 * time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := c.Review(context.Background(), &fakeEngine{}, ReviewOptions{Owner: "acme", Repo: "gitops", Number: 7, Checkout: f.repo.dir})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, log.String())
+	}
+	rv := f.srv.Reviews("acme", "gitops")
+	if len(rv) != 1 || res.Review != rv[0].ID {
+		t.Fatalf("%d reviews (result review %d)\n%s", len(rv), res.Review, log.String())
+	}
+	if !strings.Contains(log.String(), "checking whether it was created") {
+		t.Errorf("log:\n%s", log.String())
 	}
 }
 

@@ -3,6 +3,8 @@ package github
 import (
 	"cmp"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"net/http"
 	"slices"
@@ -170,7 +172,7 @@ func (c *Client) review(ctx context.Context, eng Engine, o ReviewOptions) (*Revi
 		Body:     gh.String(c.reviewBody(o, len(drafts), outside, res.Errors)),
 		Comments: drafts,
 	}
-	rv, _, err := c.gh.PullRequests.CreateReview(ctx, o.Owner, o.Repo, o.Number, req)
+	rv, err := c.createReview(ctx, o, req)
 	if status(err) == http.StatusUnprocessableEntity && len(drafts) > 0 {
 		// GitHub refused a line (the diff changed under us, or it reads
 		// a hunk differently): say everything in the body instead.
@@ -184,7 +186,7 @@ func (c *Client) review(ctx context.Context, eng Engine, o ReviewOptions) (*Revi
 		drafts = nil
 		req.Comments = nil
 		req.Body = gh.String(c.reviewBody(o, 0, outside, res.Errors))
-		rv, _, err = c.gh.PullRequests.CreateReview(ctx, o.Owner, o.Repo, o.Number, req)
+		rv, err = c.createReview(ctx, o, req)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("post review on #%d: %w", o.Number, err)
@@ -193,6 +195,49 @@ func (c *Client) review(ctx context.Context, eng Engine, o ReviewOptions) (*Revi
 	res.Commented, res.Listed = len(drafts), len(outside)
 	c.logf("kubeharden: reviewed #%d: %d line comments, %d findings in the review body, %d resolved", o.Number, res.Commented, res.Listed, res.Resolved)
 	return res, nil
+}
+
+// createReview posts a review at most once. The review body carries a
+// hidden mark of its content; when GitHub's answer is lost or it fails
+// with a server error, the review may exist all the same, so the pull
+// request's reviews are searched for the mark before it is sent again.
+func (c *Client) createReview(ctx context.Context, o ReviewOptions, req *gh.PullRequestReviewRequest) (*gh.PullRequestReview, error) {
+	mark := reviewMark(o.HeadSHA, req)
+	req.Body = gh.String(req.GetBody() + "\n" + mark)
+	rv, _, err := c.gh.PullRequests.CreateReview(withoutBlindRetry(ctx), o.Owner, o.Repo, o.Number, req)
+	if err == nil || ctx.Err() != nil || status(err) != 0 && status(err) < 500 {
+		return rv, err
+	}
+	c.logf("kubeharden: posting the review failed (%v); checking whether it was created before posting again", err)
+	opts := &gh.ListOptions{PerPage: 100}
+	for {
+		reviews, resp, lerr := c.gh.PullRequests.ListReviews(ctx, o.Owner, o.Repo, o.Number, opts)
+		if lerr != nil {
+			return nil, fmt.Errorf("%w (and listing reviews to check: %v)", err, lerr)
+		}
+		for _, r := range reviews {
+			if strings.Contains(r.GetBody(), mark) {
+				return r, nil
+			}
+		}
+		if resp.NextPage == 0 {
+			break
+		}
+		opts.Page = resp.NextPage
+	}
+	rv, _, err = c.gh.PullRequests.CreateReview(ctx, o.Owner, o.Repo, o.Number, req)
+	return rv, err
+}
+
+// reviewMark is a hidden mark naming a review's content: the commit, the
+// event, the body and the comments.
+func reviewMark(sha string, req *gh.PullRequestReviewRequest) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%s\x00%s\x00", sha, req.GetEvent(), req.GetBody())
+	for _, d := range req.Comments {
+		fmt.Fprintf(h, "%s\x00%d\x00%d\x00%s\x00", d.GetPath(), d.GetStartLine(), d.GetLine(), d.GetBody())
+	}
+	return "<!-- kubeharden:review=" + hex.EncodeToString(h.Sum(nil))[:32] + " -->"
 }
 
 // lintCommit lints a commit of the checkout in a temporary worktree.

@@ -183,9 +183,12 @@ func (b *cancelBody) Close() error {
 // final answer.
 func (t *transport) classify(ctx context.Context, resp *http.Response, err error, attempt int) (time.Duration, string) {
 	backoff := t.retry.Backoff << (attempt - 1)
+	// A lost answer or a server error leaves it open whether a request
+	// that creates something took effect; the caller checks first.
+	uncertain := ctx.Value(noBlindRetryKey{}) != nil
 	if err != nil {
-		if ctx.Err() != nil {
-			return 0, "" // the caller gave up
+		if ctx.Err() != nil || uncertain {
+			return 0, "" // the caller gave up, or looks before retrying
 		}
 		var ne net.Error
 		if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() {
@@ -208,6 +211,8 @@ func (t *transport) classify(ctx context.Context, resp *http.Response, err error
 		// A secondary rate limit without a time: GitHub asks for at
 		// least a minute.
 		return max(backoff, time.Minute), fmt.Sprintf("secondary rate limit (%d)", status)
+	case uncertain && status >= 500:
+		return 0, ""
 	case status == http.StatusInternalServerError, status == http.StatusBadGateway,
 		status == http.StatusServiceUnavailable, status == http.StatusGatewayTimeout:
 		return backoff, resp.Status
@@ -285,4 +290,14 @@ func round(d time.Duration) time.Duration {
 		return d.Round(time.Second)
 	}
 	return d.Round(time.Millisecond)
+}
+
+type noBlindRetryKey struct{}
+
+// withoutBlindRetry marks requests that create something which must not
+// be created twice (a review): when the answer is lost or the server
+// fails, the transport does not send them again; rate limits, which
+// GitHub answers before doing anything, are still waited out and retried.
+func withoutBlindRetry(ctx context.Context) context.Context {
+	return context.WithValue(ctx, noBlindRetryKey{}, true)
 }
