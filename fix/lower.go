@@ -827,8 +827,12 @@ func (l *lowerer) cut(h hop, a, b hop, first, next int) error {
 			if err != nil {
 				return err
 			}
-			if l.endsInBlock(prev, true) {
-				for last+1 < len(l.f.starts) && l.f.blankLine(last+1) && l.f.ends[last+1] < len(l.f.b) {
+			// Any block scalar would take in a whitespace line left
+			// more indented than its text, so those go too; a "|+"
+			// scalar's own trailing blank lines (all but an unterminated
+			// last one) are its value and go only with what follows.
+			if chomp, ok := l.blockScalarAtEnd(prev); ok {
+				for last+1 < len(l.f.starts) && l.f.blankLine(last+1) && (chomp != '+' || l.f.ends[last+1] < len(l.f.b)) {
 					last++
 				}
 			}
@@ -842,31 +846,42 @@ func (l *lowerer) cut(h hop, a, b hop, first, next int) error {
 // that keeps its trailing line breaks ("|+"), or with any block scalar
 // but a stripped one ("|-") when keep is false.
 func (l *lowerer) endsInBlock(h hop, keep bool) bool {
+	chomp, ok := l.blockScalarAtEnd(h)
+	switch {
+	case !ok || chomp == '-':
+		return false
+	case chomp == '+':
+		return true
+	}
+	return !keep
+}
+
+// blockScalarAtEnd reports whether the text of h ends with a literal or
+// folded block scalar, and that scalar's chomping indicator ('+', '-', or
+// 0 for clip).
+func (l *lowerer) blockScalarAtEnd(h hop) (byte, bool) {
 	for {
 		n := h.node
 		switch {
 		case isBlockColl(n):
 			c, err := l.f.child(h, len(n.Content)-1)
 			if err != nil {
-				return false
+				return 0, false
 			}
 			h = c
 		case n.Kind == yaml.ScalarNode && n.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0:
 			off, err := l.f.start(h)
 			if err != nil {
-				return false
+				return 0, false
 			}
 			for p := off + 1; p < len(l.f.b) && p <= off+2; p++ {
-				switch l.f.b[p] {
-				case '+':
-					return true
-				case '-':
-					return false
+				if c := l.f.b[p]; c == '+' || c == '-' {
+					return c, true
 				}
 			}
-			return !keep
+			return 0, true
 		default:
-			return false
+			return 0, false
 		}
 	}
 }
