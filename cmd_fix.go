@@ -33,10 +33,15 @@ func newFixCmd(wd string) *cobra.Command {
 		Use:   "fix [PATH...]",
 		Short: "Write verified fixes into the sources that produce the findings",
 		Long: `Fix the findings that have an automatic fix, in the files they come from: the
-manifest line, the Kustomize base (or a new patch in the overlay when the base
-is shared and the overlays need different fixes), a new file listed in the
-kustomization for a new object. Edits are byte-minimal: comments, blank lines,
-key order, quoting and indentation stay as they are.
+manifest line; the Kustomize base (or a new patch in the overlay when the base
+is shared and the overlays need different fixes) or the overlay patch that
+sets the field; the Helm values file the deployment uses (the Argo CD or Flux
+object's values file or inline values, else the chart's values.yaml), found by
+rendering the chart with marker values, or the template's literal YAML line
+when no values key reaches the field; a new file for a new object, listed in
+the kustomization or placed beside the object that deploys the chart. Edits
+are byte-minimal: comments, blank lines, key order, quoting and indentation
+stay as they are.
 
 Every fix is verified before anything is written: the repository is rendered
 and linted again with the edits applied in memory; a fix whose finding is
