@@ -26,7 +26,9 @@ var updateFix = flag.Bool("update-fix", false, "rewrite the want sections of tes
 //   - test-drop-all: every container's capabilities.drop holds ALL;
 //   - test-netpol: a namespace with workloads has a NetworkPolicy (new
 //     object fix);
-//   - test-broken: offers a fix that does not fix (always skipped).
+//   - test-broken: offers a fix that does not fix (always skipped);
+//   - test-bad-type: offers a fix that makes the object invalid (skipped,
+//     though the invalid-object rule is not run).
 var testFixRules = []*lint.Rule{
 	{ID: "test-non-root", Title: "pods run as non-root", Severity: lint.High, Kinds: workloadKinds,
 		Check: func(p *lint.Pass, o *lint.Object) {
@@ -95,6 +97,14 @@ var testFixRules = []*lint.Rule{
 				}
 				p.Report(lint.Finding{Object: first[ns], Message: "namespace " + ns + " has no network policy",
 					Fix: &lint.FixInfo{Description: "add a default-deny NetworkPolicy", New: []*yaml.Node{np.Content[0]}}})
+			}
+		}},
+	{ID: "test-bad-type", Title: "a fix that writes the wrong type", Severity: lint.Low, Kinds: []string{"Deployment"}, Off: true,
+		Check: func(p *lint.Pass, o *lint.Object) {
+			at := lint.Path{"spec", "replicas"}
+			if o.Get(at) == nil {
+				p.Report(lint.Finding{Object: o, Field: at, Message: "replicas unset",
+					Fix: &lint.FixInfo{Description: "set replicas", Patches: []fix.Patch{fix.Set(at, "three")}}})
 			}
 		}},
 	{ID: "test-broken", Title: "a fix that does not fix", Severity: lint.Low, Kinds: workloadKinds, Off: true,

@@ -1,39 +1,25 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"maps"
 	"slices"
 
 	yaml "go.yaml.in/yaml/v3"
 
+	"github.com/kubeharden/kubeharden/fix"
 	"github.com/kubeharden/kubeharden/internal/ypath"
 	"github.com/kubeharden/kubeharden/lint"
+	"github.com/kubeharden/kubeharden/rules"
 )
 
 // verify checks the state after the plan against the state before and
 // returns, for each candidate to drop, why.
 func (f *fixer) verify(before, after *snapshot, p *plan, cands []lint.Finding) map[int]string {
-	blamed := map[int]string{}
-	blame := func(files []string, reason string) {
-		n := 0
-		for i := range cands {
-			if _, done := blamed[i]; done {
-				continue
-			}
-			if slices.ContainsFunc(p.by[i], func(f string) bool { return slices.Contains(files, f) }) {
-				blamed[i] = reason
-				n++
-			}
-		}
-		if n == 0 { // nobody's files explain it: drop them all
-			for i := range cands {
-				if _, done := blamed[i]; !done {
-					blamed[i] = reason
-				}
-			}
-		}
-	}
+	b := &blamer{cands: cands, by: p.by, blamed: map[int]string{},
+		key: func(c lint.Finding) objKey { return objKey{before.sources[c.Object].target.ID(), c.Object.Resource} }}
+	blamed := b.blamed
 	was := fingerprints(before)
 	now := fingerprints(after)
 	for i, c := range cands {
@@ -43,7 +29,8 @@ func (f *fixer) verify(before, after *snapshot, p *plan, cands []lint.Finding) m
 	}
 	for _, fd := range append(slices.Clone(after.Findings), after.Suppressed...) {
 		if !was[lint.Fingerprint(fd)] {
-			blame(f.inputs(after, fd.Object), fmt.Sprintf("the fix causes a new finding: %s %s: %s", fd.Rule.ID, fd.Object.Resource, fd.Message))
+			b.field(objKey{after.sources[fd.Object].target.ID(), fd.Object.Resource}, fd.Field, f.inputs(after, fd.Object),
+				fmt.Sprintf("the fix causes a new finding: %s %s: %s", fd.Rule.ID, fd.Object.Resource, fd.Message))
 		}
 	}
 	oldErrs := map[string]bool{}
@@ -52,10 +39,10 @@ func (f *fixer) verify(before, after *snapshot, p *plan, cands []lint.Finding) m
 	}
 	for _, e := range after.Errors {
 		if !oldErrs[e.Error()] {
-			blame([]string{e.File}, "the fix breaks rendering: "+e.Error())
+			b.files([]string{e.File}, "the fix breaks rendering: "+e.Error())
 		}
 	}
-	f.verifyObjects(before, after, p, cands, blame)
+	f.verifyObjects(before, after, p, cands, b)
 	return blamed
 }
 
@@ -87,7 +74,7 @@ type objKey struct {
 
 // verifyObjects checks that the rendered objects differ only in the
 // fields the candidates patch, and that only the objects they add appear.
-func (f *fixer) verifyObjects(before, after *snapshot, p *plan, cands []lint.Finding, blame func([]string, string)) {
+func (f *fixer) verifyObjects(before, after *snapshot, p *plan, cands []lint.Finding, b *blamer) {
 	allowed := map[objKey][]ypath.Path{}
 	added := map[objKey]bool{}
 	for _, c := range cands {
@@ -106,33 +93,83 @@ func (f *fixer) verifyObjects(before, after *snapshot, p *plan, cands []lint.Fin
 		old[objKey{before.sources[o].target.ID(), o.Resource}] = o
 	}
 	seen := map[objKey]bool{}
+	var changed, was []*lint.Object
 	for _, o := range after.objects {
 		k := objKey{after.sources[o].target.ID(), o.Resource}
 		seen[k] = true
 		prev := old[k]
 		if prev == nil {
 			if !added[objKey{"", o.Resource}] {
-				blame(f.inputs(after, o), fmt.Sprintf("the fix adds an unexpected object %s to %s", o.Resource, k.target))
+				b.files(f.inputs(after, o), fmt.Sprintf("the fix adds an unexpected object %s to %s", o.Resource, k.target))
 			}
+			changed = append(changed, o)
 			continue
 		}
 		inline := f.editsInlineValues(after, o, p)
-		for _, d := range diffPaths(prev.Node, o.Node, nil) {
+		diffs := diffPaths(prev.Node, o.Node, nil)
+		if len(diffs) > 0 {
+			changed, was = append(changed, o), append(was, prev)
+		}
+		for _, d := range diffs {
 			if inline && slices.ContainsFunc(d, isValuesKey) {
 				continue
 			}
 			if !slices.ContainsFunc(allowed[k], func(a ypath.Path) bool { return d.HasPrefix(a) || a.HasPrefix(d) }) {
-				blame(f.inputs(after, o), fmt.Sprintf("the fix changes %s of %s in %s, which it should not", d, o.Resource, k.target))
+				b.files(f.inputs(after, o), fmt.Sprintf("the fix changes %s of %s in %s, which it should not", d, o.Resource, k.target))
 				break
 			}
 		}
 	}
 	for k, o := range old {
 		if !seen[k] {
-			blame(f.inputs(before, o), fmt.Sprintf("the fix removes %s from %s", o.Resource, k.target))
+			b.files(f.inputs(before, o), fmt.Sprintf("the fix removes %s from %s", o.Resource, k.target))
+		}
+	}
+	f.verifyStrict(after, changed, was, b)
+}
+
+// verifyStrict checks that every changed or added object still decodes
+// strictly as its kind, as the API server will decode it, whether or not
+// the invalid-object rule is enabled: an error that was not there before
+// the fix is the fix's.
+func (f *fixer) verifyStrict(after *snapshot, changed, was []*lint.Object, b *blamer) {
+	if len(changed) == 0 || strictRule == nil {
+		return
+	}
+	run := func(objs []*lint.Object) []lint.Finding {
+		res, err := lint.RunAll(context.Background(), objs, []*lint.Rule{strictRule}, &lint.Settings{})
+		if err != nil {
+			return nil
+		}
+		return append(res.Findings, res.Suppressed...)
+	}
+	id := func(fd lint.Finding) string {
+		return fd.Object.Target + " " + fd.Object.Resource.String() + " " + fd.Message
+	}
+	before := map[string]bool{}
+	for _, fd := range run(was) {
+		before[id(fd)] = true
+	}
+	for _, o := range changed {
+		for _, fd := range run([]*lint.Object{o}) {
+			if !before[id(fd)] {
+				b.field(objKey{after.sources[o].target.ID(), o.Resource}, fd.Field, f.inputs(after, o),
+					fmt.Sprintf("the fix makes %s invalid: %s", o.Resource, fd.Message))
+			}
 		}
 	}
 }
+
+// strictRule is the catalogue's invalid-object rule, which decodes the
+// built-in kinds as strictly as the API server does.
+var strictRule = func() *lint.Rule {
+	for _, r := range rules.All() {
+		if r.ID == "invalid-object" {
+			return r
+		}
+	}
+	return nil
+}()
 
 // editsInlineValues reports whether the plan edits inline Helm values
 // written in the file the GitOps object o comes from.
@@ -212,4 +249,48 @@ func named(n *yaml.Node) bool {
 		}
 	}
 	return len(n.Content) > 0
+}
+
+// blamer decides which candidates a failed check drops, and why.
+type blamer struct {
+	cands  []lint.Finding
+	by     map[int][]string // files each candidate edits
+	key    func(lint.Finding) objKey
+	blamed map[int]string
+}
+
+// files drops the candidates that edit any of files; when none does,
+// every candidate left, since nothing else explains the failure.
+func (b *blamer) files(files []string, reason string) {
+	if !b.drop(func(i int) bool {
+		return slices.ContainsFunc(b.by[i], func(f string) bool { return slices.Contains(files, f) })
+	}, reason) {
+		b.drop(func(int) bool { return true }, reason)
+	}
+}
+
+// field drops the candidates on object k whose patches write field, its
+// parents or below it; when none does, it falls back to files.
+func (b *blamer) field(k objKey, field ypath.Path, files []string, reason string) {
+	if !b.drop(func(i int) bool {
+		c := b.cands[i]
+		return b.key(c) == k && slices.ContainsFunc(c.Fix.Patches, func(p fix.Patch) bool {
+			return p.Path.HasPrefix(field) || field.HasPrefix(p.Path)
+		})
+	}, reason) {
+		b.files(files, reason)
+	}
+}
+
+// drop blames the candidates not yet blamed for which match holds, and
+// reports whether there were any.
+func (b *blamer) drop(match func(int) bool, reason string) bool {
+	n := 0
+	for i := range b.cands {
+		if _, done := b.blamed[i]; !done && match(i) {
+			b.blamed[i] = reason
+			n++
+		}
+	}
+	return n > 0
 }
