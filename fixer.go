@@ -125,7 +125,9 @@ func (f *fixer) round(ctx context.Context, snap *snapshot) (*snapshot, bool, err
 		}
 		files := maps.Clone(f.files)
 		maps.Copy(files, p.files)
-		after, err := f.r.withFiles(files).lint(ctx)
+		vr := f.r.withFiles(files)
+		vr.reuse, vr.changed = snap, slices.Collect(maps.Keys(p.files))
+		after, err := vr.lint(ctx)
 		if err != nil {
 			return nil, false, err
 		}

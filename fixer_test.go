@@ -380,3 +380,39 @@ func TestFixPlannerCRLF(t *testing.T) {
 		t.Errorf("got %q\nwant %q", got, want)
 	}
 }
+
+// TestVerificationReusesUntouchedRenders: the fixer's verifying lint
+// renders again only the targets its edits affect; the others' rendered
+// objects are taken over from the lint before the edits.
+func TestVerificationReusesUntouchedRenders(t *testing.T) {
+	dir := t.TempDir()
+	pod := "apiVersion: v1\nkind: Pod\nmetadata:\n  name: %s\nspec:\n  containers:\n  - name: c\n    image: c:1\n"
+	writeTestFile(t, filepath.Join(dir, ".git", "HEAD"), []byte("ref: refs/heads/main\n"))
+	writeTestFile(t, filepath.Join(dir, "a.yaml"), []byte(strings.ReplaceAll(pod, "%s", "a")))
+	writeTestFile(t, filepath.Join(dir, "team/b.yaml"), []byte(strings.ReplaceAll(pod, "%s", "b")))
+	r, err := openRepo(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	before, err := r.lint(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vr := r.withFiles(map[string][]byte{"a.yaml": []byte(strings.ReplaceAll(pod, "%s", "a2"))})
+	vr.reuse, vr.changed = before, []string{"a.yaml"}
+	after, err := vr.lint(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	same := func(id string) bool {
+		b, a := before.results[id], after.results[id]
+		return len(a.objects) == 1 && len(b.objects) == 1 && a.objects[0] == b.objects[0]
+	}
+	if same("a.yaml") || after.results["a.yaml"].objects[0].Node.Content[5].Content[1].Value != "a2" {
+		t.Error("the edited file's target was not rendered again")
+	}
+	if !same("team/b.yaml") {
+		t.Error("the untouched target was rendered again")
+	}
+}

@@ -46,6 +46,12 @@ type repo struct {
 	// pass are done: (0, n) when it starts, then once per target, in
 	// increasing order and never concurrently; (n, n) ends the pass.
 	progress func(done, total int)
+	// reuse, with changed, lets a lint take the renders of reuse (a
+	// snapshot of the state before the files named in changed were
+	// edited) for the targets those files do not affect: the fixer's
+	// verifying lints render only what its edits touch.
+	reuse   *snapshot
+	changed []string
 	// digests makes each lint run record a digest of every target's
 	// inputs (outcome.Rendered), for the JSON and SARIF reports.
 	digests bool
@@ -284,8 +290,12 @@ func (r *repo) renderAll(ctx context.Context, targets []*render.Target) []render
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			objs, err := r.renderer.Render(ctx, t)
-			out[i] = rendered{target: t, objects: objs, err: err}
+			if prev, ok := r.reusable(t); ok {
+				out[i] = rendered{target: t, objects: prev.objects, err: prev.err, inputs: prev.inputs}
+			} else {
+				objs, err := r.renderer.Render(ctx, t)
+				out[i] = rendered{target: t, objects: objs, err: err}
+			}
 			if r.digests {
 				out[i].inputs = r.inputDigest(t)
 			}
@@ -297,6 +307,26 @@ func (r *repo) renderAll(ctx context.Context, targets []*render.Target) []render
 	}
 	wg.Wait()
 	return out
+}
+
+// reusable returns the render of t in r.reuse when none of the files in
+// r.changed is an input of it (its directory, chart, values, overlays and
+// bases, or the GitOps object that deploys it).
+func (r *repo) reusable(t *render.Target) (rendered, bool) {
+	if r.reuse == nil {
+		return rendered{}, false
+	}
+	prev, ok := r.reuse.results[t.ID()]
+	if !ok || prev.target.Kind != t.Kind || prev.target.Path != t.Path {
+		return rendered{}, false
+	}
+	in := r.reuse.renderer.Inputs(prev.target)
+	for _, c := range r.changed {
+		if render.Affects(in, c) {
+			return rendered{}, false
+		}
+	}
+	return prev, true
 }
 
 // lintObjects converts rendered objects into the linter's view, and
@@ -385,6 +415,8 @@ type snapshot struct {
 	sources map[*lint.Object]source
 	// renderer rendered the snapshot (its caches and FS are its state).
 	renderer *render.Renderer
+	// results are the renders by target ID.
+	results map[string]rendered
 }
 
 // lintRepo runs the whole pipeline for the repo's paths: discovery,
@@ -430,9 +462,19 @@ func (r *repo) lint(ctx context.Context) (*snapshot, error) {
 		return nil, fmt.Errorf("lint: %w", err)
 	}
 	lint.SortErrors(errs)
+	byID := make(map[string]rendered, len(results))
+	seen := map[string]int{}
+	for _, res := range results {
+		id := res.target.ID()
+		if seen[id]++; seen[id] == 1 {
+			byID[id] = res
+		} else {
+			delete(byID, id) // two targets, one name: never reused
+		}
+	}
 	return &snapshot{
 		outcome: outcome{Result: res, Errors: errs, Targets: len(ts), Objects: len(objs), Rendered: described},
-		targets: ts, objects: objs, sources: sources, renderer: r.renderer,
+		targets: ts, objects: objs, sources: sources, renderer: r.renderer, results: byID,
 	}, nil
 }
 
