@@ -456,7 +456,7 @@ func smpPatch(o *lint.Object, p fix.Patch) (fix.Patch, error) {
 func addElements(n *yaml.Node, p ypath.Path) {
 	for i, seg := range p {
 		last := i == len(p)-1
-		if key, val, ok := elemSelector(seg); ok {
+		if key, val, ok := ypath.SplitElem(seg); ok {
 			if n.Kind != yaml.SequenceNode {
 				return
 			}
@@ -479,7 +479,7 @@ func addElements(n *yaml.Node, p ypath.Path) {
 		}
 		_, v := ypath.Lookup(n, seg)
 		if v == nil {
-			if _, _, isElem := elemSelector(p[i+1]); isElem {
+			if _, _, isElem := ypath.SplitElem(p[i+1]); isElem {
 				v = &yaml.Node{Kind: yaml.SequenceNode}
 			} else if hasElem(p[i+1:]) {
 				v = &yaml.Node{Kind: yaml.MappingNode}
@@ -493,15 +493,7 @@ func addElements(n *yaml.Node, p ypath.Path) {
 }
 
 func hasElem(p ypath.Path) bool {
-	return slices.ContainsFunc(p, func(s string) bool { _, _, ok := elemSelector(s); return ok })
-}
-
-// elemSelector splits a "[key=value]" path segment.
-func elemSelector(seg string) (key, val string, ok bool) {
-	if len(seg) < 2 || seg[0] != '[' || seg[len(seg)-1] != ']' {
-		return "", "", false
-	}
-	return strings.Cut(seg[1:len(seg)-1], "=")
+	return slices.ContainsFunc(p, func(s string) bool { _, _, ok := ypath.SplitElem(s); return ok })
 }
 
 // placeNew plans a new object written in a file of its own next to the

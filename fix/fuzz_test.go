@@ -169,7 +169,7 @@ func fuzzPatches(t *testing.T, obj *yaml.Node) []Patch {
 		if len(p) >= 2 && strings.HasPrefix(p[len(p)-2], "["+last+"=") {
 			continue
 		}
-		if !isSelector(last) {
+		if !ypath.IsSelector(last) {
 			ps = append(ps, Set(p, "fuzz"), Set(p.Append("new"), 1), Set(p, map[string]any{"k": "v"}))
 		}
 		ps = append(ps, Delete(p), EnsureItem(p, "ALL"))

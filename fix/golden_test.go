@@ -366,7 +366,7 @@ func dropPath(v any, path ypath.Path, item any) (_ any, gone bool) {
 	seg := path[0]
 	switch x := v.(type) {
 	case map[string]any:
-		if c, ok := x[seg]; ok && !isSelector(seg) {
+		if c, ok := x[seg]; ok && !ypath.IsSelector(seg) {
 			nv, gone := dropPath(c, path[1:], item)
 			x[seg] = nv
 			if gone {
@@ -375,7 +375,7 @@ func dropPath(v any, path ypath.Path, item any) (_ any, gone bool) {
 		}
 		return x, len(x) == 0
 	case []any:
-		if !isSelector(seg) {
+		if !ypath.IsSelector(seg) {
 			return x, false
 		}
 		out := []any{}

@@ -231,7 +231,7 @@ func (l *lowerer) setExisting(h hop, v *yaml.Node) error {
 func (l *lowerer) create(w walk, p ypath.Path, leaf *yaml.Node) error {
 	d := len(w.hops) - 1
 	for i := d; i < len(p); i++ {
-		if isSelector(p[i]) {
+		if ypath.IsSelector(p[i]) {
 			return fmt.Errorf("no list element %s in %s; fixes never create list elements", p[i], where(p[:i]))
 		}
 	}
@@ -639,7 +639,7 @@ func (l *lowerer) deleteMany(parent ypath.Path, segs []string) error {
 	var idx []int
 	for _, seg := range segs {
 		switch {
-		case n.Kind == yaml.MappingNode && !isSelector(seg):
+		case n.Kind == yaml.MappingNode && !ypath.IsSelector(seg):
 			j, err := lookup(n, seg)
 			if err != nil {
 				return err
@@ -652,7 +652,7 @@ func (l *lowerer) deleteMany(parent ypath.Path, segs []string) error {
 			if j >= 0 && !slices.Contains(idx, j) {
 				idx = append(idx, j)
 			}
-		case n.Kind == yaml.SequenceNode && isSelector(seg):
+		case n.Kind == yaml.SequenceNode && ypath.IsSelector(seg):
 			for _, j := range selectAll(n, seg) {
 				if !slices.Contains(idx, j) {
 					idx = append(idx, j)

@@ -118,7 +118,7 @@ func (p Patch) validate() error {
 		}
 		// A list element selected by a field must keep that field, or
 		// the patch would select nothing once applied.
-		if last := p.Path[len(p.Path)-1]; isSelector(last) && !isIndex(last) {
+		if last := p.Path[len(p.Path)-1]; ypath.IsSelector(last) && !isIndex(last) {
 			k, v, _ := strings.Cut(last[1:len(last)-1], "=")
 			if k == "" {
 				return fmt.Errorf("cannot set a list element selected by its own value; set the list")
@@ -134,7 +134,7 @@ func (p Patch) validate() error {
 		if p.Value == nil || p.Value.Kind != yaml.ScalarNode && p.Value.Kind != yaml.MappingNode {
 			return fmt.Errorf("the item must be a scalar or a mapping")
 		}
-		if isSelector(p.Path[len(p.Path)-1]) {
+		if ypath.IsSelector(p.Path[len(p.Path)-1]) {
 			return fmt.Errorf("the path must name a list by a key, not select a list element")
 		}
 		return checkValue(p.Value, 0)

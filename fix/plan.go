@@ -170,11 +170,11 @@ func (l *lowerer) emptied(ps []Patch) []ypath.Path {
 				continue
 			}
 			last := q.Path[len(q.Path)-1]
-			if n.Kind == yaml.MappingNode && !isSelector(last) {
+			if n.Kind == yaml.MappingNode && !ypath.IsSelector(last) {
 				if j := keyIndex(n, last); j >= 0 {
 					gone[j] = true
 				}
-			} else if n.Kind == yaml.SequenceNode && isSelector(last) {
+			} else if n.Kind == yaml.SequenceNode && ypath.IsSelector(last) {
 				for _, j := range selectAll(n, last) {
 					gone[j] = true
 				}
@@ -211,7 +211,7 @@ func (l *lowerer) creates(p Patch) ypath.Path {
 		return nil
 	}
 	for _, s := range p.Path[d:] {
-		if isSelector(s) {
+		if ypath.IsSelector(s) {
 			return nil
 		}
 	}
@@ -239,7 +239,7 @@ func merge(key ypath.Path, ps []Patch, members []int) (Patch, error) {
 		p := ps[i]
 		rest := p.Path[len(key):]
 		for j, seg := range rest {
-			if isSelector(seg) {
+			if ypath.IsSelector(seg) {
 				return Patch{}, fmt.Errorf("%s: no list element %s in %s; fixes never create list elements", p, seg, where(p.Path[:len(key)+j]))
 			}
 		}

@@ -215,7 +215,7 @@ func EntryLines(indent, step int, p ypath.Path, v *yaml.Node) ([]string, error) 
 		return nil, fmt.Errorf("empty path")
 	}
 	for _, s := range p {
-		if isSelector(s) {
+		if ypath.IsSelector(s) {
 			return nil, fmt.Errorf("%s selects a list element; fixes never create list elements", s)
 		}
 	}

@@ -135,8 +135,6 @@ func isBlockColl(n *yaml.Node) bool {
 
 func isNull(n *yaml.Node) bool { return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" }
 
-func isSelector(s string) bool { return len(s) >= 2 && s[0] == '[' && s[len(s)-1] == ']' }
-
 // child returns the hop for h.node.Content[i]. For a mapping, even i is
 // a key and odd i its value.
 func (f *file) child(h hop, i int) (hop, error) {
@@ -335,7 +333,7 @@ func (l *lowerer) resolve(p ypath.Path) (walk, error) {
 			return w, fmt.Errorf("%s has the anchor &%s (line %d), which an alias uses; editing it would change every object that uses the anchor",
 				where(p[:i]), n.Anchor, n.Line)
 		}
-		if isSelector(seg) {
+		if ypath.IsSelector(seg) {
 			if n.Kind != yaml.SequenceNode {
 				return w, nil
 			}

@@ -93,7 +93,7 @@ func holds(obj *yaml.Node, p Patch) bool {
 }
 
 func isIndex(seg string) bool {
-	if !isSelector(seg) {
+	if !ypath.IsSelector(seg) {
 		return false
 	}
 	for _, c := range seg[1 : len(seg)-1] {
@@ -126,7 +126,7 @@ func stripPath(n *yaml.Node, path ypath.Path, item *yaml.Node) {
 	seg := path[0]
 	leaf := len(path) == 1 && item == nil
 	switch {
-	case n.Kind == yaml.MappingNode && !isSelector(seg):
+	case n.Kind == yaml.MappingNode && !ypath.IsSelector(seg):
 		for i := 0; i+1 < len(n.Content); {
 			if n.Content[i].Value != seg || isMergeKey(n.Content[i]) {
 				i += 2
@@ -142,7 +142,7 @@ func stripPath(n *yaml.Node, path ypath.Path, item *yaml.Node) {
 			}
 			i += 2
 		}
-	case n.Kind == yaml.SequenceNode && isSelector(seg):
+	case n.Kind == yaml.SequenceNode && ypath.IsSelector(seg):
 		idx := selectAll(n, seg)
 		if leaf {
 			for k := len(idx) - 1; k >= 0; k-- {

@@ -500,7 +500,7 @@ func (p *prober) probeMaps(ctx context.Context, field ypath.Path) error {
 	// The field's own mapping names, for with blocks of names the list
 	// lacks; not the leaf, which Phase 4 probes as a scalar.
 	for _, seg := range field[:max(len(field)-1, 0)] {
-		if isSelectorSeg(seg) || structuralKeys[seg] || st.named[seg] || slices.Contains(names, seg) {
+		if ypath.IsSelector(seg) || structuralKeys[seg] || st.named[seg] || slices.Contains(names, seg) {
 			continue
 		}
 		names = append(names, seg)
@@ -820,7 +820,7 @@ func (p *prober) fromLeaves(ctx context.Context, objKey string, idx int, field y
 	}
 	// The field's name set in every mapping: {{ with .Values.x.runAsUser }}.
 	name := field[len(field)-1]
-	if isSelectorSeg(name) {
+	if ypath.IsSelector(name) {
 		return nil, nil
 	}
 	var parents []ypath.Path
@@ -943,7 +943,7 @@ func suggestKey(obj *yaml.Node, field ypath.Path) (ypath.Path, ypath.Path) {
 	if at == len(field) || at == len(field)-1 {
 		at = len(field) - 2
 	}
-	for at >= 0 && isSelectorSeg(field[at]) {
+	for at >= 0 && ypath.IsSelector(field[at]) {
 		at--
 	}
 	if at < 0 {
@@ -1149,7 +1149,7 @@ type leaf struct {
 func valueLeaves(vals map[string]any, subs []ypath.Path) []leaf {
 	var out []leaf
 	walkValues(vals, subs, func(p ypath.Path, v any) {
-		if len(p) == 0 || isSelectorSeg(p[len(p)-1]) && !isMapValue(v) {
+		if len(p) == 0 || ypath.IsSelector(p[len(p)-1]) && !isMapValue(v) {
 			return // list items are written as their list
 		}
 		switch v := v.(type) {
@@ -1260,8 +1260,6 @@ func absentParents(vals map[string]any, subs []ypath.Path) []ypath.Path {
 
 func isGlobal(p ypath.Path) bool { return len(p) > 0 && p[0] == "global" }
 
-func isSelectorSeg(s string) bool { return len(s) >= 2 && s[0] == '[' && s[len(s)-1] == ']' }
-
 // valueAt returns the value at p in a values tree, or nil.
 func valueAt(v any, p ypath.Path) any {
 	v, _ = valueAtOK(v, p)
@@ -1292,7 +1290,7 @@ func valueAtOK(v any, p ypath.Path) (any, bool) {
 // selectValue returns the index of the element of list a selector
 // segment picks, or -1.
 func selectValue(list []any, seg string) int {
-	if !isSelectorSeg(seg) {
+	if !ypath.IsSelector(seg) {
 		return -1
 	}
 	sel := seg[1 : len(seg)-1]
@@ -1324,7 +1322,7 @@ func selectValue(list []any, seg string) int {
 func reachable(vals map[string]any, key, rest ypath.Path) bool {
 	last := -1
 	for i, seg := range rest {
-		if isSelectorSeg(seg) {
+		if ypath.IsSelector(seg) {
 			last = i
 		}
 	}
@@ -1358,7 +1356,7 @@ func (o *overlay) mapAt(p ypath.Path) map[string]any {
 		if base != nil {
 			base, _ = valueAtOK(base, ypath.Path{seg})
 		}
-		if i+1 < len(p) && isSelectorSeg(p[i+1]) {
+		if i+1 < len(p) && ypath.IsSelector(p[i+1]) {
 			list, ok := cur[seg].([]any)
 			if !ok {
 				bl, isList := base.([]any)
@@ -1398,7 +1396,7 @@ func (o *overlay) mapAt(p ypath.Path) map[string]any {
 
 // set writes v at p.
 func (o *overlay) set(p ypath.Path, v any) {
-	if len(p) == 0 || isSelectorSeg(p[len(p)-1]) {
+	if len(p) == 0 || ypath.IsSelector(p[len(p)-1]) {
 		return
 	}
 	if m := o.mapAt(p[:len(p)-1]); m != nil {
@@ -1554,7 +1552,7 @@ func canonicalPath(obj *yaml.Node, p ypath.Path) ypath.Path {
 		if m.Depth == 0 {
 			break
 		}
-		if isSelectorSeg(seg) && n.Kind == yaml.SequenceNode {
+		if ypath.IsSelector(seg) && n.Kind == yaml.SequenceNode {
 			if j := slices.Index(n.Content, m.Value); j >= 0 {
 				out[i] = renderedElemSeg(n, j)
 			}

@@ -52,7 +52,7 @@ func (p Path) String() string {
 	var b strings.Builder
 	for _, s := range p {
 		switch {
-		case isSelector(s) && s[1] != '"' && strings.IndexByte(s, ']') == len(s)-1:
+		case IsSelector(s) && s[1] != '"' && strings.IndexByte(s, ']') == len(s)-1:
 			b.WriteString(s)
 		case isPlainKey(s):
 			if b.Len() > 0 {
@@ -105,7 +105,19 @@ func Parse(s string) (Path, error) {
 	return p, nil
 }
 
-func isSelector(s string) bool { return len(s) >= 2 && s[0] == '[' && s[len(s)-1] == ']' }
+// IsSelector reports whether seg selects a list element: "[name=web]",
+// "[=ALL]" or "[2]".
+func IsSelector(seg string) bool { return len(seg) >= 2 && seg[0] == '[' && seg[len(seg)-1] == ']' }
+
+// SplitElem splits a segment that selects a list element by a field
+// ("[name=web]": "name", "web") or by its scalar value ("[=ALL]": "",
+// "ALL"); ok is false for other segments, indexes included.
+func SplitElem(seg string) (key, value string, ok bool) {
+	if !IsSelector(seg) {
+		return "", "", false
+	}
+	return strings.Cut(seg[1:len(seg)-1], "=")
+}
 
 func isPlainKey(s string) bool {
 	if s == "" {
@@ -154,7 +166,7 @@ func Walk(n *yaml.Node, p Path) Match {
 			return m
 		}
 		var key, val *yaml.Node
-		if isSelector(seg) {
+		if IsSelector(seg) {
 			val = element(cur, seg[1:len(seg)-1])
 		} else {
 			key, val = Lookup(cur, seg)
