@@ -63,7 +63,8 @@ type fixer struct {
 
 	orig  map[string][]byte
 	files map[string][]byte
-	tried map[string]bool // fingerprints of findings planned once
+	disk  map[string][]byte // files read from disk, read once per run
+	tried map[string]bool   // fingerprints of findings planned once
 
 	res fixResult
 }
@@ -202,10 +203,17 @@ func (f *fixer) read(file string) []byte {
 	if b, ok := f.files[file]; ok {
 		return b
 	}
+	if b, ok := f.disk[file]; ok {
+		return b
+	}
 	b, err := f.r.fs.ReadFile(file)
 	if err != nil {
-		return nil
+		b = nil
 	}
+	if f.disk == nil {
+		f.disk = map[string][]byte{}
+	}
+	f.disk[file] = b
 	return b
 }
 

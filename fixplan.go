@@ -97,7 +97,7 @@ func (f *fixer) plan(ctx context.Context, snap *snapshot, cands []lint.Finding) 
 	for i, c := range cands {
 		src := snap.sources[c.Object]
 		for _, n := range c.Fix.New {
-			if err := f.placeNew(news, &newOrder, src.target, c.Object, n, i); err != nil {
+			if err := f.placeNew(snap.renderer.FS(), news, &newOrder, src.target, n, i); err != nil {
 				p.failed[i] = err.Error()
 			}
 		}
@@ -141,7 +141,7 @@ func (f *fixer) plan(ctx context.Context, snap *snapshot, cands []lint.Finding) 
 
 	// A patch goes into a base resource when every object rendered from
 	// the base wants it; otherwise into a patch of each overlay that does.
-	users := baseUsers(snap)
+	users := snap.baseUsers()
 	for _, k := range baseOrder {
 		uses := bases[k]
 		wantedBy := map[string]int{}
@@ -311,11 +311,10 @@ func templateEdit(src []byte, line int, obj *yaml.Node, pt fix.Patch) (fix.Edit,
 	return fix.Edit{Offset: at, End: at, Text: ins}, nil
 }
 
-// noSourceReason says why a finding's object has no document to edit.
+// noSourceReason says why a finding's object, not rendered by Helm (whose
+// findings go to helmValues), has no document to edit.
 func noSourceReason(c lint.Finding) string {
 	switch c.Location.Origin {
-	case lint.OriginHelmTemplate, lint.OriginHelmValues:
-		return fmt.Sprintf("%s is rendered by a Helm template; no values key to write the fix to was found", c.Object.Resource)
 	case lint.OriginUnknown, "":
 		return fmt.Sprintf("%s is generated (not written in a file of the repository)", c.Object.Resource)
 	}
@@ -341,8 +340,11 @@ func patchDoc(docs []render.Doc, loc render.Location, p ypath.Path) (render.Doc,
 }
 
 // baseUsers maps each Kustomize base document to the objects rendered
-// from it, across every target.
-func baseUsers(snap *snapshot) map[docKey][]*lint.Object {
+// from it, across every target; computed once per snapshot.
+func (snap *snapshot) baseUsers() map[docKey][]*lint.Object {
+	if snap.users != nil {
+		return snap.users
+	}
 	out := map[docKey][]*lint.Object{}
 	for _, o := range snap.objects {
 		ds := snap.sources[o].object.Docs()
@@ -353,6 +355,7 @@ func baseUsers(snap *snapshot) map[docKey][]*lint.Object {
 		k := docKey{b.File, b.Node.Line, b.Node.Column}
 		out[k] = append(out[k], o)
 	}
+	snap.users = out
 	return out
 }
 
@@ -379,7 +382,7 @@ func (f *fixer) overlayPatch(news map[string]*newDoc, order *[]string, addDoc fu
 	if t.Kind != render.KindKustomize {
 		return fmt.Errorf("%s comes from a shared base but is not built by a kustomization", u.obj.Resource)
 	}
-	kfile := render.KustomizationFile(f.r.fs.WithOverlay(f.files), t.Path)
+	kfile := render.KustomizationFile(snap.renderer.FS(), t.Path)
 	if kfile == "" {
 		return fmt.Errorf("%s has no kustomization file", t.Path)
 	}
@@ -499,7 +502,7 @@ func hasElem(p ypath.Path) bool {
 // placeNew plans a new object written in a file of its own next to the
 // target's sources: in a kustomize overlay (listed under resources), or in
 // the manifest directory.
-func (f *fixer) placeNew(news map[string]*newDoc, order *[]string, t *render.Target, o *lint.Object, n *yaml.Node, i int) error {
+func (f *fixer) placeNew(state *render.FS, news map[string]*newDoc, order *[]string, t *render.Target, n *yaml.Node, i int) error {
 	kind, name := nodeString(n, "kind"), nodeString(n, "metadata", "name")
 	ns := nodeString(n, "metadata", "namespace")
 	base := fileSafe(strings.ToLower(kind)) + "-" + fileSafe(name)
@@ -507,12 +510,12 @@ func (f *fixer) placeNew(news map[string]*newDoc, order *[]string, t *render.Tar
 	switch t.Kind {
 	case render.KindKustomize:
 		dir = t.Path
-		if kfile = render.KustomizationFile(f.r.fs.WithOverlay(f.files), dir); kfile == "" {
+		if kfile = render.KustomizationFile(state, dir); kfile == "" {
 			return fmt.Errorf("%s has no kustomization file", dir)
 		}
 	case render.KindManifests:
 		dir = t.Path
-		if !f.r.fs.WithOverlay(f.files).IsDir(dir) {
+		if !state.IsDir(dir) {
 			dir = path.Dir(dir)
 		}
 		if ns != "" {

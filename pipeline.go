@@ -417,6 +417,8 @@ type snapshot struct {
 	renderer *render.Renderer
 	// results are the renders by target ID.
 	results map[string]rendered
+	// users caches baseUsers.
+	users map[docKey][]*lint.Object
 }
 
 // lintRepo runs the whole pipeline for the repo's paths: discovery,
