@@ -626,16 +626,26 @@ func (f *fixer) lowerPlan(p *plan, cands []lint.Finding, docs map[docKey]*docEdi
 		}
 	}
 
+	parsed := map[string]*fix.Source{} // each file parsed once for all its documents
 	for _, k := range docOrder {
 		de := docs[k]
-		src := f.read(de.file)
-		if src == nil {
-			for _, o := range de.owners {
-				p.failed[o] = fmt.Sprintf("%s: cannot read the file", de.file)
+		src, cached := parsed[de.file]
+		if !cached {
+			var err error
+			if b := f.read(de.file); b == nil {
+				err = fmt.Errorf("cannot read the file")
+			} else {
+				src, err = fix.ParseSource(b)
 			}
-			continue
+			if err != nil {
+				for _, o := range de.owners {
+					p.failed[o] = fmt.Sprintf("%s: %v", de.file, err)
+				}
+				continue
+			}
+			parsed[de.file] = src
 		}
-		es, err := fix.LowerAll(src, de.node, de.patches)
+		es, err := src.LowerAll(de.node, de.patches)
 		if err == nil {
 			addEdits(de.file, es, de.owners)
 			continue
@@ -644,7 +654,7 @@ func (f *fixer) lowerPlan(p *plan, cands []lint.Finding, docs map[docKey]*docEdi
 		// others together.
 		var ok []int
 		for _, o := range uniqueInts(de.owners) {
-			if _, err := fix.LowerAll(src, de.node, patchesOf(de, o)); err != nil {
+			if _, err := src.LowerAll(de.node, patchesOf(de, o)); err != nil {
 				p.failed[o] = fmt.Sprintf("%s:%d: %v", de.file, de.node.Line, err)
 			} else {
 				ok = append(ok, o)
@@ -656,7 +666,7 @@ func (f *fixer) lowerPlan(p *plan, cands []lint.Finding, docs map[docKey]*docEdi
 			ps = append(ps, patchesOf(de, o)...)
 			owners = append(owners, o)
 		}
-		if es, err := fix.LowerAll(src, de.node, ps); err == nil {
+		if es, err := src.LowerAll(de.node, ps); err == nil {
 			addEdits(de.file, es, owners)
 		} else {
 			for _, o := range ok {

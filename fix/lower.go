@@ -38,10 +38,30 @@ func Lower(src []byte, obj *yaml.Node, p Patch) ([]Edit, error) {
 // a, delete a.b) conflict. The edits are returned in the order Apply
 // needs: inserts at one offset go innermost collection first.
 func LowerAll(src []byte, obj *yaml.Node, patches []Patch) ([]Edit, error) {
+	s, err := ParseSource(src)
+	if err != nil {
+		return nil, err
+	}
+	return s.LowerAll(obj, patches)
+}
+
+// Source is a YAML file parsed once for lowering the patches of several
+// of its objects: Source.LowerAll is LowerAll without parsing the file
+// again. A Source is read-only and may be shared.
+type Source struct{ f *file }
+
+// ParseSource parses src for LowerAll.
+func ParseSource(src []byte) (*Source, error) {
 	f, err := parseFile(src)
 	if err != nil {
 		return nil, fmt.Errorf("parse source: %w", err)
 	}
+	return &Source{f: f}, nil
+}
+
+// LowerAll is the package's LowerAll on the parsed file.
+func (s *Source) LowerAll(obj *yaml.Node, patches []Patch) ([]Edit, error) {
+	f := s.f
 	chain, idx, err := f.locate(obj)
 	if err != nil {
 		return nil, err
