@@ -28,9 +28,10 @@ type plan struct {
 	by map[int][]string
 	// failed[i] says why candidate i cannot be fixed.
 	failed map[int]string
-	// inline are the GitOps object files whose inline Helm values the
-	// plan edits: those objects change in their values, as intended.
-	inline map[string]bool
+	// inline are the edits of inline Helm values, by the file of the
+	// GitOps object that holds them: that object changes there, as
+	// intended.
+	inline map[string][]inlineEdit
 }
 
 func (p *plan) touched(i int) []string {
@@ -205,9 +206,9 @@ func (f *fixer) helmValues(ctx context.Context, snap *snapshot, c lint.Finding, 
 		vp.Path = site.Path
 		if site.Layer == render.LayerInline {
 			if p.inline == nil {
-				p.inline = map[string]bool{}
+				p.inline = map[string][]inlineEdit{}
 			}
-			p.inline[site.File] = true
+			p.inline[site.File] = append(p.inline[site.File], inlineEdit{site.Node.Line, site.Node.Column, site.Path})
 		}
 		out = append(out, planned{render.Doc{File: site.File, Origin: render.OriginHelmValues, Node: site.Node}, vp})
 	}
@@ -216,6 +217,12 @@ func (f *fixer) helmValues(ctx context.Context, snap *snapshot, c lint.Finding, 
 	}
 	p.raw = append(p.raw, raws...)
 	return nil
+}
+
+// inlineEdit is a path written in the inline values mapping at line:col.
+type inlineEdit struct {
+	line, col int
+	path      ypath.Path
 }
 
 // rawEdit is an edit planned on text that is not YAML (a Helm template).

@@ -105,16 +105,13 @@ func (f *fixer) verifyObjects(before, after *snapshot, p *plan, cands []lint.Fin
 			changed = append(changed, o)
 			continue
 		}
-		inline := f.editsInlineValues(after, o, p)
+		ok := append(slices.Clone(allowed[k]), inlineValuesPaths(before, prev, p)...)
 		diffs := diffPaths(prev.Node, o.Node, nil)
 		if len(diffs) > 0 {
 			changed, was = append(changed, o), append(was, prev)
 		}
 		for _, d := range diffs {
-			if inline && slices.ContainsFunc(d, isValuesKey) {
-				continue
-			}
-			if !slices.ContainsFunc(allowed[k], func(a ypath.Path) bool { return d.HasPrefix(a) || a.HasPrefix(d) }) {
+			if !slices.ContainsFunc(ok, func(a ypath.Path) bool { return d.HasPrefix(a) || a.HasPrefix(d) }) {
 				b.files(f.inputs(after, o), fmt.Sprintf("the fix changes %s of %s in %s, which it should not", d, o.Resource, k.target))
 				break
 			}
@@ -171,20 +168,47 @@ var strictRule = func() *lint.Rule {
 	return nil
 }()
 
-// editsInlineValues reports whether the plan edits inline Helm values
-// written in the file the GitOps object o comes from.
-func (f *fixer) editsInlineValues(s *snapshot, o *lint.Object, p *plan) bool {
+// inlineValuesPaths returns the fields of the GitOps object o (as in
+// snapshot s, before the plan) that the plan's edits of its inline Helm
+// values write: the path of the values mapping in o, then the values path.
+func inlineValuesPaths(s *snapshot, o *lint.Object, p *plan) []ypath.Path {
+	var out []ypath.Path
 	for _, d := range s.sources[o].object.Docs() {
-		if p.inline[d.File] {
-			return true
+		for _, e := range p.inline[d.File] {
+			if at, ok := pathTo(d.Node, e.line, e.col, nil); ok {
+				out = append(out, at.Append(e.path...))
+			}
 		}
 	}
-	return false
+	return out
 }
 
-// isValuesKey reports whether a path segment names inline Helm values in
-// an Argo CD Application (valuesObject) or a Flux HelmRelease (values).
-func isValuesKey(seg string) bool { return seg == "values" || seg == "valuesObject" }
+// pathTo finds the mapping at line:col below n and returns its path,
+// with list elements spelled as diffPaths spells them.
+func pathTo(n *yaml.Node, line, col int, at ypath.Path) (ypath.Path, bool) {
+	switch n.Kind {
+	case yaml.MappingNode:
+		if n.Line == line && n.Column == col {
+			return at, true
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if p, ok := pathTo(n.Content[i+1], line, col, at.Append(n.Content[i].Value)); ok {
+				return p, true
+			}
+		}
+	case yaml.SequenceNode:
+		for i, c := range n.Content {
+			seg := ypath.Index(i)
+			if named(n) {
+				seg = ypath.Elem("name", nodeString(c, "name"))
+			}
+			if p, ok := pathTo(c, line, col, at.Append(seg)); ok {
+				return p, true
+			}
+		}
+	}
+	return nil, false
+}
 
 // diffPaths returns the paths at which two rendered objects first differ.
 // List elements that all have a name are matched by name, others by index.
