@@ -144,9 +144,9 @@ func (res *fixResult) fixedFiles() []string {
 	return out
 }
 
-// remaining returns the findings left after the fixes, split into those
-// whose fix was tried and failed and those without an automatic fix.
-func (res *fixResult) remaining() (unfixable []lint.Finding) {
+// unfixable returns the findings left after the fixes that have no
+// automatic fix (those whose fix failed are the skipped ones).
+func (res *fixResult) unfixable() (unfixable []lint.Finding) {
 	for _, f := range res.final.Findings {
 		if !hasFix(f) {
 			unfixable = append(unfixable, f)
@@ -183,7 +183,7 @@ func writeFixText(w io.Writer, res *fixResult, dryRun bool, writeErrs []error, q
 	files := res.fixedFiles()
 	total := len(res.applied) + len(res.skipped)
 	fmt.Fprintf(w, "applied %d of %d fixes; %s %d %s", len(res.applied), total, verb, len(files), plural(len(files), "file"))
-	if n := len(res.remaining()); n > 0 {
+	if n := len(res.unfixable()); n > 0 {
 		fmt.Fprintf(w, "; %d %s without an automatic fix", n, plural(n, "finding"))
 	}
 	fmt.Fprintln(w)
