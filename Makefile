@@ -33,7 +33,7 @@ FUZZ_TARGETS = \
 	./render:FuzzManifestObjects:3000 ./render:FuzzKustomizePatchLocate:3000 ./render:FuzzSplitTemplate:3000 \
 	./fix:FuzzApply:100000 ./fix:FuzzLower:3000 \
 	./config:FuzzParse:10000 ./lint:FuzzExemptionAnnotation:10000 \
-	./render:FuzzValuesSite:300 .:FuzzFixRoundTrip:200
+	./render:FuzzValuesSite:300 ./driver:FuzzFixRoundTrip:200
 FUZZTIME ?= 60s
 
 fuzz:

@@ -1,26 +1,19 @@
 package main
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"maps"
-	"os"
-	"path/filepath"
-	"slices"
-	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/kubeharden/kubeharden/driver"
 	"github.com/kubeharden/kubeharden/fix"
 	"github.com/kubeharden/kubeharden/lint"
 	"github.com/kubeharden/kubeharden/report"
 	"github.com/kubeharden/kubeharden/rules"
 )
 
-func newFixCmd(wd string) *cobra.Command {
+func newFixCmd(e env) *cobra.Command {
 	var (
 		dryRun   bool
 		ruleIDs  []string
@@ -77,22 +70,19 @@ be written.`,
 					return usageError("--rule: unknown rule %q (see kubeharden rules)", id)
 				}
 			}
-			r, err := openRepo(wd, args)
+			r, err := openRepo(cmd.Context(), e.wd, args, driver.Options{AuditLog: auditLog, Now: e.now})
 			if err != nil {
 				return err
 			}
-			if err := r.readAuditLog(wd, auditLog); err != nil {
-				return err
-			}
 			stop := startProgress(r, cmd.ErrOrStderr(), quiet(cmd))
-			res, err := runFix(cmd.Context(), r, fixOptions{rules: ruleIDs})
+			res, err := r.Fix(cmd.Context(), driver.FixOptions{Rules: ruleIDs})
 			stop()
 			if err != nil {
 				return &codeError{code: exitError, err: err}
 			}
 			var writeErrs []error
 			if !dryRun {
-				writeErrs = writeFixes(r, res)
+				writeErrs = r.WriteFiles(res)
 			}
 			out := cmd.OutOrStdout()
 			if format == "json" {
@@ -111,9 +101,9 @@ be written.`,
 				return &codeError{code: exitError, err: err}
 			}
 			switch {
-			case len(writeErrs) > 0 || len(res.final.Errors) > 0:
+			case len(writeErrs) > 0 || len(res.Final.Errors) > 0:
 				return &codeError{code: exitError}
-			case threshold != nil && anyAtLeast(res.final.Findings, *threshold):
+			case threshold != nil && anyAtLeast(res.Final.Findings, *threshold):
 				return &codeError{code: exitFindings}
 			}
 			return nil
@@ -132,44 +122,21 @@ be written.`,
 	return cmd
 }
 
-// fixedFiles returns the files a fix run changes, sorted.
-func (res *fixResult) fixedFiles() []string {
-	var out []string
-	for f, b := range res.files {
-		if !bytes.Equal(b, res.orig[f]) || res.orig[f] == nil {
-			out = append(out, f)
-		}
-	}
-	slices.Sort(out)
-	return out
-}
-
-// unfixable returns the findings left after the fixes that have no
-// automatic fix (those whose fix failed are the skipped ones).
-func (res *fixResult) unfixable() (unfixable []lint.Finding) {
-	for _, f := range res.final.Findings {
-		if !hasFix(f) {
-			unfixable = append(unfixable, f)
-		}
-	}
-	return unfixable
-}
-
-func writeFixDiff(w io.Writer, res *fixResult) {
-	for _, f := range res.fixedFiles() {
-		io.WriteString(w, fix.Diff(f, res.orig[f], res.files[f]))
+func writeFixDiff(w io.Writer, res *driver.FixResult) {
+	for _, f := range res.FixedFiles() {
+		io.WriteString(w, fix.Diff(f, res.Orig[f], res.Files[f]))
 	}
 }
 
-func writeFixText(w io.Writer, res *fixResult, dryRun bool, writeErrs []error, quiet bool) {
+func writeFixText(w io.Writer, res *driver.FixResult, dryRun bool, writeErrs []error, quiet bool) {
 	if !quiet {
-		for _, a := range res.applied {
-			fmt.Fprintf(w, "fixed   %s  %s  %s (%s)\n", a.finding.Location, a.finding.Rule.ID, a.finding.Fix.Description, a.finding.Object.Resource)
+		for _, a := range res.Applied {
+			fmt.Fprintf(w, "fixed   %s  %s  %s (%s)\n", a.Finding.Location, a.Finding.Rule.ID, a.Finding.Fix.Description, a.Finding.Object.Resource)
 		}
-		for _, s := range res.skipped {
-			fmt.Fprintf(w, "skipped %s  %s  %s\n", s.finding.Location, s.finding.Rule.ID, s.reason)
+		for _, s := range res.Skipped {
+			fmt.Fprintf(w, "skipped %s  %s  %s\n", s.Finding.Location, s.Finding.Rule.ID, s.Reason)
 		}
-		for _, e := range res.final.Errors {
+		for _, e := range res.Final.Errors {
 			fmt.Fprintf(w, "error   %s\n", describeError(e))
 		}
 	}
@@ -180,10 +147,10 @@ func writeFixText(w io.Writer, res *fixResult, dryRun bool, writeErrs []error, q
 	if dryRun {
 		verb = "would change"
 	}
-	files := res.fixedFiles()
-	total := len(res.applied) + len(res.skipped)
-	fmt.Fprintf(w, "applied %d of %d fixes; %s %d %s", len(res.applied), total, verb, len(files), plural(len(files), "file"))
-	if n := len(res.unfixable()); n > 0 {
+	files := res.FixedFiles()
+	total := len(res.Applied) + len(res.Skipped)
+	fmt.Fprintf(w, "applied %d of %d fixes; %s %d %s", len(res.Applied), total, verb, len(files), plural(len(files), "file"))
+	if n := len(res.Unfixable()); n > 0 {
 		fmt.Fprintf(w, "; %d %s without an automatic fix", n, plural(n, "finding"))
 	}
 	fmt.Fprintln(w)
@@ -196,120 +163,20 @@ func plural(n int, word string) string {
 	return word + "s"
 }
 
-func writeFixJSON(w io.Writer, res *fixResult, dryRun bool, writeErrs []error) error {
-	rep := &report.FixReport{DryRun: dryRun, Remaining: res.final.Findings, Errors: res.final.Errors,
+func writeFixJSON(w io.Writer, res *driver.FixResult, dryRun bool, writeErrs []error) error {
+	rep := &report.FixReport{DryRun: dryRun, Remaining: res.Final.Findings, Errors: res.Final.Errors,
 		Tool: report.Tool{Name: "kubeharden", Version: version()}}
-	for _, a := range res.applied {
-		rep.Applied = append(rep.Applied, report.FixOutcome{Finding: a.finding, Files: a.files})
+	for _, a := range res.Applied {
+		rep.Applied = append(rep.Applied, report.FixOutcome{Finding: a.Finding, Files: a.Files})
 	}
-	for _, s := range res.skipped {
-		rep.Skipped = append(rep.Skipped, report.FixOutcome{Finding: s.finding, Reason: s.reason})
+	for _, s := range res.Skipped {
+		rep.Skipped = append(rep.Skipped, report.FixOutcome{Finding: s.Finding, Reason: s.Reason})
 	}
-	for _, f := range res.fixedFiles() {
-		rep.Files = append(rep.Files, report.FixedFile{Path: f, Created: res.orig[f] == nil, Diff: fix.Diff(f, res.orig[f], res.files[f])})
+	for _, f := range res.FixedFiles() {
+		rep.Files = append(rep.Files, report.FixedFile{Path: f, Created: res.Orig[f] == nil, Diff: fix.Diff(f, res.Orig[f], res.Files[f])})
 	}
 	for _, err := range writeErrs {
 		rep.Errors = append(rep.Errors, lint.Error{Message: err.Error()})
 	}
 	return report.WriteFixJSON(w, rep)
-}
-
-// writeFixes writes the fixed files under the repository root. Each file
-// is written whole through a temporary file in its directory and a rename,
-// keeping its mode. A file is not written when it changed on disk since it
-// was read, when it or a directory above it (below the root) is a symbolic
-// link, or, for a new file, when it has appeared meanwhile. The errors say
-// which files were left alone and why.
-func writeFixes(r *repo, res *fixResult) []error {
-	var errs []error
-	files := slices.Sorted(maps.Keys(res.files))
-	for _, rel := range files {
-		if err := writeFixedFile(r, rel, res.orig[rel], res.files[rel]); err != nil {
-			errs = append(errs, fmt.Errorf("%s: not written: %w", rel, err))
-		}
-	}
-	return errs
-}
-
-func writeFixedFile(r *repo, rel string, orig, data []byte) error {
-	if bytes.Equal(orig, data) && orig != nil {
-		return nil
-	}
-	if strings.HasPrefix(rel, "../") || rel == ".." || filepath.IsAbs(rel) {
-		return errors.New("outside the repository")
-	}
-	name := r.fs.Abs(rel)
-	// No symbolic link on the way: every directory from the root down is
-	// a real directory.
-	dir := r.root
-	for _, part := range strings.Split(filepath.Dir(filepath.FromSlash(rel)), string(filepath.Separator)) {
-		if part == "." || part == "" {
-			continue
-		}
-		dir = filepath.Join(dir, part)
-		st, err := os.Lstat(dir)
-		if err != nil {
-			return err
-		}
-		if !st.IsDir() {
-			return fmt.Errorf("%s is not a directory", part)
-		}
-	}
-	mode := fs.FileMode(0o644)
-	st, err := os.Lstat(name)
-	switch {
-	case err == nil && orig == nil:
-		return errors.New("the file appeared after it was planned; run kubeharden fix again")
-	case err == nil && !st.Mode().IsRegular():
-		return errors.New("not a regular file (a symbolic link?)")
-	case err == nil:
-		mode = st.Mode().Perm()
-		cur, err := os.ReadFile(name)
-		if err != nil {
-			return err
-		}
-		if !bytes.Equal(cur, orig) {
-			return errors.New("the file changed on disk while kubeharden was fixing it; run kubeharden fix again")
-		}
-	case errors.Is(err, fs.ErrNotExist) && orig != nil:
-		return errors.New("the file was removed while kubeharden was fixing it")
-	case !errors.Is(err, fs.ErrNotExist):
-		return err
-	}
-	tmp, err := writeTemp(name, data, mode)
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp)
-	if orig == nil {
-		// A hard link fails if the name exists: a new file never
-		// replaces one that appeared meanwhile.
-		return os.Link(tmp, name)
-	}
-	return os.Rename(tmp, name)
-}
-
-// writeTemp writes data to a new temporary file next to name, with the
-// given mode, synced to disk, and returns the temporary file's name. The
-// caller moves it into place (rename or link) and removes it afterwards.
-func writeTemp(name string, data []byte, mode fs.FileMode) (string, error) {
-	tmp, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".kubeharden-*")
-	if err != nil {
-		return "", err
-	}
-	_, err = tmp.Write(data)
-	if err == nil {
-		err = tmp.Chmod(mode)
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-		return "", err
-	}
-	return tmp.Name(), nil
 }

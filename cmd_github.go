@@ -10,10 +10,12 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 
 	"github.com/spf13/cobra"
 
+	"github.com/kubeharden/kubeharden/driver"
 	"github.com/kubeharden/kubeharden/github"
 	"github.com/kubeharden/kubeharden/lint"
 )
@@ -28,31 +30,33 @@ type githubDeps struct {
 	eng   github.Engine
 }
 
-func defaultGitHubDeps() githubDeps {
-	return githubDeps{getenv: os.Getenv, eng: githubEngine{}}
+func defaultGitHubDeps(now func() time.Time) githubDeps {
+	return githubDeps{getenv: os.Getenv, eng: githubEngine{now: now}}
 }
 
 // githubEngine is kubeharden as the GitHub bot drives it: the lint
 // pipeline and the fix planner over one checkout.
-type githubEngine struct{}
+type githubEngine struct {
+	now func() time.Time // judges exemptions; nil is time.Now
+}
 
-func (githubEngine) Lint(ctx context.Context, dir string) (*github.LintResult, error) {
-	r, err := openRepo(dir, nil)
+func (e githubEngine) Lint(ctx context.Context, dir string) (*github.LintResult, error) {
+	r, err := driver.Open(ctx, dir, nil, driver.Options{Now: e.now})
 	if err != nil {
 		return nil, err
 	}
-	snap, err := r.lint(ctx)
+	snap, err := r.Lint(ctx)
 	if err != nil {
 		return nil, err
 	}
 	// Each finding's own fix, for suggestions: only fixes that change one
 	// file can be a suggestion on one line range.
-	fixes := singleFixes(ctx, r, snap)
+	fixes := r.SingleFixes(ctx, snap)
 	out := &github.LintResult{}
 	for _, f := range snap.Findings {
 		gf := githubFinding(f)
-		if ch := fixes[gf.Fingerprint]; len(ch) == 1 && ch[0].old != nil {
-			gf.Fix = &github.FileFix{File: ch[0].file, Old: ch[0].old, New: ch[0].new}
+		if ch := fixes[gf.Fingerprint]; len(ch) == 1 && !ch[0].Created() {
+			gf.Fix = &github.FileFix{File: ch[0].Path, Old: ch[0].Old, New: ch[0].New}
 		}
 		out.Findings = append(out.Findings, gf)
 	}
@@ -64,25 +68,25 @@ func (githubEngine) Lint(ctx context.Context, dir string) (*github.LintResult, e
 
 // Fix plans and verifies the fixes of the checkout at dir, writing
 // nothing: the remediation PR carries the files.
-func (githubEngine) Fix(ctx context.Context, dir string) (*github.Remediation, error) {
-	r, err := openRepo(dir, nil)
+func (e githubEngine) Fix(ctx context.Context, dir string) (*github.Remediation, error) {
+	r, err := driver.Open(ctx, dir, nil, driver.Options{Now: e.now})
 	if err != nil {
 		return nil, err
 	}
-	res, err := runFix(ctx, r, fixOptions{})
+	res, err := r.Fix(ctx, driver.FixOptions{})
 	if err != nil {
 		return nil, err
 	}
 	rem := &github.Remediation{}
-	for _, n := range res.fixedFiles() {
-		rem.Files = append(rem.Files, github.FileFix{File: n, Old: res.orig[n], New: res.files[n]})
+	for _, n := range res.FixedFiles() {
+		rem.Files = append(rem.Files, github.FileFix{File: n, Old: res.Orig[n], New: res.Files[n]})
 	}
-	for _, a := range res.applied {
-		gf := githubFinding(a.finding)
-		rem.Applied = append(rem.Applied, github.AppliedFix{Rule: gf.Rule, Resource: gf.Resource, Files: a.files,
-			Description: a.finding.Fix.Description, URL: gf.URL})
+	for _, a := range res.Applied {
+		gf := githubFinding(a.Finding)
+		rem.Applied = append(rem.Applied, github.AppliedFix{Rule: gf.Rule, Resource: gf.Resource, Files: a.Files,
+			Description: a.Finding.Fix.Description, URL: gf.URL})
 	}
-	for _, f := range res.final.Findings {
+	for _, f := range res.Final.Findings {
 		rem.Remaining = append(rem.Remaining, githubFinding(f))
 	}
 	return rem, nil

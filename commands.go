@@ -13,13 +13,14 @@ import (
 	"github.com/spf13/cobra"
 	yaml "go.yaml.in/yaml/v3"
 
-	"github.com/kubeharden/kubeharden/internal/ypath"
+	"github.com/kubeharden/kubeharden/driver"
 	"github.com/kubeharden/kubeharden/lint"
 	"github.com/kubeharden/kubeharden/report"
 	"github.com/kubeharden/kubeharden/rules"
 )
 
-func newLintCmd(wd string) *cobra.Command {
+func newLintCmd(e env) *cobra.Command {
+	wd := e.wd
 	var formats []string
 	var failOn, baselineFile, changed, auditLog string
 	var showExempt bool
@@ -51,29 +52,24 @@ targets are still linted and reported).`,
 			if err != nil {
 				return err
 			}
-			r, err := openRepo(wd, args)
+			opts := driver.Options{AuditLog: auditLog, Now: e.now,
+				Digests: slices.ContainsFunc(outputs, func(o output) bool {
+					return o.format == report.FormatJSON || o.format == report.FormatSARIF
+				})}
+			if cmd.Flags().Changed("changed") {
+				opts.ChangedSince = changed
+			}
+			r, err := openRepo(cmd.Context(), wd, args, opts)
 			if err != nil {
 				return err
 			}
-			if err := r.readAuditLog(wd, auditLog); err != nil {
-				return err
-			}
-			if cmd.Flags().Changed("changed") {
-				// Lint only what the changed files affect.
-				if r.paths, err = changedPaths(cmd.Context(), r.root, changed); err != nil {
-					return err
-				}
-			}
-			r.digests = slices.ContainsFunc(outputs, func(o output) bool {
-				return o.format == report.FormatJSON || o.format == report.FormatSARIF
-			})
 			stop := startProgress(r, cmd.ErrOrStderr(), quiet(cmd))
-			snap, err := r.lint(cmd.Context())
+			snap, err := r.Lint(cmd.Context())
 			stop()
 			if err != nil {
 				return &codeError{code: exitError, err: err}
 			}
-			res := &snap.outcome
+			res := &snap.Outcome
 			findings, errs := res.Findings, res.Errors
 			var stale []lint.BaselineEntry
 			if baselineFile != "" {
@@ -85,13 +81,13 @@ targets are still linted and reported).`,
 			}
 			rep := &report.Report{Findings: findings, Suppressed: res.Suppressed, Errors: errs,
 				Targets: res.Targets, Objects: res.Objects, Rendered: res.Rendered,
-				Tool: report.Tool{Name: "kubeharden", Version: version()}, Source: r.fs.ReadFile}
+				Tool: report.Tool{Name: "kubeharden", Version: version()}, Source: r.FS().ReadFile}
 			if slices.ContainsFunc(outputs, func(o output) bool { return o.format == report.FormatSARIF }) {
 				// SARIF carries each finding's own fix as replacements.
 				rep.Fixes = map[string][]report.FileChange{}
-				for fp, changes := range singleFixes(cmd.Context(), r, snap) {
+				for fp, changes := range r.SingleFixes(cmd.Context(), snap) {
 					for _, c := range changes {
-						rep.Fixes[fp] = append(rep.Fixes[fp], report.FileChange{Path: c.file, Old: c.old, New: c.new})
+						rep.Fixes[fp] = append(rep.Fixes[fp], report.FileChange{Path: c.Path, Old: c.Old, New: c.New})
 					}
 				}
 			}
@@ -195,22 +191,11 @@ func writeReports(stdout io.Writer, outs []output, rep *report.Report, showExemp
 		if err := report.Write(&buf, o.format, rep, report.Options{ShowExempt: showExempt}); err != nil {
 			return err
 		}
-		if err := writeFileAtomic(o.file, buf.Bytes()); err != nil {
+		if err := driver.WriteFileAtomic(o.file, buf.Bytes()); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-// writeFileAtomic writes data to name through a temporary file in the same
-// directory and a rename, so readers never see a half-written file.
-func writeFileAtomic(name string, data []byte) error {
-	tmp, err := writeTemp(name, data, 0o644)
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp)
-	return os.Rename(tmp, name)
 }
 
 // readBaseline reads a baseline file named relative to wd.
@@ -234,7 +219,7 @@ func printStale(w io.Writer, file string, stale []lint.BaselineEntry) {
 	}
 }
 
-func newBaselineCmd(wd string) *cobra.Command {
+func newBaselineCmd(e env) *cobra.Command {
 	return &cobra.Command{
 		Use:   "baseline [PATH...]",
 		Short: "Record the current findings so that lint --baseline reports only new ones",
@@ -246,12 +231,12 @@ that are not in FILE and lists recorded findings that no longer occur.`,
 		Example: `  kubeharden baseline > .kubeharden-baseline.json
   kubeharden lint --baseline .kubeharden-baseline.json`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			r, err := openRepo(wd, args)
+			r, err := openRepo(cmd.Context(), e.wd, args, driver.Options{Now: e.now})
 			if err != nil {
 				return err
 			}
 			stop := startProgress(r, cmd.ErrOrStderr(), quiet(cmd))
-			res, err := lintRepo(cmd.Context(), r)
+			res, err := r.Lint(cmd.Context())
 			stop()
 			if err != nil {
 				return &codeError{code: exitError, err: err}
@@ -308,7 +293,7 @@ func useColor(w io.Writer) bool {
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
-func newRenderCmd(wd string) *cobra.Command {
+func newRenderCmd(e env) *cobra.Command {
 	return &cobra.Command{
 		Use:   "render [PATH...]",
 		Short: "Print the rendered objects, each annotated with its target and source",
@@ -318,32 +303,26 @@ rendered from and the file and line it comes from.`,
 		Example: `  kubeharden render testdata/demo
   kubeharden render apps/prod/values.yaml`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			r, err := openRepo(wd, args)
+			r, err := openRepo(cmd.Context(), e.wd, args, driver.Options{Now: e.now})
 			if err != nil {
 				return err
 			}
-			ts, errs, err := r.targets(cmd.Context())
+			stop := startProgress(r, cmd.ErrOrStderr(), quiet(cmd))
+			objs, errs, err := r.Render(cmd.Context())
+			stop()
 			if err != nil {
 				return &codeError{code: exitError, err: err}
 			}
-			stop := startProgress(r, cmd.ErrOrStderr(), quiet(cmd))
-			results := r.renderAll(cmd.Context(), ts)
-			stop()
 			out := cmd.OutOrStdout()
-			for _, res := range results {
-				for _, o := range res.objects {
-					loc := locator(o.Source)(ypath.Path{})
-					fmt.Fprintf(out, "---\n# target: %s\n# source: %s (%s)\n", res.target.ID(), loc, loc.Origin)
-					enc := yaml.NewEncoder(out)
-					enc.SetIndent(2)
-					if err := enc.Encode(o.Node); err != nil {
-						return &codeError{code: exitError, err: err}
-					}
-					enc.Close()
+			for _, o := range objs {
+				fmt.Fprintf(out, "---\n# target: %s\n# source: %s (%s)\n", o.Target, o.Source, o.Source.Origin)
+				enc := yaml.NewEncoder(out)
+				enc.SetIndent(2)
+				if err := enc.Encode(o.Node); err != nil {
+					return &codeError{code: exitError, err: err}
 				}
-				errs = append(errs, renderErrors(res.target, res.err)...)
+				enc.Close()
 			}
-			lint.SortErrors(errs)
 			for _, e := range errs {
 				fmt.Fprintf(cmd.ErrOrStderr(), "error: %s\n", describeError(e))
 			}

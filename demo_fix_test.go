@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kubeharden/kubeharden/driver"
 	"k8s.io/pod-security-admission/api"
 	"k8s.io/pod-security-admission/policy"
 )
@@ -18,14 +19,13 @@ import (
 // profile as the upstream library evaluates it; and a second fix changes
 // no byte.
 func TestDemoFix(t *testing.T) {
-	pinClock(t)
 	dir := t.TempDir()
 	if err := os.CopyFS(dir, os.DirFS("testdata/demo")); err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
 	var stdout, stderr bytes.Buffer
-	code := runIn(ctx, dir, []string{"fix", "--fail-on", "none", "."}, nil, &stdout, &stderr)
+	code := runEnv(ctx, demoEnv(dir), []string{"fix", "--fail-on", "none", "."}, nil, &stdout, &stderr)
 	if code != 0 {
 		t.Fatalf("fix: exit %d\n%s%s", code, stdout.String(), stderr.String())
 	}
@@ -34,11 +34,11 @@ func TestDemoFix(t *testing.T) {
 	}
 	before := snapshotFiles(t, dir)
 
-	r, err := openRepo(dir, nil)
+	r, err := driver.Open(ctx, dir, nil, driver.Options{Now: demoEnv(dir).now})
 	if err != nil {
 		t.Fatal(err)
 	}
-	snap, err := r.lint(ctx)
+	snap, err := r.Lint(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +46,7 @@ func TestDemoFix(t *testing.T) {
 		t.Errorf("errors after the fix: %v", snap.Errors)
 	}
 	for _, f := range snap.Findings {
-		if hasFix(f) {
+		if driver.HasFix(f) {
 			t.Errorf("fixable finding left: %s %s %s: %s", f.Location, f.Rule.ID, f.Object.Resource, f.Message)
 		}
 	}
@@ -60,7 +60,7 @@ func TestDemoFix(t *testing.T) {
 	}
 	restricted := api.LevelVersion{Level: api.LevelRestricted, Version: api.LatestVersion()}
 	checked := 0
-	for _, o := range snap.objects {
+	for _, o := range snap.Linted() {
 		pt, err := o.PodTemplate()
 		if err != nil || pt == nil || exempt[o.Target+" "+o.Resource.String()] {
 			continue
@@ -77,7 +77,7 @@ func TestDemoFix(t *testing.T) {
 	}
 
 	stdout.Reset()
-	if code := runIn(ctx, dir, []string{"fix", "--fail-on", "none", "."}, nil, &stdout, &stderr); code != 0 {
+	if code := runEnv(ctx, demoEnv(dir), []string{"fix", "--fail-on", "none", "."}, nil, &stdout, &stderr); code != 0 {
 		t.Fatalf("second fix: exit %d\n%s", code, stdout.String())
 	}
 	after := snapshotFiles(t, dir)

@@ -16,8 +16,11 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/kubeharden/kubeharden/driver"
 )
 
 // Exit codes.
@@ -47,6 +50,16 @@ func (e *codeError) Error() string {
 	return e.err.Error()
 }
 
+// openRepo opens the repository of args for a command; every error is
+// exit code 2.
+func openRepo(ctx context.Context, wd string, args []string, opts driver.Options) (*driver.Repo, error) {
+	r, err := driver.Open(ctx, wd, args, opts)
+	if err != nil {
+		return nil, &codeError{code: exitError, err: err}
+	}
+	return r, nil
+}
+
 // usageError marks err as the user's mistake (exit code 2).
 func usageError(format string, args ...any) error {
 	return &codeError{code: exitError, err: fmt.Errorf(format, args...)}
@@ -66,12 +79,25 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 // runIn is run with relative paths resolved against wd, so that tests can
 // run many invocations in parallel in one process.
 func runIn(ctx context.Context, wd string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	wd, err := filepath.Abs(wd)
+	return runEnv(ctx, env{wd: wd, now: time.Now}, args, stdin, stdout, stderr)
+}
+
+// env is what the commands take from their surroundings besides their
+// arguments and streams; tests pin it.
+type env struct {
+	wd  string           // relative paths are resolved against it
+	now func() time.Time // the clock exemptions are judged by
+}
+
+// runEnv is run in the surroundings e.
+func runEnv(ctx context.Context, e env, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	wd, err := filepath.Abs(e.wd)
 	if err != nil {
 		fmt.Fprintln(stderr, "kubeharden:", err)
 		return exitError
 	}
-	root := newRootCmd(wd, stdin, stdout, stderr)
+	e.wd = wd
+	root := newRootCmd(e, stdin, stdout, stderr)
 	root.SetArgs(args)
 	return execute(ctx, root, stderr)
 }
@@ -95,7 +121,7 @@ func execute(ctx context.Context, root *cobra.Command, stderr io.Writer) int {
 	return exitError
 }
 
-func newRootCmd(wd string, stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
+func newRootCmd(e env, stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "kubeharden",
 		Short: "Lint and harden the Kubernetes objects a GitOps repository deploys",
@@ -115,7 +141,7 @@ produced it.`,
 	root.SetErr(stderr)
 	root.PersistentFlags().BoolP("quiet", "q", false,
 		"no progress line on the terminal while rendering; fix prints only its summary line")
-	root.AddCommand(newLintCmd(wd), newFixCmd(wd), newRenderCmd(wd), newBaselineCmd(wd), newRulesCmd(), newVersionCmd(), githubCommand(wd, defaultGitHubDeps()))
+	root.AddCommand(newLintCmd(e), newFixCmd(e), newRenderCmd(e), newBaselineCmd(e), newRulesCmd(), newVersionCmd(), githubCommand(e.wd, defaultGitHubDeps(e.now)))
 	addCompletionCmd(root)
 	return root
 }

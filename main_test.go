@@ -85,17 +85,14 @@ func TestScripts(t *testing.T) {
 // golden output does not change as their expiry dates come closer.
 var demoNow = time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 
-// pinClock makes exemptions be judged at demoNow for the test's duration.
-func pinClock(t *testing.T) {
-	old := clock
-	clock = func() time.Time { return demoNow }
-	t.Cleanup(func() { clock = old })
+// demoEnv runs kubeharden in dir with exemptions judged at demoNow.
+func demoEnv(dir string) env {
+	return env{wd: dir, now: func() time.Time { return demoNow }}
 }
 
 func TestDemo(t *testing.T) {
-	pinClock(t)
 	var stdout, stderr bytes.Buffer
-	code := runIn(context.Background(), ".", []string{"lint", "testdata/demo"}, nil, &stdout, &stderr)
+	code := runEnv(context.Background(), demoEnv("."), []string{"lint", "testdata/demo"}, nil, &stdout, &stderr)
 	if code != exitFindings {
 		t.Errorf("exit code %d, want %d; stderr:\n%s", code, exitFindings, stderr.String())
 	}
@@ -107,7 +104,7 @@ func TestDemo(t *testing.T) {
 	}
 
 	stdout.Reset()
-	runIn(context.Background(), ".", []string{"lint", "--format", "json", "testdata/demo"}, nil, &stdout, &stderr)
+	runEnv(context.Background(), demoEnv("."), []string{"lint", "--format", "json", "testdata/demo"}, nil, &stdout, &stderr)
 	if err := reporttest.Validate(stdout.Bytes()); err != nil {
 		t.Errorf("JSON report does not validate: %v", err)
 	}

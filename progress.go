@@ -101,16 +101,19 @@ func (p *progress) clear() {
 	p.shown = ""
 }
 
+// progressSink is what reports rendering progress: a driver.Repo.
+type progressSink interface{ SetProgress(func(done, total int)) }
+
 // startProgress shows the rendering progress of r on stderr when stderr
 // is a terminal and quiet is off; otherwise it does nothing. The returned
 // function stops it and leaves the line blank; call it before anything
 // else is written to stderr.
-func startProgress(r *repo, stderr io.Writer, quiet bool) (stop func()) {
+func startProgress(r progressSink, stderr io.Writer, quiet bool) (stop func()) {
 	if quiet || !isTerminal(stderr) {
 		return func() {}
 	}
 	p := newProgress(stderr, time.Now, progressDelay)
-	r.progress = p.update
+	r.SetProgress(p.update)
 	quit := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Go(func() {
@@ -128,7 +131,7 @@ func startProgress(r *repo, stderr io.Writer, quiet bool) (stop func()) {
 	return func() {
 		close(quit)
 		wg.Wait()
-		r.progress = nil
+		r.SetProgress(nil)
 		p.stop()
 	}
 }

@@ -1,11 +1,8 @@
 package main
 
 import (
-	"context"
-	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -84,38 +81,12 @@ func TestProgressPadsShorterLine(t *testing.T) {
 	}
 }
 
-// TestRenderAllReportsProgress: renderAll reports (0, n), then each
-// finished target once, in increasing order, ending with (n, n).
-func TestRenderAllReportsProgress(t *testing.T) {
-	dir := t.TempDir()
-	for i := range 5 {
-		doc := fmt.Sprintf("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c%d\n", i)
-		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("c%d.yaml", i)), []byte(doc), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	r, err := openRepo(dir, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var calls []string
-	r.progress = func(done, total int) { calls = append(calls, fmt.Sprintf("%d/%d", done, total)) }
-	ts, _, err := r.targets(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(ts) != 5 {
-		t.Fatalf("%d targets, want 5", len(ts))
-	}
-	r.renderAll(context.Background(), ts)
-	if want := []string{"0/5", "1/5", "2/5", "3/5", "4/5", "5/5"}; !slices.Equal(calls, want) {
-		t.Errorf("progress calls %v, want %v", calls, want)
-	}
+// sink records the progress callback startProgress wires.
+type sink struct{ progress func(done, total int) }
 
-	calls = nil
-	r.renderAll(context.Background(), nil)
-	if want := []string{"0/0"}; !slices.Equal(calls, want) {
-		t.Errorf("progress calls for no targets %v, want %v", calls, want)
+func (s *sink) SetProgress(f func(done, total int)) {
+	if f != nil {
+		s.progress = f
 	}
 }
 
@@ -132,14 +103,14 @@ func TestStartProgressNeedsTerminal(t *testing.T) {
 			t.Logf("%s is a terminal here; skipping", name)
 			continue
 		}
-		r := &repo{}
+		r := &sink{}
 		stop := startProgress(r, w, false)
 		if r.progress != nil {
 			t.Errorf("%s: progress wired to a non-terminal", name)
 		}
 		stop()
 	}
-	r := &repo{}
+	r := &sink{}
 	startProgress(r, new(strings.Builder), false)()
 	if r.progress != nil {
 		t.Error("progress wired to a buffer")

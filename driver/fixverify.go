@@ -1,4 +1,4 @@
-package main
+package driver
 
 import (
 	"context"
@@ -16,7 +16,7 @@ import (
 
 // verify checks the state after the plan against the state before and
 // returns, for each candidate to drop, why.
-func (f *fixer) verify(before, after *snapshot, p *plan, cands []lint.Finding) map[int]string {
+func (f *fixer) verify(before, after *Snapshot, p *plan, cands []lint.Finding) map[int]string {
 	b := &blamer{cands: cands, by: p.by, blamed: map[int]string{},
 		key: func(c lint.Finding) objKey { return objKey{before.sources[c.Object].target.ID(), c.Object.Resource} }}
 	blamed := b.blamed
@@ -46,7 +46,7 @@ func (f *fixer) verify(before, after *snapshot, p *plan, cands []lint.Finding) m
 	return blamed
 }
 
-func fingerprints(s *snapshot) map[string]bool {
+func fingerprints(s *Snapshot) map[string]bool {
 	out := map[string]bool{}
 	for _, fd := range s.Findings {
 		out[lint.Fingerprint(fd)] = true
@@ -58,7 +58,7 @@ func fingerprints(s *snapshot) map[string]bool {
 }
 
 // inputs returns the files an object's target is rendered from.
-func (f *fixer) inputs(s *snapshot, o *lint.Object) []string {
+func (f *fixer) inputs(s *Snapshot, o *lint.Object) []string {
 	src, ok := s.sources[o]
 	if !ok {
 		return nil
@@ -74,7 +74,7 @@ type objKey struct {
 
 // verifyObjects checks that the rendered objects differ only in the
 // fields the candidates patch, and that only the objects they add appear.
-func (f *fixer) verifyObjects(before, after *snapshot, p *plan, cands []lint.Finding, b *blamer) {
+func (f *fixer) verifyObjects(before, after *Snapshot, p *plan, cands []lint.Finding, b *blamer) {
 	allowed := map[objKey][]ypath.Path{}
 	added := map[objKey]bool{}
 	for _, c := range cands {
@@ -129,7 +129,7 @@ func (f *fixer) verifyObjects(before, after *snapshot, p *plan, cands []lint.Fin
 // strictly as its kind, as the API server will decode it, whether or not
 // the invalid-object rule is enabled: an error that was not there before
 // the fix is the fix's.
-func (f *fixer) verifyStrict(after *snapshot, changed, was []*lint.Object, b *blamer) {
+func (f *fixer) verifyStrict(after *Snapshot, changed, was []*lint.Object, b *blamer) {
 	if len(changed) == 0 || strictRule == nil {
 		return
 	}
@@ -171,7 +171,7 @@ var strictRule = func() *lint.Rule {
 // inlineValuesPaths returns the fields of the GitOps object o (as in
 // snapshot s, before the plan) that the plan's edits of its inline Helm
 // values write: the path of the values mapping in o, then the values path.
-func inlineValuesPaths(s *snapshot, o *lint.Object, p *plan) []ypath.Path {
+func inlineValuesPaths(s *Snapshot, o *lint.Object, p *plan) []ypath.Path {
 	var out []ypath.Path
 	for _, d := range s.sources[o].object.Docs() {
 		for _, e := range p.inline[d.File] {

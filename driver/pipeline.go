@@ -1,4 +1,4 @@
-package main
+package driver
 
 import (
 	"context"
@@ -7,21 +7,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"maps"
-	"os"
-	"os/exec"
 	"path"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
 	"sync"
-	"time"
 
 	yaml "go.yaml.in/yaml/v3"
 
-	"github.com/kubeharden/kubeharden/config"
 	"github.com/kubeharden/kubeharden/internal/ypath"
 	"github.com/kubeharden/kubeharden/lint"
 	"github.com/kubeharden/kubeharden/render"
@@ -29,194 +23,9 @@ import (
 	"github.com/kubeharden/kubeharden/rules"
 )
 
-// repo is a repository opened for linting: its root, config and renderer,
-// and the paths the user named (root-relative; "." for everything).
-type repo struct {
-	root     string
-	fs       *render.FS
-	cfg      *config.Config
-	renderer *render.Renderer
-	paths    []string
-	// rules are the rules to run; nil means rules.All() (tests use
-	// their own).
-	rules []*lint.Rule
-	// audit is the audit log evidence rules may use (--audit-log).
-	audit *lint.AuditLog
-	// progress, when set, is told how many of the targets of a rendering
-	// pass are done: (0, n) when it starts, then once per target, in
-	// increasing order and never concurrently; (n, n) ends the pass.
-	progress func(done, total int)
-	// reuse, with changed, lets a lint take the renders of reuse (a
-	// snapshot of the state before the files named in changed were
-	// edited) for the targets those files do not affect: the fixer's
-	// verifying lints render only what its edits touch.
-	reuse   *snapshot
-	changed []string
-	// digests makes each lint run record a digest of every target's
-	// inputs (outcome.Rendered), for the JSON and SARIF reports.
-	digests bool
-}
-
-// openRepo finds the repository of the given paths and reads its config.
-// The root is the nearest directory at or above the first path that holds
-// a .kubeharden.yaml or .git (a config file marks a GitOps root inside a
-// larger repository); with neither, the path itself.
-func openRepo(wd string, args []string) (*repo, error) {
-	if len(args) == 0 {
-		args = []string{"."}
-	}
-	abs := func(p string) string {
-		if filepath.IsAbs(p) {
-			return filepath.Clean(p)
-		}
-		return filepath.Join(wd, p)
-	}
-	first := abs(args[0])
-	st, err := os.Stat(first)
-	if err != nil {
-		return nil, usageError("%v", err)
-	}
-	start := first
-	if !st.IsDir() {
-		start = filepath.Dir(first)
-	}
-	root := findRoot(start)
-	if root == "" {
-		root = start
-	}
-	fsys, err := render.NewFS(root)
-	if err != nil {
-		return nil, usageError("%v", err)
-	}
-	r := &repo{root: root, fs: fsys}
-	for _, a := range args {
-		p := abs(a)
-		if real, err := filepath.EvalSymlinks(p); err == nil {
-			p = real
-		}
-		rel, err := fsys.Rel(p)
-		if err != nil {
-			return nil, usageError("%s is outside the repository %s", a, root)
-		}
-		if _, err := os.Stat(p); err != nil {
-			return nil, usageError("%v", err)
-		}
-		r.paths = append(r.paths, rel)
-	}
-	cfg, err := loadConfig(fsys)
-	if err != nil {
-		return nil, &codeError{code: exitError, err: err}
-	}
-	r.cfg = cfg
-	fsys.MaxFileSize = int64(cfg.Limits.MaxFileSize)
-	r.renderer = render.NewRenderer(fsys, render.Options{KubeVersion: cfg.KubernetesVersion,
-		Timeout: cfg.Limits.Timeout(), MaxOutput: int64(cfg.Limits.MaxRenderOutput)})
-	return r, nil
-}
-
-// clock is the time exemptions are judged at; tests pin it.
-var clock = time.Now
-
-// readAuditLog reads a Kubernetes audit log (--audit-log), named by its
-// path relative to the repository root when it is inside it.
-func (r *repo) readAuditLog(wd, name string) error {
-	if name == "" {
-		return nil
-	}
-	if !filepath.IsAbs(name) {
-		name = filepath.Join(wd, name)
-	}
-	f, err := os.Open(name)
-	if err != nil {
-		return usageError("--audit-log: %v", err)
-	}
-	defer f.Close()
-	shown := filepath.Base(name)
-	if rel, err := r.fs.Rel(name); err == nil {
-		shown = rel
-	}
-	log, err := lint.ParseAuditLog(shown, f)
-	if err != nil {
-		return usageError("--audit-log: %v", err)
-	}
-	r.audit = log
-	return nil
-}
-
-// changedPaths returns the root-relative paths that differ between ref
-// and the working tree (deleted files included), as git reports them.
-// git runs with repository-controlled helpers disabled: no fsmonitor,
-// external diff or textconv program from the repository's config runs.
-func changedPaths(ctx context.Context, root, ref string) ([]string, error) {
-	if strings.HasPrefix(ref, "-") {
-		return nil, usageError("--changed: bad ref %q", ref)
-	}
-	cmd := exec.CommandContext(ctx, "git", "-C", root, "-c", "core.fsmonitor=false",
-		"diff", "--name-only", "-z", "--relative", "--no-ext-diff", "--no-textconv", ref, "--")
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return nil, usageError("--changed %s: git diff: %v %s", ref, err, strings.TrimSpace(stderr.String()))
-	}
-	var paths []string
-	for _, p := range strings.Split(string(out), "\x00") {
-		if p != "" {
-			paths = append(paths, p)
-		}
-	}
-	return paths, nil
-}
-
-// findRoot returns the nearest directory at or above dir holding
-// .kubeharden.yaml or .git, or "". It reads the file system only; git
-// itself is not run.
-func findRoot(dir string) string {
-	if real, err := filepath.EvalSymlinks(dir); err == nil {
-		dir = real
-	}
-	for {
-		for _, marker := range []string{config.FileName, ".git"} {
-			if _, err := os.Lstat(filepath.Join(dir, marker)); err == nil {
-				return dir
-			}
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return ""
-		}
-		dir = parent
-	}
-}
-
-func loadConfig(fsys *render.FS) (*config.Config, error) {
-	src, err := fsys.ReadFile(config.FileName)
-	if errors.Is(err, fs.ErrNotExist) {
-		return &config.Config{}, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	cfg, err := config.Parse(config.FileName, src)
-	if err != nil {
-		return nil, err
-	}
-	known := map[string]bool{}
-	for _, r := range rules.All() {
-		known[r.ID] = true
-	}
-	if err := cfg.CheckRules(config.FileName, func(id string) bool { return known[id] }); err != nil {
-		return nil, err
-	}
-	if err := cfg.CheckOptions(config.FileName, rules.ValidateOptions); err != nil {
-		return nil, err
-	}
-	return cfg, nil
-}
-
 // targets discovers the repository's targets and keeps those the user's
 // paths affect.
-func (r *repo) targets(ctx context.Context) ([]*render.Target, []lint.Error, error) {
+func (r *Repo) targets(ctx context.Context) ([]*render.Target, []lint.Error, error) {
 	disc, err := render.Discover(ctx, r.fs, render.DiscoverOptions{
 		Include:          r.cfg.Include,
 		Exclude:          r.cfg.Exclude,
@@ -251,7 +60,7 @@ func (r *repo) targets(ctx context.Context) ([]*render.Target, []lint.Error, err
 }
 
 // wanted reports whether a file is inside what the user asked to lint.
-func (r *repo) wanted(file string) bool {
+func (r *Repo) wanted(file string) bool {
 	for _, p := range r.paths {
 		if render.Affects([]string{p}, file) {
 			return true
@@ -260,7 +69,7 @@ func (r *repo) wanted(file string) bool {
 	return false
 }
 
-// rendered is the outcome of rendering one target.
+// rendered is the Outcome of rendering one target.
 type rendered struct {
 	target  *render.Target
 	objects []*render.Object
@@ -273,7 +82,7 @@ type rendered struct {
 // results are in the order of targets. With r.digests, each worker also
 // reads the target's inputs again for their digest, right after
 // rendering it.
-func (r *repo) renderAll(ctx context.Context, targets []*render.Target) []rendered {
+func (r *Repo) renderAll(ctx context.Context, targets []*render.Target) []rendered {
 	out := make([]rendered, len(targets))
 	var wg sync.WaitGroup
 	var mu sync.Mutex // serialises progress calls
@@ -312,7 +121,7 @@ func (r *repo) renderAll(ctx context.Context, targets []*render.Target) []render
 // reusable returns the render of t in r.reuse when none of the files in
 // r.changed is an input of it (its directory, chart, values, overlays and
 // bases, or the GitOps object that deploys it).
-func (r *repo) reusable(t *render.Target) (rendered, bool) {
+func (r *Repo) reusable(t *render.Target) (rendered, bool) {
 	if r.reuse == nil {
 		return rendered{}, false
 	}
@@ -395,8 +204,8 @@ func locator(sm render.SourceMap) func(lint.Path) lint.Location {
 	}
 }
 
-// outcome is what a lint run found.
-type outcome struct {
+// Outcome is what a lint run found.
+type Outcome struct {
 	lint.Result
 	Errors  []lint.Error
 	Targets int
@@ -406,14 +215,14 @@ type outcome struct {
 	Rendered []report.Target
 }
 
-// snapshot is one lint run with what the fix planner needs besides the
+// Snapshot is one lint run with what the fix planner needs besides the
 // findings: the targets, the objects and where each comes from.
-type snapshot struct {
-	outcome
+type Snapshot struct {
+	Outcome
 	targets []*render.Target
 	objects []*lint.Object
 	sources map[*lint.Object]source
-	// renderer rendered the snapshot (its caches and FS are its state).
+	// renderer rendered the Snapshot (its caches and FS are its state).
 	renderer *render.Renderer
 	// results are the renders by target ID.
 	results map[string]rendered
@@ -421,18 +230,9 @@ type snapshot struct {
 	users map[docKey][]*lint.Object
 }
 
-// lintRepo runs the whole pipeline for the repo's paths: discovery,
-// rendering, rules and exemptions.
-func lintRepo(ctx context.Context, r *repo) (*outcome, error) {
-	s, err := r.lint(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return &s.outcome, nil
-}
-
-// lint discovers, renders and lints the targets the repo's paths affect.
-func (r *repo) lint(ctx context.Context) (*snapshot, error) {
+// Lint runs the whole pipeline for the targets the repository's paths
+// affect: discovery, rendering, rules and exemptions.
+func (r *Repo) Lint(ctx context.Context) (*Snapshot, error) {
 	ts, errs, err := r.targets(ctx)
 	if err != nil {
 		return nil, err
@@ -458,7 +258,7 @@ func (r *repo) lint(ctx context.Context) (*snapshot, error) {
 	settings := r.cfg.Settings()
 	settings.KnownRule = func(id string) bool { return known[id] }
 	settings.Audit = r.audit
-	settings.Now = clock()
+	settings.Now = r.now()
 	res, err := lint.RunAll(ctx, objs, settings.Enabled(all), settings)
 	if err != nil {
 		return nil, fmt.Errorf("lint: %w", err)
@@ -474,8 +274,8 @@ func (r *repo) lint(ctx context.Context) (*snapshot, error) {
 			delete(byID, id) // two targets, one name: never reused
 		}
 	}
-	return &snapshot{
-		outcome: outcome{Result: res, Errors: errs, Targets: len(ts), Objects: len(objs), Rendered: described},
+	return &Snapshot{
+		Outcome: Outcome{Result: res, Errors: errs, Targets: len(ts), Objects: len(objs), Rendered: described},
 		targets: ts, objects: objs, sources: sources, renderer: r.renderer, results: byID,
 	}, nil
 }
@@ -483,7 +283,7 @@ func (r *repo) lint(ctx context.Context) (*snapshot, error) {
 // withFiles returns a copy of the repo that reads files (root-relative
 // path to content; nil deletes) instead of the disk, for verifying edits
 // before they are written.
-func (r *repo) withFiles(files map[string][]byte) *repo {
+func (r *Repo) withFiles(files map[string][]byte) *Repo {
 	c := *r
 	c.fs = r.fs.WithOverlay(files)
 	c.renderer = r.renderer.WithFS(c.fs)
@@ -494,7 +294,7 @@ func (r *repo) withFiles(files map[string][]byte) *repo {
 // from: its input files (inputFiles), read through the repo's FS, and its
 // settings (renderSettings), as report.InputDigest defines. A file that
 // cannot be read is left out; rendering reports it.
-func (r *repo) inputDigest(t *render.Target) report.Target {
+func (r *Repo) inputDigest(t *render.Target) report.Target {
 	desc := report.Target{ID: t.ID(), Path: t.Path, Kind: string(t.Kind)}
 	if v := t.Via; v != nil {
 		desc.Via = &lint.Via{Kind: v.Kind, Name: v.Name, File: v.File, Line: v.Line}
@@ -522,7 +322,7 @@ func (r *repo) inputDigest(t *render.Target) report.Target {
 // listed among the inputs already. The GitOps object that deploys t is
 // left out, as are the files inline values are written in: they hold
 // other objects too, and what they give t is in its settings.
-func (r *repo) inputFiles(t *render.Target) []string {
+func (r *Repo) inputFiles(t *render.Target) []string {
 	skip := map[string]bool{}
 	if t.Via != nil {
 		skip[t.Via.File] = true
@@ -556,7 +356,7 @@ func (r *repo) inputFiles(t *render.Target) []string {
 // collectFiles adds the regular files of directory dir whose names keep
 // says to keep, and with recurse those of its subdirectories that are
 // not hidden, as the manifest renderer reads them.
-func (r *repo) collectFiles(set map[string]bool, dir string, recurse bool, keep func(name string) bool) {
+func (r *Repo) collectFiles(set map[string]bool, dir string, recurse bool, keep func(name string) bool) {
 	ents, err := r.fs.ReadDir(dir)
 	if err != nil {
 		return
@@ -605,7 +405,7 @@ type helmSettings struct {
 }
 
 // renderSettings returns the JSON form of t's settings.
-func (r *repo) renderSettings(t *render.Target) []byte {
+func (r *Repo) renderSettings(t *render.Target) []byte {
 	s := targetSettings{
 		Kind: string(t.Kind), Path: t.Path, Namespace: t.Namespace,
 		ForceNamespace: t.ForceNamespace, Recurse: t.Recurse, KubeVersion: r.cfg.KubernetesVersion,
@@ -638,3 +438,32 @@ func canonicalYAML(n *yaml.Node) string {
 	b, _ := yaml.Marshal(n)
 	return string(b)
 }
+
+// RenderedObject is one object as a target renders it, for printing.
+type RenderedObject struct {
+	Target string        // the target's ID
+	Source lint.Location // where the object is written
+	Node   *yaml.Node
+}
+
+// Render renders the targets the repository's paths affect, without
+// linting them: the objects in target order, and the discovery and render
+// errors in the one error order.
+func (r *Repo) Render(ctx context.Context) ([]RenderedObject, []lint.Error, error) {
+	ts, errs, err := r.targets(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	var out []RenderedObject
+	for _, res := range r.renderAll(ctx, ts) {
+		for _, o := range res.objects {
+			out = append(out, RenderedObject{Target: res.target.ID(), Source: locator(o.Source)(ypath.Path{}), Node: o.Node})
+		}
+		errs = append(errs, renderErrors(res.target, res.err)...)
+	}
+	lint.SortErrors(errs)
+	return out, errs, nil
+}
+
+// Linted are the linted objects of the snapshot, in target order.
+func (s *Snapshot) Linted() []*lint.Object { return s.objects }

@@ -1,4 +1,4 @@
-package main
+package driver
 
 import (
 	"bytes"
@@ -73,7 +73,7 @@ type baseUse struct {
 	patches []fix.Patch
 }
 
-func (f *fixer) plan(ctx context.Context, snap *snapshot, cands []lint.Finding) *plan {
+func (f *fixer) plan(ctx context.Context, snap *Snapshot, cands []lint.Finding) *plan {
 	p := &plan{orig: map[string][]byte{}, files: map[string][]byte{}, by: map[int][]string{}, failed: map[int]string{}}
 	docs := map[docKey]*docEdit{}
 	var docOrder []docKey
@@ -177,7 +177,7 @@ func (f *fixer) plan(ctx context.Context, snap *snapshot, cands []lint.Finding) 
 // helmValues plans a Helm-rendered finding's patches into the values
 // that render the fields: the values file (or inline values of the GitOps
 // object) the deployment uses, found by probing the chart.
-func (f *fixer) helmValues(ctx context.Context, snap *snapshot, c lint.Finding, i int, addDoc func(render.Doc, int, ...fix.Patch), p *plan) error {
+func (f *fixer) helmValues(ctx context.Context, snap *Snapshot, c lint.Finding, i int, addDoc func(render.Doc, int, ...fix.Patch), p *plan) error {
 	src := snap.sources[c.Object]
 	type planned struct {
 		doc render.Doc
@@ -348,7 +348,7 @@ func patchDoc(docs []render.Doc, loc render.Location, p ypath.Path) (render.Doc,
 
 // baseUsers maps each Kustomize base document to the objects rendered
 // from it, across every target; computed once per snapshot.
-func (snap *snapshot) baseUsers() map[docKey][]*lint.Object {
+func (snap *Snapshot) baseUsers() map[docKey][]*lint.Object {
 	if snap.users != nil {
 		return snap.users
 	}
@@ -375,7 +375,7 @@ func patchSet(ps []fix.Patch) []string {
 	return slices.Compact(out)
 }
 
-func baseNode(snap *snapshot, o *lint.Object) *yaml.Node {
+func baseNode(snap *Snapshot, o *lint.Object) *yaml.Node {
 	ds := snap.sources[o].object.Docs()
 	return ds[len(ds)-1].Node
 }
@@ -383,7 +383,7 @@ func baseNode(snap *snapshot, o *lint.Object) *yaml.Node {
 // overlayPatch plans a strategic-merge patch in the object's own overlay
 // carrying the patches, listed in the overlay's kustomization. An overlay
 // patch kubeharden wrote before is extended instead.
-func (f *fixer) overlayPatch(news map[string]*newDoc, order *[]string, addDoc func(render.Doc, int, ...fix.Patch), snap *snapshot, u baseUse) error {
+func (f *fixer) overlayPatch(news map[string]*newDoc, order *[]string, addDoc func(render.Doc, int, ...fix.Patch), snap *Snapshot, u baseUse) error {
 	src := snap.sources[u.obj]
 	t := src.target
 	if t.Kind != render.KindKustomize {

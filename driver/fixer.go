@@ -1,10 +1,11 @@
-package main
+package driver
 
 import (
 	"context"
 	"maps"
 	"slices"
 
+	"github.com/kubeharden/kubeharden/fix"
 	"github.com/kubeharden/kubeharden/lint"
 )
 
@@ -25,40 +26,44 @@ import (
 // then deferred fixes).
 const maxFixRounds = 4
 
-// fixOptions select what a fix run fixes.
-type fixOptions struct {
-	// rules limits the fixes to these rule IDs; empty means all.
-	rules []string
+// FixOptions select what a fix run fixes.
+type FixOptions struct {
+	// Rules limits the fixes to these rule IDs; empty means all.
+	Rules []string
 }
 
-// appliedFix is a finding whose fix verified.
-type appliedFix struct {
-	finding lint.Finding
-	files   []string // root-relative, sorted
+// AppliedFix is a finding whose fix verified.
+type AppliedFix struct {
+	Finding lint.Finding
+	Files   []string // root-relative, sorted
 }
 
-// skippedFix is a finding with an automatic fix that was not applied.
-type skippedFix struct {
-	finding lint.Finding
-	reason  string
+// SkippedFix is a finding with an automatic fix that was not applied, and
+// why.
+type SkippedFix struct {
+	Finding lint.Finding
+	Reason  string
 }
 
-// fixResult is the outcome of a fix run: the new content of every file it
-// changes or creates, and what it did and did not fix.
-type fixResult struct {
-	// orig holds each changed file's content as read (nil: the file is new).
-	orig    map[string][]byte
-	files   map[string][]byte
-	applied []appliedFix
-	skipped []skippedFix
-	// final is the lint of the fixed state.
-	final *snapshot
+// FixResult is the outcome of a fix run: the new content of every file it
+// changes or creates, and what it did and did not fix. Nothing is written
+// until WriteFiles.
+type FixResult struct {
+	// Orig holds each changed file's content as read (nil: the file is
+	// new); Files its content after the fixes. Both are keyed by
+	// root-relative path.
+	Orig    map[string][]byte
+	Files   map[string][]byte
+	Applied []AppliedFix
+	Skipped []SkippedFix
+	// Final is the lint of the fixed state.
+	Final *Snapshot
 }
 
 // fixer is one fix run over a repository.
 type fixer struct {
-	r      *repo // the whole repository, as on disk
-	opts   fixOptions
+	r      *Repo // the whole repository, as on disk
+	opts   FixOptions
 	wanted map[string]bool // IDs of the targets the user's paths select; nil for all
 
 	orig  map[string][]byte
@@ -66,12 +71,12 @@ type fixer struct {
 	disk  map[string][]byte // files read from disk, read once per run
 	tried map[string]bool   // fingerprints of findings planned once
 
-	res fixResult
+	res FixResult
 }
 
-// runFix plans and verifies fixes for the targets the repo's paths
-// affect; it writes nothing.
-func runFix(ctx context.Context, r *repo, opts fixOptions) (*fixResult, error) {
+// Fix plans and verifies fixes for the targets the repository's paths
+// affect; it writes nothing (see WriteFiles).
+func (r *Repo) Fix(ctx context.Context, opts FixOptions) (*FixResult, error) {
 	all := *r
 	all.paths = []string{"."}
 	f := &fixer{r: &all, opts: opts, orig: map[string][]byte{}, files: map[string][]byte{}, tried: map[string]bool{}}
@@ -85,7 +90,7 @@ func runFix(ctx context.Context, r *repo, opts fixOptions) (*fixResult, error) {
 			f.wanted[t.ID()] = true
 		}
 	}
-	snap, err := f.r.lint(ctx)
+	snap, err := f.r.Lint(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -99,14 +104,14 @@ func runFix(ctx context.Context, r *repo, opts fixOptions) (*fixResult, error) {
 			break
 		}
 	}
-	f.res.orig, f.res.files, f.res.final = f.orig, f.files, snap
+	f.res.Orig, f.res.Files, f.res.Final = f.orig, f.files, snap
 	return &f.res, nil
 }
 
 // round plans the fixes the snapshot offers, verifies them and keeps
 // those that pass. It returns the snapshot of the resulting state and
 // whether anything was applied.
-func (f *fixer) round(ctx context.Context, snap *snapshot) (*snapshot, bool, error) {
+func (f *fixer) round(ctx context.Context, snap *Snapshot) (*Snapshot, bool, error) {
 	cands := f.candidates(snap)
 	for len(cands) > 0 {
 		p := f.plan(ctx, snap, cands)
@@ -128,7 +133,7 @@ func (f *fixer) round(ctx context.Context, snap *snapshot) (*snapshot, bool, err
 		maps.Copy(files, p.files)
 		vr := f.r.withFiles(files)
 		vr.reuse, vr.changed = snap, slices.Collect(maps.Keys(p.files))
-		after, err := vr.lint(ctx)
+		after, err := vr.Lint(ctx)
 		if err != nil {
 			return nil, false, err
 		}
@@ -141,7 +146,7 @@ func (f *fixer) round(ctx context.Context, snap *snapshot) (*snapshot, bool, err
 			}
 			f.files = files
 			for i, c := range cands {
-				f.res.applied = append(f.res.applied, appliedFix{finding: c, files: p.touched(i)})
+				f.res.Applied = append(f.res.Applied, AppliedFix{Finding: c, Files: p.touched(i)})
 			}
 			return after, true, nil
 		}
@@ -159,16 +164,16 @@ func (f *fixer) round(ctx context.Context, snap *snapshot) (*snapshot, bool, err
 }
 
 func (f *fixer) skip(c lint.Finding, reason string) {
-	f.res.skipped = append(f.res.skipped, skippedFix{finding: c, reason: reason})
+	f.res.Skipped = append(f.res.Skipped, SkippedFix{Finding: c, Reason: reason})
 }
 
 // candidates returns the findings of snap that have a fix this run
 // should try: of the selected rules and targets, not tried before.
 // Deferred fixes come only when no other fix is left.
-func (f *fixer) candidates(snap *snapshot) []lint.Finding {
+func (f *fixer) candidates(snap *Snapshot) []lint.Finding {
 	var now, later []lint.Finding
 	for _, fd := range snap.Findings {
-		if !hasFix(fd) || len(f.opts.rules) > 0 && !slices.Contains(f.opts.rules, fd.Rule.ID) {
+		if !HasFix(fd) || len(f.opts.Rules) > 0 && !slices.Contains(f.opts.Rules, fd.Rule.ID) {
 			continue
 		}
 		if f.wanted != nil && !f.wanted[snap.sources[fd.Object].target.ID()] {
@@ -193,7 +198,9 @@ func (f *fixer) candidates(snap *snapshot) []lint.Finding {
 	return now
 }
 
-func hasFix(fd lint.Finding) bool {
+// HasFix reports whether a finding has an automatic fix: patches or new
+// objects that kubeharden fix can place.
+func HasFix(fd lint.Finding) bool {
 	return fd.Fix != nil && (len(fd.Fix.Patches) > 0 || len(fd.Fix.New) > 0)
 }
 
@@ -217,31 +224,25 @@ func (f *fixer) read(file string) []byte {
 	return b
 }
 
-// fileChange is one file before and after a fix.
-type fileChange struct {
-	file     string
-	old, new []byte
-}
-
-// singleFixes plans, for each finding of snap that has a fix, that fix
+// SingleFixes plans, for each finding of snap that has a fix, that fix
 // alone, and returns the file changes by finding fingerprint: what a
 // reviewer would be shown as a suggestion. A fix that needs several files
 // or cannot be lowered gets none. The fixes are not verified one by one
 // (kubeharden fix verifies them together).
-func singleFixes(ctx context.Context, r *repo, snap *snapshot) map[string][]fileChange {
+func (r *Repo) SingleFixes(ctx context.Context, snap *Snapshot) map[string][]fix.FileChange {
 	f := &fixer{r: r, orig: map[string][]byte{}, files: map[string][]byte{}, tried: map[string]bool{}}
-	out := map[string][]fileChange{}
+	out := map[string][]fix.FileChange{}
 	for _, fd := range snap.Findings {
-		if !hasFix(fd) {
+		if !HasFix(fd) {
 			continue
 		}
 		p := f.plan(ctx, snap, []lint.Finding{fd})
 		if len(p.failed) > 0 || len(p.files) == 0 {
 			continue
 		}
-		var changes []fileChange
+		var changes []fix.FileChange
 		for _, file := range slices.Sorted(maps.Keys(p.files)) {
-			changes = append(changes, fileChange{file: file, old: p.orig[file], new: p.files[file]})
+			changes = append(changes, fix.FileChange{Path: file, Old: p.orig[file], New: p.files[file]})
 		}
 		out[lint.Fingerprint(fd)] = changes
 	}

@@ -1,4 +1,4 @@
-package main
+package driver
 
 import (
 	"bytes"
@@ -36,40 +36,40 @@ func FuzzFixRoundTrip(f *testing.F) {
 		writeTestFile(t, filepath.Join(dir, ".git", "HEAD"), []byte("ref: refs/heads/main\n"))
 		writeTestFile(t, filepath.Join(dir, "app.yaml"), []byte(manifest))
 		ctx := context.Background()
-		open := func() *repo {
-			r, err := openRepo(dir, nil)
+		open := func() *Repo {
+			r, err := Open(context.Background(), dir, nil, Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
 			return r
 		}
 		r := open()
-		res, err := runFix(ctx, r, fixOptions{})
+		res, err := r.Fix(ctx, FixOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, file := range res.fixedFiles() {
-			if err := parsesAsYAML(res.files[file]); err != nil {
-				t.Fatalf("%s does not parse after the fix: %v\n%s", file, err, res.files[file])
+		for _, file := range res.FixedFiles() {
+			if err := parsesAsYAML(res.Files[file]); err != nil {
+				t.Fatalf("%s does not parse after the fix: %v\n%s", file, err, res.Files[file])
 			}
 		}
 		remaining := map[string]bool{}
-		for _, fd := range res.final.Findings {
+		for _, fd := range res.Final.Findings {
 			remaining[lint.Fingerprint(fd)] = true
 		}
-		for _, a := range res.applied {
-			if remaining[lint.Fingerprint(a.finding)] {
-				t.Fatalf("fixed finding still reported: %s %s", a.finding.Rule.ID, a.finding.Message)
+		for _, a := range res.Applied {
+			if remaining[lint.Fingerprint(a.Finding)] {
+				t.Fatalf("fixed finding still reported: %s %s", a.Finding.Rule.ID, a.Finding.Message)
 			}
 		}
-		if errs := writeFixes(r, res); len(errs) > 0 {
+		if errs := r.WriteFiles(res); len(errs) > 0 {
 			t.Fatal(errs)
 		}
-		again, err := runFix(ctx, open(), fixOptions{})
+		again, err := open().Fix(ctx, FixOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if files := again.fixedFiles(); len(files) > 0 {
+		if files := again.FixedFiles(); len(files) > 0 {
 			b, _ := os.ReadFile(filepath.Join(dir, "app.yaml"))
 			t.Fatalf("second fix changes %v; app.yaml after the first:\n%s", files, b)
 		}

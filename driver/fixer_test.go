@@ -1,4 +1,4 @@
-package main
+package driver
 
 import (
 	"context"
@@ -166,8 +166,8 @@ func TestFixPlanner(t *testing.T) {
 			}
 			writeTestFile(t, filepath.Join(dir, ".git", "HEAD"), []byte("ref: refs/heads/main\n"))
 			ctx := context.Background()
-			open := func() *repo {
-				r, err := openRepo(dir, nil)
+			open := func() *Repo {
+				r, err := Open(context.Background(), dir, nil, Options{})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -175,13 +175,13 @@ func TestFixPlanner(t *testing.T) {
 				return r
 			}
 			r := open()
-			res, err := runFix(ctx, r, fixOptions{})
+			res, err := r.Fix(ctx, FixOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
 			var skipped []string
-			for _, s := range res.skipped {
-				skipped = append(skipped, s.finding.Rule.ID+": "+s.reason)
+			for _, s := range res.Skipped {
+				skipped = append(skipped, s.Finding.Rule.ID+": "+s.Reason)
 			}
 			if len(skipped) != len(skippedWant) {
 				t.Errorf("skipped:\n%s\nwant:\n%s", strings.Join(skipped, "\n"), strings.Join(skippedWant, "\n"))
@@ -193,14 +193,14 @@ func TestFixPlanner(t *testing.T) {
 					}
 				}
 			}
-			if errs := writeFixes(r, res); len(errs) > 0 {
+			if errs := r.WriteFiles(res); len(errs) > 0 {
 				t.Fatal(errs)
 			}
-			changed := res.fixedFiles()
+			changed := res.FixedFiles()
 			if *updateFix {
 				ar.Files = slices.DeleteFunc(ar.Files, func(f txtar.File) bool { return strings.HasPrefix(f.Name, "want/") })
 				for _, f := range changed {
-					ar.Files = append(ar.Files, txtar.File{Name: "want/" + f, Data: res.files[f]})
+					ar.Files = append(ar.Files, txtar.File{Name: "want/" + f, Data: res.Files[f]})
 				}
 				if err := os.WriteFile(file, txtar.Format(ar), 0o644); err != nil {
 					t.Fatal(err)
@@ -210,10 +210,10 @@ func TestFixPlanner(t *testing.T) {
 			for _, f := range changed {
 				w, ok := want[f]
 				if !ok {
-					t.Errorf("%s changed but has no want/%s:\n%s", f, f, fix.Diff(f, res.orig[f], res.files[f]))
+					t.Errorf("%s changed but has no want/%s:\n%s", f, f, fix.Diff(f, res.Orig[f], res.Files[f]))
 					continue
 				}
-				if got := string(res.files[f]); got != w {
+				if got := string(res.Files[f]); got != w {
 					t.Errorf("%s differs from want:\n%s", f, fix.Diff(f, []byte(w), []byte(got)))
 				}
 			}
@@ -224,24 +224,24 @@ func TestFixPlanner(t *testing.T) {
 			}
 			// Effective on disk: a fresh lint of the written files has no
 			// finding that had a fix applied.
-			snap, err := open().lint(ctx)
+			snap, err := open().Lint(ctx)
 			if err != nil {
 				t.Fatal(err)
 			}
 			for _, f := range snap.Findings {
-				for _, a := range res.applied {
-					if lint.Fingerprint(f) == lint.Fingerprint(a.finding) {
+				for _, a := range res.Applied {
+					if lint.Fingerprint(f) == lint.Fingerprint(a.Finding) {
 						t.Errorf("fixed finding still reported: %s %s", f.Rule.ID, f.Message)
 					}
 				}
 			}
 			// Idempotent: a second run changes nothing.
-			again, err := runFix(ctx, open(), fixOptions{})
+			again, err := open().Fix(ctx, FixOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if fs := again.fixedFiles(); len(fs) > 0 || len(again.applied) > 0 {
-				t.Errorf("second run changes %v (%d fixes)", fs, len(again.applied))
+			if fs := again.FixedFiles(); len(fs) > 0 || len(again.Applied) > 0 {
+				t.Errorf("second run changes %v (%d fixes)", fs, len(again.Applied))
 			}
 		})
 	}
@@ -272,21 +272,21 @@ func writeTestFile(t *testing.T, name string, data []byte) {
 // link, and never replaces a file that appeared where a new one goes.
 func TestWriteFixesSafety(t *testing.T) {
 	pod := "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  containers:\n  - name: web\n    image: nginx:1.27\n"
-	setup := func(t *testing.T) (string, *repo, *fixResult) {
+	setup := func(t *testing.T) (string, *Repo, *FixResult) {
 		dir := t.TempDir()
 		writeTestFile(t, filepath.Join(dir, ".git", "HEAD"), []byte("ref: refs/heads/main\n"))
 		writeTestFile(t, filepath.Join(dir, "a.yaml"), []byte(pod))
 		writeTestFile(t, filepath.Join(dir, "b.yaml"), []byte(strings.ReplaceAll(pod, "web", "api")))
-		r, err := openRepo(dir, nil)
+		r, err := Open(context.Background(), dir, nil, Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		r.rules = testFixRules[:1]
-		res, err := runFix(context.Background(), r, fixOptions{})
+		res, err := r.Fix(context.Background(), FixOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := res.fixedFiles(); !slices.Equal(got, []string{"a.yaml", "b.yaml"}) {
+		if got := res.FixedFiles(); !slices.Equal(got, []string{"a.yaml", "b.yaml"}) {
 			t.Fatalf("fixed files %v", got)
 		}
 		return dir, r, res
@@ -295,7 +295,7 @@ func TestWriteFixesSafety(t *testing.T) {
 		dir, r, res := setup(t)
 		edited := []byte(pod + "# edited meanwhile\n")
 		writeTestFile(t, filepath.Join(dir, "a.yaml"), edited)
-		errs := writeFixes(r, res)
+		errs := r.WriteFiles(res)
 		if len(errs) != 1 || !strings.Contains(errs[0].Error(), "a.yaml: not written: the file changed on disk") {
 			t.Fatalf("errors %v", errs)
 		}
@@ -316,7 +316,7 @@ func TestWriteFixesSafety(t *testing.T) {
 		if err := os.Symlink(outside, filepath.Join(dir, "a.yaml")); err != nil {
 			t.Fatal(err)
 		}
-		errs := writeFixes(r, res)
+		errs := r.WriteFiles(res)
 		if len(errs) != 1 || !strings.Contains(errs[0].Error(), "a.yaml: not written: not a regular file") {
 			t.Fatalf("errors %v", errs)
 		}
@@ -329,7 +329,7 @@ func TestWriteFixesSafety(t *testing.T) {
 		if err := os.Chmod(filepath.Join(dir, "a.yaml"), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		if errs := writeFixes(r, res); len(errs) > 0 {
+		if errs := r.WriteFiles(res); len(errs) > 0 {
 			t.Fatal(errs)
 		}
 		st, err := os.Stat(filepath.Join(dir, "a.yaml"))
@@ -345,10 +345,10 @@ func TestWriteFixesSafety(t *testing.T) {
 	})
 	t.Run("new file appeared", func(t *testing.T) {
 		dir, r, res := setup(t)
-		res.orig["new.yaml"] = nil
-		res.files["new.yaml"] = []byte("kind: X\n")
+		res.Orig["new.yaml"] = nil
+		res.Files["new.yaml"] = []byte("kind: X\n")
 		writeTestFile(t, filepath.Join(dir, "new.yaml"), []byte("mine\n"))
-		errs := writeFixes(r, res)
+		errs := r.WriteFiles(res)
 		if len(errs) != 1 || !strings.Contains(errs[0].Error(), "new.yaml: not written: the file appeared") {
 			t.Fatalf("errors %v", errs)
 		}
@@ -365,16 +365,16 @@ func TestFixPlannerCRLF(t *testing.T) {
 	writeTestFile(t, filepath.Join(dir, ".git", "HEAD"), []byte("ref: refs/heads/main\n"))
 	src := strings.ReplaceAll("# a pod\napiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  namespace: a\nspec:\n  containers:\n    - name: c\n      image: c:1\n", "\n", "\r\n")
 	writeTestFile(t, filepath.Join(dir, "pod.yaml"), []byte(src))
-	r, err := openRepo(dir, nil)
+	r, err := Open(context.Background(), dir, nil, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	r.rules = testFixRules[:2]
-	res, err := runFix(context.Background(), r, fixOptions{})
+	res, err := r.Fix(context.Background(), FixOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := string(res.files["pod.yaml"])
+	got := string(res.Files["pod.yaml"])
 	want := src + strings.ReplaceAll("      securityContext:\n        readOnlyRootFilesystem: true\n  securityContext:\n    runAsNonRoot: true\n", "\n", "\r\n")
 	if got != want {
 		t.Errorf("got %q\nwant %q", got, want)
@@ -390,18 +390,18 @@ func TestVerificationReusesUntouchedRenders(t *testing.T) {
 	writeTestFile(t, filepath.Join(dir, ".git", "HEAD"), []byte("ref: refs/heads/main\n"))
 	writeTestFile(t, filepath.Join(dir, "a.yaml"), []byte(strings.ReplaceAll(pod, "%s", "a")))
 	writeTestFile(t, filepath.Join(dir, "team/b.yaml"), []byte(strings.ReplaceAll(pod, "%s", "b")))
-	r, err := openRepo(dir, nil)
+	r, err := Open(context.Background(), dir, nil, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	before, err := r.lint(ctx)
+	before, err := r.Lint(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	vr := r.withFiles(map[string][]byte{"a.yaml": []byte(strings.ReplaceAll(pod, "%s", "a2"))})
 	vr.reuse, vr.changed = before, []string{"a.yaml"}
-	after, err := vr.lint(ctx)
+	after, err := vr.Lint(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

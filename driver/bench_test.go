@@ -1,4 +1,4 @@
-package main
+package driver
 
 import (
 	"context"
@@ -115,7 +115,7 @@ func benchLint(b *testing.B, units int, path string) {
 	if path != "." {
 		want = 20 // one target of one unit
 	}
-	r, err := openRepo(dir, []string{filepath.Join(dir, path)})
+	r, err := Open(context.Background(), dir, []string{filepath.Join(dir, path)}, Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -125,7 +125,7 @@ func benchLint(b *testing.B, units int, path string) {
 	for b.Loop() {
 		// A fresh renderer per run: nothing is cached across runs.
 		r.renderer = r.renderer.WithFS(r.fs)
-		res, err := lintRepo(ctx, r)
+		res, err := r.Lint(ctx)
 		if err != nil || len(res.Errors) > 0 {
 			b.Fatalf("lint: %v %v", err, res)
 		}
@@ -144,7 +144,7 @@ func benchLint(b *testing.B, units int, path string) {
 func BenchmarkFix(b *testing.B) {
 	dir := b.TempDir()
 	want := genRepo(b, dir, 34)
-	r, err := openRepo(dir, nil)
+	r, err := Open(context.Background(), dir, nil, Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -152,11 +152,11 @@ func BenchmarkFix(b *testing.B) {
 	var applied int
 	for b.Loop() {
 		r.renderer = r.renderer.WithFS(r.fs)
-		res, err := runFix(ctx, r, fixOptions{})
+		res, err := r.Fix(ctx, FixOptions{})
 		if err != nil {
 			b.Fatal(err)
 		}
-		applied = len(res.applied)
+		applied = len(res.Applied)
 	}
 	if applied == 0 {
 		b.Fatal("no fix applied")
