@@ -123,8 +123,8 @@ be written.`,
 }
 
 func writeFixDiff(w io.Writer, res *driver.FixResult) {
-	for _, f := range res.FixedFiles() {
-		io.WriteString(w, fix.Diff(f, res.Orig[f], res.Files[f]))
+	for _, c := range res.Changes() {
+		io.WriteString(w, fix.Diff(c.Path, c.Old, c.New))
 	}
 }
 
@@ -172,8 +172,8 @@ func writeFixJSON(w io.Writer, res *driver.FixResult, dryRun bool, writeErrs []e
 	for _, s := range res.Skipped {
 		rep.Skipped = append(rep.Skipped, report.FixOutcome{Finding: s.Finding, Reason: s.Reason})
 	}
-	for _, f := range res.FixedFiles() {
-		rep.Files = append(rep.Files, report.FixedFile{Path: f, Created: res.Orig[f] == nil, Diff: fix.Diff(f, res.Orig[f], res.Files[f])})
+	for _, c := range res.Changes() {
+		rep.Files = append(rep.Files, report.FixedFile{Path: c.Path, Created: c.Created(), Diff: fix.Diff(c.Path, c.Old, c.New)})
 	}
 	for _, err := range writeErrs {
 		rep.Errors = append(rep.Errors, lint.Error{Message: err.Error()})

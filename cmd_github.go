@@ -56,7 +56,7 @@ func (e githubEngine) Lint(ctx context.Context, dir string) (*github.LintResult,
 	for _, f := range snap.Findings {
 		gf := githubFinding(f)
 		if ch := fixes[gf.Fingerprint]; len(ch) == 1 && !ch[0].Created() {
-			gf.Fix = &github.FileFix{File: ch[0].Path, Old: ch[0].Old, New: ch[0].New}
+			gf.Fix = &ch[0]
 		}
 		out.Findings = append(out.Findings, gf)
 	}
@@ -77,10 +77,7 @@ func (e githubEngine) Fix(ctx context.Context, dir string) (*github.Remediation,
 	if err != nil {
 		return nil, err
 	}
-	rem := &github.Remediation{}
-	for _, n := range res.FixedFiles() {
-		rem.Files = append(rem.Files, github.FileFix{File: n, Old: res.Orig[n], New: res.Files[n]})
-	}
+	rem := &github.Remediation{Files: res.Changes()}
 	for _, a := range res.Applied {
 		gf := githubFinding(a.Finding)
 		rem.Applied = append(rem.Applied, github.AppliedFix{Rule: gf.Rule, Resource: gf.Resource, Files: a.Files,

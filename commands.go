@@ -84,12 +84,7 @@ targets are still linted and reported).`,
 				Tool: report.Tool{Name: "kubeharden", Version: version()}, Source: r.FS().ReadFile}
 			if slices.ContainsFunc(outputs, func(o output) bool { return o.format == report.FormatSARIF }) {
 				// SARIF carries each finding's own fix as replacements.
-				rep.Fixes = map[string][]report.FileChange{}
-				for fp, changes := range r.SingleFixes(cmd.Context(), snap) {
-					for _, c := range changes {
-						rep.Fixes[fp] = append(rep.Fixes[fp], report.FileChange{Path: c.Path, Old: c.Old, New: c.New})
-					}
-				}
+				rep.Fixes = r.SingleFixes(cmd.Context(), snap)
 			}
 			if err := writeReports(cmd.OutOrStdout(), outputs, rep, showExempt); err != nil {
 				return &codeError{code: exitError, err: err}

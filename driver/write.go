@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/kubeharden/kubeharden/fix"
 	"github.com/kubeharden/kubeharden/lint"
 )
 
@@ -23,6 +24,15 @@ func (res *FixResult) FixedFiles() []string {
 		}
 	}
 	slices.Sort(out)
+	return out
+}
+
+// Changes returns the file changes of a fix run, sorted by path.
+func (res *FixResult) Changes() []fix.FileChange {
+	var out []fix.FileChange
+	for _, f := range res.FixedFiles() {
+		out = append(out, fix.FileChange{Path: f, Old: res.Orig[f], New: res.Files[f]})
+	}
 	return out
 }
 

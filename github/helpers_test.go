@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kubeharden/kubeharden/fix"
 	"github.com/kubeharden/kubeharden/github/githubtest"
 	"github.com/kubeharden/kubeharden/lint"
 )
@@ -176,7 +177,7 @@ func (e *fakeEngine) scan(dir string) ([]Finding, map[string][]byte, error) {
 			} else {
 				nl := slicesClone(orig)
 				nl[i] = m[1] + m[2] + ": good"
-				f.Fix = &FileFix{File: rel, Old: data, New: []byte(strings.Join(nl, "\n"))}
+				f.Fix = &fix.FileChange{Path: rel, Old: data, New: []byte(strings.Join(nl, "\n"))}
 				lines[i] = nl[i]
 				changed = true
 			}
@@ -213,7 +214,7 @@ func (e *fakeEngine) Fix(ctx context.Context, dir string) (*Remediation, error) 
 	sort.Strings(names)
 	for _, n := range names {
 		old, _ := os.ReadFile(filepath.Join(dir, n))
-		rem.Files = append(rem.Files, FileFix{File: n, Old: old, New: fixed[n]})
+		rem.Files = append(rem.Files, fix.FileChange{Path: n, Old: old, New: fixed[n]})
 	}
 	for _, f := range fs {
 		if f.Fix == nil {

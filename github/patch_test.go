@@ -4,6 +4,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/kubeharden/kubeharden/fix"
 )
 
 func TestParsePatch(t *testing.T) {
@@ -99,7 +101,7 @@ func TestSuggest(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, ok := Suggest(&FileFix{File: "f.yaml", Old: []byte(old), New: []byte(tt.new)}, tt.line, tt.hunks)
+			got, ok := Suggest(&fix.FileChange{Path: "f.yaml", Old: []byte(old), New: []byte(tt.new)}, tt.line, tt.hunks)
 			if ok != tt.ok || !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("got %+v %v, want %+v %v", got, ok, tt.want, tt.ok)
 			}
@@ -124,14 +126,14 @@ func TestSuggest(t *testing.T) {
 }
 
 func TestSuggestCRLFAndNewFile(t *testing.T) {
-	got, ok := Suggest(&FileFix{Old: []byte("a: 1\r\nb: 2\r\n"), New: []byte("a: 1\r\nb: 3\r\n")}, 2, []Hunk{{1, 2, 1, 2}})
+	got, ok := Suggest(&fix.FileChange{Old: []byte("a: 1\r\nb: 2\r\n"), New: []byte("a: 1\r\nb: 3\r\n")}, 2, []Hunk{{1, 2, 1, 2}})
 	if !ok || !reflect.DeepEqual(got.Lines, []string{"b: 3"}) {
 		t.Errorf("CRLF: %+v %v", got, ok)
 	}
-	if _, ok := Suggest(&FileFix{New: []byte("a: 1\n")}, 1, []Hunk{{0, 0, 1, 1}}); ok {
+	if _, ok := Suggest(&fix.FileChange{New: []byte("a: 1\n")}, 1, []Hunk{{0, 0, 1, 1}}); ok {
 		t.Error("a fix creating a file gave a suggestion")
 	}
-	if _, ok := Suggest(&FileFix{Old: []byte("a: 1"), New: []byte("a: 1\n")}, 1, []Hunk{{1, 1, 1, 1}}); ok {
+	if _, ok := Suggest(&fix.FileChange{Old: []byte("a: 1"), New: []byte("a: 1\n")}, 1, []Hunk{{1, 1, 1, 1}}); ok {
 		t.Error("a fix changing only the final newline gave a suggestion")
 	}
 }

@@ -103,7 +103,7 @@ func (c *Client) remediate(ctx context.Context, eng Engine, o RemediateOptions) 
 	}
 	var entries []*gh.TreeEntry
 	for _, f := range rem.Files {
-		if err := checkPath(f.File); err != nil {
+		if err := checkPath(f.Path); err != nil {
 			return nil, err
 		}
 		blob, _, err := c.gh.Git.CreateBlob(ctx, o.Owner, o.Repo, &gh.Blob{
@@ -111,9 +111,9 @@ func (c *Client) remediate(ctx context.Context, eng Engine, o RemediateOptions) 
 			Encoding: gh.String("base64"),
 		})
 		if err != nil {
-			return nil, fmt.Errorf("upload %s: %w", f.File, err)
+			return nil, fmt.Errorf("upload %s: %w", f.Path, err)
 		}
-		entries = append(entries, &gh.TreeEntry{Path: gh.String(f.File), Mode: gh.String(fileMode(dir, f.File)),
+		entries = append(entries, &gh.TreeEntry{Path: gh.String(f.Path), Mode: gh.String(fileMode(dir, f.Path)),
 			Type: gh.String("blob"), SHA: blob.SHA})
 	}
 	tree, _, err := c.gh.Git.CreateTree(ctx, o.Owner, o.Repo, baseCommit.GetTree().GetSHA(), entries)

@@ -263,7 +263,7 @@ func draft(f Finding, hunks []Hunk) *gh.DraftReviewComment {
 	}
 	d := &gh.DraftReviewComment{Path: gh.String(f.File), Side: gh.String("RIGHT"), Line: gh.Int(f.Line)}
 	var sp *Suggestion
-	if f.Fix != nil && f.Fix.File == f.File {
+	if f.Fix != nil && f.Fix.Path == f.File {
 		if s, ok := Suggest(f.Fix, f.Line, hunks); ok {
 			sp = &s
 			d.Line = gh.Int(s.Line)

@@ -3,6 +3,8 @@ package github
 import (
 	"bytes"
 	"strings"
+
+	"github.com/kubeharden/kubeharden/fix"
 )
 
 // Suggestion is a GitHub suggested change: the new text of the lines
@@ -19,17 +21,17 @@ type Suggestion struct {
 const maxSuggestionLines = 40
 
 // Suggest builds the suggestion for a finding on line of a file whose
-// fix turns fix.Old into fix.New. The range it replaces holds the
+// change turns change.Old into change.New. The range it replaces holds the
 // finding's line and every line the fix changes; for a pure insertion
 // after line L it holds L (or, at the top of the file, line 1). ok is
 // false when that range is not inside one hunk of the diff, when the fix
 // creates the file, or when the range is too long.
-func Suggest(fix *FileFix, line int, hunks []Hunk) (s Suggestion, ok bool) {
-	if fix == nil || fix.Old == nil || line < 1 {
+func Suggest(change *fix.FileChange, line int, hunks []Hunk) (s Suggestion, ok bool) {
+	if change == nil || change.Created() || line < 1 {
 		return Suggestion{}, false
 	}
-	old, oldNL := splitLines(fix.Old)
-	nw, newNL := splitLines(fix.New)
+	old, oldNL := splitLines(change.Old)
+	nw, newNL := splitLines(change.New)
 	if oldNL != newNL || line > len(old) {
 		// A fix that adds or drops the final newline cannot be shown as
 		// a suggestion: GitHub keeps the file's own.

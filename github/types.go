@@ -3,6 +3,7 @@ package github
 import (
 	"context"
 
+	"github.com/kubeharden/kubeharden/fix"
 	"github.com/kubeharden/kubeharden/lint"
 )
 
@@ -25,15 +26,7 @@ type Finding struct {
 	Line, Column int
 	// Fix is the finding's own fix alone, when it has one that changes a
 	// single file.
-	Fix *FileFix
-}
-
-// FileFix is one file before and after a fix.
-type FileFix struct {
-	// File is root-relative with forward slashes.
-	File string
-	// Old is nil for a file the fix creates.
-	Old, New []byte
+	Fix *fix.FileChange
 }
 
 // LintResult is what linting one checkout found.
@@ -57,7 +50,7 @@ type Engine interface {
 type Remediation struct {
 	// Files are the changed files, root-relative with forward slashes,
 	// in a stable order.
-	Files []FileFix
+	Files []fix.FileChange
 	// Applied describes each fix that the files carry.
 	Applied []AppliedFix
 	// Remaining are the findings left without an automatic fix.

@@ -23,6 +23,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/kubeharden/kubeharden/fix"
 	"github.com/kubeharden/kubeharden/lint"
 )
 
@@ -45,18 +46,11 @@ type Report struct {
 	// Fixes holds, by finding fingerprint, the file changes of each
 	// finding's own automatic fix, for formats that carry fixes (SARIF);
 	// it may be nil.
-	Fixes map[string][]FileChange
+	Fixes map[string][]fix.FileChange
 	// Source returns the content of a root-relative file, for the text
 	// format to quote the line of each finding; nil quotes nothing.
 	Source func(file string) ([]byte, error)
 	Tool   Tool
-}
-
-// FileChange is one file before and after a fix; Old is nil for a file
-// the fix creates.
-type FileChange struct {
-	Path     string
-	Old, New []byte
 }
 
 // Tool names the program that produced a report. An empty Name is written
@@ -144,7 +138,7 @@ type view struct {
 	targets int
 	objects int
 	// fixes are the findings' own fixes by fingerprint (may be nil).
-	fixes map[string][]FileChange
+	fixes map[string][]fix.FileChange
 	// source reads the files findings are in (may be nil).
 	source func(string) ([]byte, error)
 	// rendered are the described targets, in output order.

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/kubeharden/kubeharden/fix"
 	"github.com/kubeharden/kubeharden/lint"
 )
 
@@ -462,7 +463,7 @@ func pascalCase(id string) string {
 // sarifFixOf writes file changes as SARIF replacements: for each file,
 // the run of lines from the first to the last that differ, replaced by
 // the new lines (a file the fix creates is one insertion at its start).
-func sarifFixOf(desc string, changes []FileChange) sarifFix {
+func sarifFixOf(desc string, changes []fix.FileChange) sarifFix {
 	fx := sarifFix{Description: sarifMessage{Text: desc}}
 	for _, c := range changes {
 		oldLines, newLines := splitKeep(c.Old), splitKeep(c.New)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
+	"github.com/kubeharden/kubeharden/fix"
 	"github.com/kubeharden/kubeharden/lint"
 )
 
@@ -86,7 +87,7 @@ func sarifReports(t testing.TB) map[string]*Report {
 // line in its manifest and a new file.
 func fixesReport(t testing.TB) *Report {
 	r := sampleReport(t)
-	r.Fixes = map[string][]FileChange{Fingerprint(r.Findings[2]): {
+	r.Fixes = map[string][]fix.FileChange{Fingerprint(r.Findings[2]): {
 		{Path: "deploy/web/deployment.yaml", Old: []byte("a: 1\nb:\n  c: 2\nd: 3\n"), New: []byte("a: 1\nb:\n  c: 2\n  e: true\nd: 3\n")},
 		{Path: "deploy/web/policy.yaml", New: []byte("kind: NetworkPolicy\n")},
 	}}
