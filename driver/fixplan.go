@@ -5,8 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"path"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -170,7 +170,7 @@ func (f *fixer) plan(ctx context.Context, snap *Snapshot, cands []lint.Finding) 
 		}
 	}
 
-	f.lowerPlan(p, cands, docs, docOrder, news, newOrder)
+	f.lowerPlan(p, docs, docOrder, news, newOrder)
 	return p
 }
 
@@ -192,7 +192,7 @@ func (f *fixer) helmValues(ctx context.Context, snap *Snapshot, c lint.Finding, 
 			// No values key reaches the field: edit the template's
 			// literal YAML, where it has the field's parent as a plain
 			// line.
-			e, terr := templateEdit(f.read(nk.Template.File), nk.Template.Line, src.object.Node, pt)
+			e, terr := fix.TemplateEdit(f.read(nk.Template.File), nk.Template.Line, src.object.Node, pt)
 			if terr != nil {
 				return fmt.Errorf("%v (no template edit: %v)", err, terr)
 			}
@@ -230,92 +230,6 @@ type rawEdit struct {
 	file  string
 	edit  fix.Edit
 	owner int
-}
-
-var templateKeyLine = regexp.MustCompile(`^(\s*)(- )?([A-Za-z0-9_.\-/]+):\s*(#.*)?\r?$`)
-var templateValueLine = regexp.MustCompile(`^(\s*(?:- )?[A-Za-z0-9_.\-/]+:[ \t]+)([^#\s][^#]*?)([ \t]+#.*)?\r?$`)
-
-// templateEdit plans a patch of the rendered object obj as an edit of the
-// Helm template line that writes the field, or its nearest rendered
-// ancestor, literally: a plain "key: value" line whose value is replaced,
-// or a plain "key:" line under which the missing fields are inserted as
-// its first entries. Lines with template actions are never edited.
-func templateEdit(src []byte, line int, obj *yaml.Node, pt fix.Patch) (fix.Edit, error) {
-	starts := []int{0}
-	for i, b := range src {
-		if b == '\n' {
-			starts = append(starts, i+1)
-		}
-	}
-	if line < 1 || line > len(starts) || src == nil {
-		return fix.Edit{}, fmt.Errorf("no line %d", line)
-	}
-	lineText := func(i int) string {
-		end := len(src)
-		if i+1 < len(starts) {
-			end = starts[i+1] - 1
-		}
-		return string(src[starts[i]:end])
-	}
-	text := lineText(line - 1)
-	if strings.Contains(text, "{{") {
-		return fix.Edit{}, fmt.Errorf("line %d has a template action", line)
-	}
-	depth := ypath.Walk(obj, pt.Path).Depth
-	if depth == 0 {
-		return fix.Edit{}, fmt.Errorf("the object has no part of %s", pt.Path)
-	}
-	key := pt.Path[depth-1]
-	if depth == len(pt.Path) {
-		m := templateValueLine.FindStringSubmatchIndex(text)
-		if pt.Op != fix.OpSet || pt.Value.Kind != yaml.ScalarNode || m == nil || !strings.HasSuffix(strings.TrimSpace(text[:m[3]]), key+":") {
-			return fix.Edit{}, fmt.Errorf("line %d is not a plain %q: value line", line, key)
-		}
-		off := starts[line-1]
-		return fix.Edit{Offset: off + m[4], End: off + m[5], Text: fix.ScalarText(pt.Value)}, nil
-	}
-	m := templateKeyLine.FindStringSubmatch(text)
-	if m == nil || m[3] != key {
-		return fix.Edit{}, fmt.Errorf("line %d is not a plain %q: line", line, key)
-	}
-	col := len(m[1]) + len(m[2])
-	child := col + 2
-	for i := line; i < len(starts); i++ {
-		t := lineText(i)
-		trimmed := strings.TrimSpace(t)
-		if trimmed == "" || strings.HasPrefix(trimmed, "#") || strings.HasPrefix(trimmed, "{{") {
-			continue
-		}
-		if ind := len(t) - len(strings.TrimLeft(t, " ")); ind > col {
-			child = ind
-		}
-		break
-	}
-	v := pt.Value
-	switch pt.Op {
-	case fix.OpSet:
-	case fix.OpEnsureItem:
-		v = &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Content: []*yaml.Node{pt.Value}}
-	default:
-		return fix.Edit{}, fmt.Errorf("cannot %s in a template", pt.Op)
-	}
-	lines, err := fix.EntryLines(child, child-col, pt.Path[depth:], v)
-	if err != nil {
-		return fix.Edit{}, err
-	}
-	nl := "\n"
-	if strings.HasSuffix(text, "\r") {
-		nl = "\r\n"
-	}
-	at := len(src)
-	if line < len(starts) {
-		at = starts[line]
-	}
-	ins := strings.Join(lines, nl) + nl
-	if at == len(src) && len(src) > 0 && src[len(src)-1] != '\n' {
-		ins = nl + strings.Join(lines, nl)
-	}
-	return fix.Edit{Offset: at, End: at, Text: ins}, nil
 }
 
 // noSourceReason says why a finding's object, not rendered by Helm (whose
@@ -559,22 +473,9 @@ func (f *fixer) placeNew(state *render.FS, news map[string]*newDoc, order *[]str
 }
 
 // lowerPlan turns the planned document edits and new documents into file
-// contents. A document whose patches do not lower together is retried one
-// candidate at a time, and the candidates that still fail are marked.
-func (f *fixer) lowerPlan(p *plan, cands []lint.Finding, docs map[docKey]*docEdit, docOrder []docKey, news map[string]*newDoc, newOrder []string) {
-	edits := map[string][]fix.Edit{}
-	editOwners := map[string][][]int{}
-	var fileOrder []string
-	addEdits := func(file string, es []fix.Edit, owners []int) {
-		if _, ok := edits[file]; !ok {
-			fileOrder = append(fileOrder, file)
-		}
-		edits[file] = append(edits[file], es...)
-		editOwners[file] = append(editOwners[file], owners)
-		for _, o := range owners {
-			p.by[o] = append(p.by[o], file)
-		}
-	}
+// contents: new files are written here, the kustomizations that must list
+// them are patched, and fix.LowerFiles lowers and applies the rest.
+func (f *fixer) lowerPlan(p *plan, docs map[docKey]*docEdit, docOrder []docKey, news map[string]*newDoc, newOrder []string) {
 	// Kustomization entries for new files, by kustomization.
 	kpatches := map[string]*docEdit{}
 	var kOrder []string
@@ -633,88 +534,22 @@ func (f *fixer) lowerPlan(p *plan, cands []lint.Finding, docs map[docKey]*docEdi
 		}
 	}
 
-	parsed := map[string]*fix.Source{} // each file parsed once for all its documents
+	var dps []fix.DocPatches
 	for _, k := range docOrder {
 		de := docs[k]
-		src, cached := parsed[de.file]
-		if !cached {
-			var err error
-			if b := f.read(de.file); b == nil {
-				err = fmt.Errorf("cannot read the file")
-			} else {
-				src, err = fix.ParseSource(b)
-			}
-			if err != nil {
-				for _, o := range de.owners {
-					p.failed[o] = fmt.Sprintf("%s: %v", de.file, err)
-				}
-				continue
-			}
-			parsed[de.file] = src
-		}
-		es, err := src.LowerAll(de.node, de.patches)
-		if err == nil {
-			addEdits(de.file, es, de.owners)
-			continue
-		}
-		// Find the candidates whose patches fail on their own; lower the
-		// others together.
-		var ok []int
-		for _, o := range uniqueInts(de.owners) {
-			if _, err := src.LowerAll(de.node, patchesOf(de, o)); err != nil {
-				p.failed[o] = fmt.Sprintf("%s:%d: %v", de.file, de.node.Line, err)
-			} else {
-				ok = append(ok, o)
-			}
-		}
-		var ps []fix.Patch
-		var owners []int
-		for _, o := range ok {
-			ps = append(ps, patchesOf(de, o)...)
-			owners = append(owners, o)
-		}
-		if es, err := src.LowerAll(de.node, ps); err == nil {
-			addEdits(de.file, es, owners)
-		} else {
-			for _, o := range ok {
-				p.failed[o] = fmt.Sprintf("%s:%d: conflicts with another fix of the same object; run kubeharden fix again", de.file, de.node.Line)
-			}
-		}
+		dps = append(dps, fix.DocPatches{File: de.file, Node: de.node, Patches: de.patches, Owners: de.owners})
 	}
-
+	var raw []fix.OwnedEdit
 	for _, re := range p.raw {
-		addEdits(re.file, []fix.Edit{re.edit}, []int{re.owner})
+		raw = append(raw, fix.OwnedEdit{File: re.file, Edit: re.edit, Owner: re.owner})
 	}
-	for _, file := range fileOrder {
-		src := f.read(file)
-		out, err := fix.Apply(src, edits[file])
-		if err != nil {
-			for _, owners := range editOwners[file] {
-				for _, o := range owners {
-					p.failed[o] = fmt.Sprintf("%s: edits of several fixes overlap; run kubeharden fix again", file)
-				}
-			}
-			continue
-		}
-		p.orig[file] = src
-		p.files[file] = out
+	low := fix.LowerFiles(f.read, dps, raw)
+	maps.Copy(p.orig, low.Orig)
+	maps.Copy(p.files, low.Files)
+	maps.Copy(p.failed, low.Failed)
+	for o, files := range low.Touched {
+		p.by[o] = append(p.by[o], files...)
 	}
-}
-
-func patchesOf(de *docEdit, owner int) []fix.Patch {
-	var out []fix.Patch
-	for j, o := range de.owners {
-		if o == owner {
-			out = append(out, de.patches[j])
-		}
-	}
-	return out
-}
-
-func uniqueInts(xs []int) []int {
-	out := slices.Clone(xs)
-	slices.Sort(out)
-	return slices.Compact(out)
 }
 
 // newFileText writes a new document: the skeleton with the patches

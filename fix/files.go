@@ -1,0 +1,143 @@
+package fix
+
+import (
+	"fmt"
+	"slices"
+
+	yaml "go.yaml.in/yaml/v3"
+)
+
+// DocPatches are patches for one existing document of a file, each
+// owned by a fix: Owners[i] is the fix that wants Patches[i]. Node is the
+// document's root node as a parse of the file's content yields it.
+type DocPatches struct {
+	File    string
+	Node    *yaml.Node
+	Patches []Patch
+	Owners  []int
+}
+
+// OwnedEdit is a byte edit on a file that is not lowered from patches (a
+// Helm template line), owned by one fix.
+type OwnedEdit struct {
+	File  string
+	Edit  Edit
+	Owner int
+}
+
+// Lowered is the outcome of LowerFiles.
+type Lowered struct {
+	// Orig and Files hold each edited file's content before and after.
+	Orig, Files map[string][]byte
+	// Touched lists, by owner, the files its edits change.
+	Touched map[int][]string
+	// Failed says, by owner, why its fix cannot be lowered or applied;
+	// a failed owner's edits are in no file.
+	Failed map[int]string
+}
+
+// LowerFiles lowers the patches of every document onto the content that
+// read returns for its file (nil: it cannot be read), adds the owned
+// edits, and applies each file's edits. It is the generic half of placing
+// fixes: which document a patch belongs in is the caller's business.
+//
+// A document whose patches do not lower together is retried one owner at
+// a time: owners that fail alone are marked failed, and the rest are
+// lowered together again, or marked as conflicting. A file whose edits
+// overlap fails every owner of an edit in it. Each file is parsed once for
+// all its documents. The result depends only on the inputs and their order.
+func LowerFiles(read func(file string) []byte, docs []DocPatches, raw []OwnedEdit) *Lowered {
+	out := &Lowered{Orig: map[string][]byte{}, Files: map[string][]byte{}, Touched: map[int][]string{}, Failed: map[int]string{}}
+	edits := map[string][]Edit{}
+	owners := map[string][]int{}
+	var order []string
+	add := func(file string, es []Edit, by []int) {
+		if _, ok := edits[file]; !ok {
+			order = append(order, file)
+		}
+		edits[file] = append(edits[file], es...)
+		owners[file] = append(owners[file], by...)
+		for _, o := range by {
+			out.Touched[o] = append(out.Touched[o], file)
+		}
+	}
+	fail := func(by []int, reason string) {
+		for _, o := range by {
+			out.Failed[o] = reason
+		}
+	}
+	parsed := map[string]*Source{}
+	for _, d := range docs {
+		src, seen := parsed[d.File]
+		if !seen {
+			var err error
+			if b := read(d.File); b == nil {
+				err = fmt.Errorf("cannot read the file")
+			} else {
+				src, err = ParseSource(b)
+			}
+			if err != nil {
+				fail(d.Owners, fmt.Sprintf("%s: %v", d.File, err))
+				continue
+			}
+			parsed[d.File] = src
+		}
+		if es, err := src.LowerAll(d.Node, d.Patches); err == nil {
+			add(d.File, es, d.Owners)
+			continue
+		}
+		// Find the owners whose patches fail on their own; lower the
+		// others together.
+		var ok []int
+		for _, o := range uniq(d.Owners) {
+			if _, err := src.LowerAll(d.Node, d.of(o)); err != nil {
+				out.Failed[o] = fmt.Sprintf("%s:%d: %v", d.File, d.Node.Line, err)
+			} else {
+				ok = append(ok, o)
+			}
+		}
+		var ps []Patch
+		for _, o := range ok {
+			ps = append(ps, d.of(o)...)
+		}
+		if es, err := src.LowerAll(d.Node, ps); err == nil {
+			add(d.File, es, ok)
+		} else {
+			fail(ok, fmt.Sprintf("%s:%d: conflicts with another fix of the same object; run kubeharden fix again", d.File, d.Node.Line))
+		}
+	}
+	for _, r := range raw {
+		add(r.File, []Edit{r.Edit}, []int{r.Owner})
+	}
+	for _, file := range order {
+		src := read(file)
+		b, err := Apply(src, edits[file])
+		if err != nil {
+			fail(owners[file], fmt.Sprintf("%s: edits of several fixes overlap; run kubeharden fix again", file))
+			continue
+		}
+		out.Orig[file] = src
+		out.Files[file] = b
+	}
+	for o, files := range out.Touched {
+		out.Touched[o] = uniq(files)
+	}
+	return out
+}
+
+// of returns the patches of owner o.
+func (d DocPatches) of(o int) []Patch {
+	var out []Patch
+	for i, w := range d.Owners {
+		if w == o {
+			out = append(out, d.Patches[i])
+		}
+	}
+	return out
+}
+
+func uniq[T interface{ ~int | ~string }](xs []T) []T {
+	out := slices.Clone(xs)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
