@@ -15,22 +15,20 @@ import (
 
 // clusterRules are the rules about secrets, network policies, services,
 // ingresses, namespaces, RBAC and API versions, in catalogue order.
-func clusterRules() []*lint.Rule {
-	return []*lint.Rule{
-		secretInGitRule,
-		longLivedSATokenRule,
-		networkPolicyDefaultDenyRule,
-		networkPolicyAllowAllRule,
-		serviceExposedRule,
-		ingressTLSMissingRule,
-		namespacePSSLevelRule,
-		rbacWildcardRule,
-		rbacSecretsReadRule,
-		rbacPrivilegeEscalationRule,
-		rbacClusterAdminBindingRule,
-		deprecatedAPIRule,
-		invalidObjectRule,
-	}
+var clusterRules = []*lint.Rule{
+	secretInGitRule,
+	longLivedSATokenRule,
+	networkPolicyDefaultDenyRule,
+	networkPolicyAllowAllRule,
+	serviceExposedRule,
+	ingressTLSMissingRule,
+	namespacePSSLevelRule,
+	rbacWildcardRule,
+	rbacSecretsReadRule,
+	rbacPrivilegeEscalationRule,
+	rbacClusterAdminBindingRule,
+	deprecatedAPIRule,
+	invalidObjectRule,
 }
 
 // rbacReferenceURL is the RBAC reference. The cluster rules share
@@ -60,7 +58,11 @@ var namespacePSSLevelRule = &lint.Rule{
 		nsaGuideURL,
 	},
 	Severity: lint.Medium,
+	Since:    "v0.1.0",
 	Kinds:    []string{"Namespace"},
+	Options: []lint.Option{
+		{Name: "minLevel", Validate: validatePSSLevel},
+	},
 	Before: `apiVersion: v1
 kind: Namespace
 metadata:

@@ -130,13 +130,11 @@ func wants(t testing.TB, src []byte) map[int][]*regexp.Regexp {
 
 func ruleByID(t testing.TB, id string) *lint.Rule {
 	t.Helper()
-	for _, r := range All() {
-		if r.ID == id {
-			return r
-		}
+	r := ByID(id)
+	if r == nil {
+		t.Fatalf("no rule %q in All()", id)
 	}
-	t.Fatalf("no rule %q in All()", id)
-	return nil
+	return r
 }
 
 // testRule checks a rule against its bad and good fixtures.
