@@ -247,7 +247,7 @@ func elemSegment(list *yaml.Node, i int, key string) string {
 }
 
 // validatePSSLevel checks the minLevel option of namespace-pss-level: one
-// of the Pod Security levels. It belongs in ruleOptions.
+// of the Pod Security levels. The rule declares it in its Options.
 func validatePSSLevel(v any) error {
 	s, ok := v.(string)
 	if !ok || !slices.Contains(pssLevels, s) {

@@ -94,6 +94,8 @@ type podContainer struct {
 	spec  *corev1.Container
 }
 
+// podSecurityChecks has one row per upstream check, in the catalogue
+// order of their rules; the rules themselves follow podSecurityRules.
 var podSecurityChecks = []pssCheck{
 	{
 		check:  "privileged",
