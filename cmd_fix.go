@@ -61,12 +61,8 @@ be written.`,
 			if format != "text" && format != "json" {
 				return usageError("unknown format %q (want text or json)", format)
 			}
-			known := map[string]bool{}
-			for _, r := range rules.All() {
-				known[r.ID] = true
-			}
 			for _, id := range ruleIDs {
-				if !known[id] {
+				if rules.ByID(id) == nil {
 					return usageError("--rule: unknown rule %q (see kubeharden rules)", id)
 				}
 			}

@@ -360,11 +360,9 @@ func newRulesCmd() *cobra.Command {
 				return nil
 			}
 			if len(args) == 1 {
-				for _, r := range all {
-					if r.ID == args[0] {
-						printRuleDoc(out, r)
-						return nil
-					}
+				if r := rules.ByID(args[0]); r != nil {
+					printRuleDoc(out, r)
+					return nil
 				}
 				return usageError("unknown rule %q (run kubeharden rules for the list)", args[0])
 			}
@@ -394,7 +392,7 @@ func writeRulesMarkdown(w io.Writer, all []*lint.Rule) {
 		if len(r.Kinds) > 0 {
 			fmt.Fprintf(w, "; applies to %s", strings.Join(r.Kinds, ", "))
 		}
-		fmt.Fprintf(w, ".\n\n%s\n", strings.TrimSpace(r.Doc))
+		fmt.Fprintf(w, ".\n\nSince %s.\n\n%s\n", r.Since, strings.TrimSpace(r.Doc))
 		if r.Remediation != "" {
 			fmt.Fprintf(w, "\n**Remediation:** %s\n", r.Remediation)
 		}
@@ -440,6 +438,7 @@ func ruleDefault(r *lint.Rule) string {
 
 func printRuleDoc(w io.Writer, r *lint.Rule) {
 	fmt.Fprintf(w, "%s: %s\n\nseverity: %s, %s by default\n", r.ID, r.Title, r.Severity, ruleDefault(r))
+	fmt.Fprintf(w, "since: %s\n", r.Since)
 	if len(r.Kinds) > 0 {
 		fmt.Fprintf(w, "applies to: %s\n", strings.Join(r.Kinds, ", "))
 	}

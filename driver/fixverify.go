@@ -159,14 +159,7 @@ func (f *fixer) verifyStrict(after *Snapshot, changed, was []*lint.Object, b *bl
 
 // strictRule is the catalogue's invalid-object rule, which decodes the
 // built-in kinds as strictly as the API server does.
-var strictRule = func() *lint.Rule {
-	for _, r := range rules.All() {
-		if r.ID == "invalid-object" {
-			return r
-		}
-	}
-	return nil
-}()
+var strictRule = rules.ByID("invalid-object")
 
 // inlineValuesPaths returns the fields of the GitOps object o (as in
 // snapshot s, before the plan) that the plan's edits of its inline Helm

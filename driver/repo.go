@@ -249,11 +249,7 @@ func loadConfig(fsys *render.FS) (*config.Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	known := map[string]bool{}
-	for _, r := range rules.All() {
-		known[r.ID] = true
-	}
-	if err := cfg.CheckRules(config.FileName, func(id string) bool { return known[id] }); err != nil {
+	if err := cfg.CheckRules(config.FileName, func(id string) bool { return rules.ByID(id) != nil }); err != nil {
 		return nil, err
 	}
 	if err := cfg.CheckOptions(config.FileName, rules.ValidateOptions); err != nil {

@@ -3,7 +3,6 @@ package fix
 import (
 	"bytes"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -16,10 +15,9 @@ import (
 
 	yaml "go.yaml.in/yaml/v3"
 
+	"github.com/kubeharden/kubeharden/internal/golden"
 	"github.com/kubeharden/kubeharden/internal/ypath"
 )
-
-var update = flag.Bool("update", false, "rewrite the want.yaml sections of testdata/*.txtar")
 
 // The golden cases are txtar archives in testdata. The comment describes
 // the case and holds directives, one a line:
@@ -204,7 +202,7 @@ func runGolden(t *testing.T, file string) {
 		}
 		got = bytes.ReplaceAll(out, []byte("\r\n"), []byte("\n"))
 	}
-	if *update {
+	if golden.Update() {
 		ar.set("want.yaml", string(got))
 		if err := os.WriteFile(file, ar.format(), 0o644); err != nil {
 			t.Fatal(err)

@@ -61,117 +61,15 @@ func (m *ExemptionMatch) matches(o *Object) bool {
 		glob(m.Name, o.Resource.Name) && glob(m.Target, o.Target)
 }
 
-// The rules whose findings the runner itself reports about exemptions.
-var (
-	ExemptionInvalid = &Rule{
-		ID:       "exemption-invalid",
-		Title:    "exemptions must name known rules, give a reason and expire within the allowed time",
-		Severity: Medium,
-		Doc: "An exemption silences a rule for an object. To keep exceptions honest, each one must list the " +
-			"rules it silences, say why, and expire: `expires` is a date (YYYY-MM-DD) no further away than " +
-			"`maxExemptionDays` (default 365). An exemption that breaks these conditions does not apply, so " +
-			"the findings it was meant to silence are reported too.",
-		Remediation: "Give the exemption known rule IDs, a reason and an expiry date within the allowed window.",
-		Links:       []string{"https://github.com/kubeharden/kubeharden#exemptions"},
-		Before: `apiVersion: v1
-kind: Pod
-metadata:
-  name: debug
-  annotations:
-    kubeharden.io/exempt: |
-      - rules: [pss-privileged]
-        expires: 2026-12-31
-spec:
-  containers:
-    - name: debug
-      image: busybox:1.36
-`,
-		After: `apiVersion: v1
-kind: Pod
-metadata:
-  name: debug
-  annotations:
-    kubeharden.io/exempt: |
-      - rules: [pss-privileged]
-        reason: INC-4821 kernel debugging, remove after the postmortem
-        expires: 2026-12-31
-spec:
-  containers:
-    - name: debug
-      image: busybox:1.36
-`,
-		reportedByRunner: true,
-	}
-	ExemptionExpired = &Rule{
-		ID:       "exemption-expired",
-		Title:    "exemptions must not be past their expiry date",
-		Severity: Medium,
-		Doc: "An exemption past its `expires` date no longer applies: the findings it silenced are reported " +
-			"again, and this finding says why.",
-		Remediation: "Fix what the exemption was silencing, or renew it with a new reason and date.",
-		Links:       []string{"https://github.com/kubeharden/kubeharden#exemptions"},
-		Before: `apiVersion: v1
-kind: Pod
-metadata:
-  name: debug
-  annotations:
-    kubeharden.io/exempt: |
-      - rules: [pss-privileged]
-        reason: INC-4821 kernel debugging
-        expires: 2025-01-31
-spec:
-  containers:
-    - name: debug
-      image: busybox:1.36
-`,
-		After: `apiVersion: v1
-kind: Pod
-metadata:
-  name: debug
-spec:
-  containers:
-    - name: debug
-      image: busybox:1.36
-`,
-		reportedByRunner: true,
-	}
-	ExemptionUnused = &Rule{
-		ID:       "exemption-unused",
-		Title:    "exemptions must match a finding",
-		Severity: Low,
-		Doc: "An exemption that silences nothing — the rule no longer fires, the object was renamed, or the " +
-			"rule is turned off — is dead weight that could silence a future finding nobody reviewed.",
-		Remediation: "Remove the exemption, or correct its rules or match.",
-		Links:       []string{"https://github.com/kubeharden/kubeharden#exemptions"},
-		Before: `apiVersion: v1
-kind: Pod
-metadata:
-  name: web
-  annotations:
-    kubeharden.io/exempt: |
-      - rules: [pss-privileged]
-        reason: was privileged before the migration
-        expires: 2026-12-31
-spec:
-  containers:
-    - name: web
-      image: nginx:1.27
-`,
-		After: `apiVersion: v1
-kind: Pod
-metadata:
-  name: web
-spec:
-  containers:
-    - name: web
-      image: nginx:1.27
-`,
-		reportedByRunner: true,
-	}
+// The IDs of the rules whose findings the runner itself reports about
+// exemptions, after every other rule has run, since only it sees what
+// they reported. Their catalogue entries (title, docs, severity,
+// examples) are in package rules like every other rule's.
+const (
+	ExemptionInvalidID = "exemption-invalid"
+	ExemptionExpiredID = "exemption-expired"
+	ExemptionUnusedID  = "exemption-unused"
 )
-
-// ExemptionRules returns the rules the runner reports about exemptions.
-func ExemptionRules() []*Rule { return []*Rule{ExemptionInvalid, ExemptionExpired, ExemptionUnused} }
 
 // exemptionState is an exemption under evaluation.
 type exemptionState struct {
@@ -306,22 +204,24 @@ func applyExemptions(objs []*Object, findings []Finding, enabled []*Rule, s *Set
 		f.Exemption = &ex
 		suppressed = append(suppressed, f)
 	}
-	on := map[*Rule]bool{}
+	on := map[string]*Rule{}
 	for _, r := range enabled {
-		on[r] = true
+		if r.ReportedByRunner() {
+			on[r.ID] = r
+		}
 	}
 	for _, st := range states {
-		var r *Rule
-		var msg string
+		var id, msg string
 		switch {
 		case st.problem != "":
-			r, msg = ExemptionInvalid, st.problem+"; it does not apply"
+			id, msg = ExemptionInvalidID, st.problem+"; it does not apply"
 		case st.expired:
-			r, msg = ExemptionExpired, fmt.Sprintf("exemption for %s expired on %s; its findings are reported again", strings.Join(st.ex.Rules, ", "), st.ex.Expires)
+			id, msg = ExemptionExpiredID, fmt.Sprintf("exemption for %s expired on %s; its findings are reported again", strings.Join(st.ex.Rules, ", "), st.ex.Expires)
 		case !st.used:
-			r, msg = ExemptionUnused, fmt.Sprintf("exemption for %s matches no finding", strings.Join(st.ex.Rules, ", "))
+			id, msg = ExemptionUnusedID, fmt.Sprintf("exemption for %s matches no finding", strings.Join(st.ex.Rules, ", "))
 		}
-		if r == nil || !on[r] {
+		r := on[id]
+		if r == nil {
 			continue
 		}
 		o := st.ex.object

@@ -37,7 +37,7 @@ func FuzzExemptionAnnotation(f *testing.F) {
 		add(pod, "metadata", meta)
 		obj := NewObject(pod, "apps", nil)
 		s := &Settings{Now: time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)}
-		res, err := RunAll(context.Background(), []*Object{obj}, append([]*Rule{everyPod}, ExemptionRules()...), s)
+		res, err := RunAll(context.Background(), []*Object{obj}, append([]*Rule{everyPod}, exemptionRules...), s)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -3,6 +3,7 @@ package lint
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 )
@@ -113,8 +114,16 @@ func (p *Pass) severity() Severity {
 	return p.Rule.Severity
 }
 
-// Option returns the rule option named key, or nil.
-func (p *Pass) Option(key string) any { return p.Settings.Rules[p.Rule.ID].Options[key] }
+// Option returns the rule option named key, or nil when the config does
+// not set it. Like go/analysis with undeclared fact types, it panics when
+// the rule does not declare key in its Options: the config validates only
+// declared options, so an undeclared one would be read unchecked.
+func (p *Pass) Option(key string) any {
+	if !slices.ContainsFunc(p.Rule.Options, func(o Option) bool { return o.Name == key }) {
+		panic(fmt.Sprintf("rule %s reads option %q, which its Options do not declare", p.Rule.ID, key))
+	}
+	return p.Settings.Rules[p.Rule.ID].Options[key]
+}
 
 // Cached returns the value compute produces for key, computing it once per
 // run however many rules ask. Rules of one family use it to share work,
@@ -189,7 +198,7 @@ func RunAll(ctx context.Context, objs []*Object, rules []*Rule, s *Settings) (Re
 		if err := ctx.Err(); err != nil {
 			return Result{}, err
 		}
-		if r.reportedByRunner {
+		if r.ReportedByRunner() {
 			continue
 		}
 		p := &Pass{Rule: r, Objects: objs, Settings: s, run: st}

@@ -4,10 +4,8 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
-	"flag"
 	"fmt"
 	"maps"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -15,11 +13,10 @@ import (
 
 	yaml "go.yaml.in/yaml/v3"
 
+	"github.com/kubeharden/kubeharden/internal/golden"
 	"github.com/kubeharden/kubeharden/internal/ypath"
 	"github.com/kubeharden/kubeharden/lint"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 // The rules carry metadata as the catalogue's do, except ruleLatestTag,
 // which has none, so that formats that print it also show their fallbacks.
@@ -239,25 +236,8 @@ func TestGolden(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.golden, func(t *testing.T) {
 			got := write(t, tt.format, tt.report(t), tt.opts)
-			checkGolden(t, filepath.Join("testdata", tt.golden), got)
+			golden.Check(t, filepath.Join("testdata", tt.golden), got)
 		})
-	}
-}
-
-func checkGolden(t *testing.T, file string, got []byte) {
-	t.Helper()
-	if *update {
-		if err := os.WriteFile(file, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatalf("%v (run go test ./report -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("output differs from %s (run go test ./report -update to accept):\n--- got ---\n%s\n--- want ---\n%s", file, got, want)
 	}
 }
 

@@ -115,6 +115,7 @@ var deprecatedAPIRule = &lint.Rule{
 	Remediation: "Change the apiVersion to the replacement the message names and migrate the fields that changed.",
 	Links:       []string{deprecationGuideURL, "https://kubernetes.io/docs/reference/using-api/deprecation-policy/"},
 	Severity:    lint.High,
+	Since:       "v0.1.0",
 	Kinds:       lifecycleKinds(apiLifecycles),
 	Before: `apiVersion: batch/v1beta1
 kind: CronJob
@@ -268,6 +269,7 @@ var invalidObjectRule = &lint.Rule{
 		"https://kubernetes.io/docs/reference/kubernetes-api/",
 	},
 	Severity: lint.High,
+	Since:    "v0.1.0",
 	Kinds:    builtinKinds(builtinTypes),
 	Before: `apiVersion: v1
 kind: Service

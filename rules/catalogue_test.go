@@ -1,9 +1,13 @@
 package rules
 
 import (
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode"
@@ -11,7 +15,10 @@ import (
 	"github.com/kubeharden/kubeharden/lint"
 )
 
-var idRE = regexp.MustCompile(`^[a-z][a-z0-9]*(-[a-z0-9]+)*$`)
+var (
+	idRE    = regexp.MustCompile(`^[a-z][a-z0-9]*(-[a-z0-9]+)*$`)
+	sinceRE = regexp.MustCompile(`^v[0-9]+\.[0-9]+\.[0-9]+$`)
+)
 
 // TestCatalogue checks the metadata of every rule: the catalogue is data
 // users read (kubeharden rules, docs/rules.md), so each rule must carry all
@@ -27,6 +34,13 @@ func TestCatalogue(t *testing.T) {
 				t.Errorf("duplicate ID")
 			}
 			seen[r.ID] = true
+			if ByID(r.ID) != r {
+				t.Errorf("ByID(%q) is not the rule All() lists", r.ID)
+			}
+			if !sinceRE.MatchString(r.Since) {
+				t.Errorf("Since %q is not a kubeharden version (v0.1.0)", r.Since)
+			}
+			checkOptions(t, r)
 			if r.Title == "" || unicode.IsUpper([]rune(r.Title)[0]) || strings.HasSuffix(r.Title, ".") {
 				t.Errorf("title %q must be lowercase, without a final period", r.Title)
 			}
@@ -74,6 +88,121 @@ func TestCatalogue(t *testing.T) {
 			}
 		})
 	}
+}
+
+// checkOptions checks the options a rule declares: unique names, each
+// with a validator and documented in Doc. That a rule declares every
+// option it reads is enforced by lint.Pass.Option, which panics on an
+// undeclared one, so the examples and fixtures run here would fail.
+func checkOptions(t *testing.T, r *lint.Rule) {
+	t.Helper()
+	names := map[string]bool{}
+	for _, o := range r.Options {
+		if names[o.Name] {
+			t.Errorf("option %q declared twice", o.Name)
+		}
+		names[o.Name] = true
+		if o.Validate == nil {
+			t.Errorf("option %q has no Validate", o.Name)
+		}
+		if !strings.Contains(r.Doc, "`"+o.Name+"`") {
+			t.Errorf("Doc does not document option `%s`", o.Name)
+		}
+		if err := r.ValidateOptions(map[string]any{o.Name: nil}); err != nil && strings.Contains(err.Error(), "has no option") {
+			t.Errorf("ValidateOptions rejects declared option %q: %v", o.Name, err)
+		}
+	}
+	if err := ValidateOptions(r.ID, map[string]any{"\x00undeclared": true}); err == nil {
+		t.Errorf("ValidateOptions accepts an undeclared option")
+	}
+}
+
+// TestCatalogueShape checks that the catalogue has one shape: every rule
+// All() lists is a package-level var of this package initialised with a
+// &lint.Rule composite literal whose ID is a string literal, each such var
+// is listed exactly once, ByID finds nothing else, and the rules the
+// runner reports itself are in the catalogue.
+func TestCatalogueShape(t *testing.T) {
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fset := token.NewFileSet()
+	declared := map[string]string{} // ID -> var name
+	for _, file := range files {
+		if strings.HasSuffix(file, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, file, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			vs, ok := n.(*ast.ValueSpec)
+			if !ok {
+				return !isFunc(n)
+			}
+			for i, v := range vs.Values {
+				u, ok := v.(*ast.UnaryExpr)
+				if !ok || u.Op != token.AND {
+					continue
+				}
+				cl, ok := u.X.(*ast.CompositeLit)
+				if !ok || !isLintRule(cl.Type) {
+					continue
+				}
+				name := vs.Names[i].Name
+				id := ""
+				for _, e := range cl.Elts {
+					if kv, ok := e.(*ast.KeyValueExpr); ok && isIdent(kv.Key, "ID") {
+						if lit, ok := kv.Value.(*ast.BasicLit); ok && lit.Kind == token.STRING {
+							id, _ = strconv.Unquote(lit.Value)
+						}
+					}
+				}
+				if id == "" {
+					t.Errorf("%s: ID is not a string literal", name)
+					continue
+				}
+				if other, dup := declared[id]; dup {
+					t.Errorf("%s and %s both have ID %q", other, name, id)
+				}
+				declared[id] = name
+			}
+			return true
+		})
+	}
+	all := All()
+	if len(all) != len(declared) {
+		t.Errorf("All() lists %d rules; the package declares %d", len(all), len(declared))
+	}
+	for _, r := range all {
+		if _, ok := declared[r.ID]; !ok {
+			t.Errorf("%s: not a package-level &lint.Rule{...} var", r.ID)
+		}
+	}
+	for id, name := range declared {
+		if ByID(id) == nil {
+			t.Errorf("%s (%s) is not listed in All()", name, id)
+		}
+	}
+	for _, id := range []string{lint.ExemptionInvalidID, lint.ExemptionExpiredID, lint.ExemptionUnusedID} {
+		if r := ByID(id); r == nil || !r.ReportedByRunner() {
+			t.Errorf("the runner reports %s, which the catalogue does not list", id)
+		}
+	}
+	if ByID("no-such-rule") != nil || ByID("") != nil {
+		t.Errorf("ByID finds a rule for an unknown ID")
+	}
+}
+
+func isFunc(n ast.Node) bool { _, ok := n.(*ast.FuncDecl); return ok }
+
+func isIdent(e ast.Expr, name string) bool { id, ok := e.(*ast.Ident); return ok && id.Name == name }
+
+func isLintRule(e ast.Expr) bool {
+	sel, ok := e.(*ast.SelectorExpr)
+	return ok && isIdent(sel.X, "lint") && sel.Sel.Name == "Rule"
 }
 
 // TestRuleFixtures runs every rule against testdata/<ID>/bad.yaml and

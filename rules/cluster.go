@@ -15,22 +15,20 @@ import (
 
 // clusterRules are the rules about secrets, network policies, services,
 // ingresses, namespaces, RBAC and API versions, in catalogue order.
-func clusterRules() []*lint.Rule {
-	return []*lint.Rule{
-		secretInGitRule,
-		longLivedSATokenRule,
-		networkPolicyDefaultDenyRule,
-		networkPolicyAllowAllRule,
-		serviceExposedRule,
-		ingressTLSMissingRule,
-		namespacePSSLevelRule,
-		rbacWildcardRule,
-		rbacSecretsReadRule,
-		rbacPrivilegeEscalationRule,
-		rbacClusterAdminBindingRule,
-		deprecatedAPIRule,
-		invalidObjectRule,
-	}
+var clusterRules = []*lint.Rule{
+	secretInGitRule,
+	longLivedSATokenRule,
+	networkPolicyDefaultDenyRule,
+	networkPolicyAllowAllRule,
+	serviceExposedRule,
+	ingressTLSMissingRule,
+	namespacePSSLevelRule,
+	rbacWildcardRule,
+	rbacSecretsReadRule,
+	rbacPrivilegeEscalationRule,
+	rbacClusterAdminBindingRule,
+	deprecatedAPIRule,
+	invalidObjectRule,
 }
 
 // rbacReferenceURL is the RBAC reference. The cluster rules share
@@ -60,7 +58,11 @@ var namespacePSSLevelRule = &lint.Rule{
 		nsaGuideURL,
 	},
 	Severity: lint.Medium,
+	Since:    "v0.1.0",
 	Kinds:    []string{"Namespace"},
+	Options: []lint.Option{
+		{Name: "minLevel", Validate: validatePSSLevel},
+	},
 	Before: `apiVersion: v1
 kind: Namespace
 metadata:
@@ -245,7 +247,7 @@ func elemSegment(list *yaml.Node, i int, key string) string {
 }
 
 // validatePSSLevel checks the minLevel option of namespace-pss-level: one
-// of the Pod Security levels. It belongs in ruleOptions.
+// of the Pod Security levels. The rule declares it in its Options.
 func validatePSSLevel(v any) error {
 	s, ok := v.(string)
 	if !ok || !slices.Contains(pssLevels, s) {

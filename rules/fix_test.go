@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/kubeharden/kubeharden/internal/golden"
 	"github.com/kubeharden/kubeharden/lint"
 )
 
@@ -34,8 +35,8 @@ func TestFixesCompose(t *testing.T) {
 	if len(second.news) > 0 {
 		t.Errorf("the second round adds objects again:\n%s", second.news)
 	}
-	golden(t, filepath.Join(dir, "fixed.yaml"), second.fixed)
-	golden(t, filepath.Join(dir, "fixes.txt"), []byte(first.fixes+"# deferred round\n"+second.fixes))
+	golden.Check(t, filepath.Join(dir, "fixed.yaml"), second.fixed)
+	golden.Check(t, filepath.Join(dir, "fixes.txt"), []byte(first.fixes+"# deferred round\n"+second.fixes))
 
 	third := applyFixes(t, all, s, "fixed.yaml", second.fixed, nil)
 	if third.fixes != "" || !bytes.Equal(third.fixed, second.fixed) {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -20,11 +19,10 @@ import (
 	yaml "go.yaml.in/yaml/v3"
 
 	"github.com/kubeharden/kubeharden/fix"
+	"github.com/kubeharden/kubeharden/internal/golden"
 	"github.com/kubeharden/kubeharden/internal/ypath"
 	"github.com/kubeharden/kubeharden/lint"
 )
-
-var update = flag.Bool("update", false, "rewrite the fix goldens of the rule fixtures (fixed.yaml, fixes.txt, new.yaml)")
 
 // The shared rule harness. Every rule ID has a directory
 // testdata/<ID>/ with two multi-document manifests:
@@ -132,13 +130,11 @@ func wants(t testing.TB, src []byte) map[int][]*regexp.Regexp {
 
 func ruleByID(t testing.TB, id string) *lint.Rule {
 	t.Helper()
-	for _, r := range All() {
-		if r.ID == id {
-			return r
-		}
+	r := ByID(id)
+	if r == nil {
+		t.Fatalf("no rule %q in All()", id)
 	}
-	t.Fatalf("no rule %q in All()", id)
-	return nil
+	return r
 }
 
 // testRule checks a rule against its bad and good fixtures.
@@ -194,7 +190,7 @@ func testRuleWith(t *testing.T, r *lint.Rule, s *lint.Settings) {
 	for _, f := range runRule(t, r, s, "good.yaml", good) {
 		t.Errorf("good.yaml:%d: unexpected finding %q", f.Location.Line, f.Message)
 	}
-	if _, err := os.Stat(filepath.Join(dir, "fixed.yaml")); err == nil || *update && r.Fix != "" {
+	if _, err := os.Stat(filepath.Join(dir, "fixed.yaml")); err == nil || golden.Update() && r.Fix != "" {
 		testFixes(t, r, s, dir, "bad.yaml", "fixed.yaml")
 	}
 }
@@ -293,11 +289,11 @@ func testFixes(t *testing.T, r *lint.Rule, s *lint.Settings, dir, bad, fixed str
 	}
 	res := applyFixes(t, []*lint.Rule{r}, s, bad, src, nil)
 	base := strings.TrimSuffix(fixed, ".yaml")
-	golden(t, filepath.Join(dir, fixed), res.fixed)
-	golden(t, filepath.Join(dir, strings.Replace(base, "fixed", "fixes", 1)+".txt"), []byte(res.fixes))
+	golden.Check(t, filepath.Join(dir, fixed), res.fixed)
+	golden.Check(t, filepath.Join(dir, strings.Replace(base, "fixed", "fixes", 1)+".txt"), []byte(res.fixes))
 	newFile := filepath.Join(dir, strings.Replace(base, "fixed", "new", 1)+".yaml")
 	if len(res.news) > 0 {
-		golden(t, newFile, res.news)
+		golden.Check(t, newFile, res.news)
 	} else if _, err := os.Stat(newFile); err == nil {
 		t.Errorf("%s exists but no fix adds an object", newFile)
 	}
@@ -347,24 +343,6 @@ func testFixes(t *testing.T, r *lint.Rule, s *lint.Settings, dir, bad, fixed str
 		} else if len(es) > 0 {
 			t.Errorf("%s: the fixes of %s are not idempotent: a second run edits %+v", fixed, after[i].Resource, es)
 		}
-	}
-}
-
-// golden compares got with the file, or rewrites the file under -update.
-func golden(t *testing.T, file string, got []byte) {
-	t.Helper()
-	if *update {
-		if err := os.WriteFile(file, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatalf("%v (run go test ./rules -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs (go test ./rules -update rewrites it):\n%s", file, fix.Diff(file, want, got))
 	}
 }
 

@@ -55,6 +55,7 @@ var networkPolicyDefaultDenyRule = &lint.Rule{
 	Remediation: "Add a NetworkPolicy with podSelector: {} and policyTypes [Ingress, Egress] to the namespace, then allow the traffic each workload needs.",
 	Links:       []string{defaultDenyURL, networkPoliciesURL, nsaGuideURL},
 	Severity:    lint.Medium,
+	Since:       "v0.1.0",
 	Before: `apiVersion: apps/v1
 kind: Deployment
 metadata:
@@ -335,6 +336,7 @@ var networkPolicyAllowAllRule = &lint.Rule{
 	Remediation: "Narrow the rule with from/to selectors for the peers that need access and with the ports they use.",
 	Links:       []string{networkPoliciesURL, nsaGuideURL},
 	Severity:    lint.Medium,
+	Since:       "v0.1.0",
 	Kinds:       []string{"NetworkPolicy"},
 	Before: `apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
@@ -443,6 +445,7 @@ var serviceExposedRule = &lint.Rule{
 		nsaGuideURL,
 	},
 	Severity: lint.Medium,
+	Since:    "v0.1.0",
 	Kinds:    []string{"Service"},
 	Before: `apiVersion: v1
 kind: Service
@@ -543,6 +546,7 @@ var ingressTLSMissingRule = &lint.Rule{
 	Remediation: "Add a spec.tls entry listing every rule host, with a secretName holding the certificate.",
 	Links:       []string{ingressURL + "#tls", nsaGuideURL},
 	Severity:    lint.Medium,
+	Since:       "v0.1.0",
 	Kinds:       []string{"Ingress"},
 	Before: `apiVersion: networking.k8s.io/v1
 kind: Ingress

@@ -36,21 +36,17 @@ var workloadKinds = []string{
 	"ReplicaSet", "ReplicationController", "Job", "CronJob",
 }
 
-// pssCheck is the metadata of one upstream check and how to point at the
-// field that violates it. Every field but locate is required.
+// pssCheck ties one upstream check to the rule that reports it and says
+// how to point at the field that violates it and how to fix it. Every
+// upstream check has exactly one row; check and rule are required.
 type pssCheck struct {
-	check       policy.CheckID
-	id          string
-	title       string
-	doc         string
-	remediation string
-	severity    lint.Severity
-	before      string
-	after       string
-	locate      pssLocator
-	// fix builds the automatic fixes; fixDoc says what they do (Rule.Fix).
-	fix    pssFixer
-	fixDoc string
+	check policy.CheckID
+	// rule is the ID of the rule in podSecurityRules that reports the
+	// check's violations.
+	rule   string
+	locate pssLocator
+	// fix builds the automatic fixes (the rule's Fix says what they do).
+	fix pssFixer
 }
 
 // pssLocator says where a violation of one check is written. The zero
@@ -98,30 +94,17 @@ type podContainer struct {
 	spec  *corev1.Container
 }
 
+// podSecurityChecks has one row per upstream check, in the catalogue
+// order of their rules; the rules themselves follow podSecurityRules.
 var podSecurityChecks = []pssCheck{
 	{
-		check:    "privileged",
-		id:       "pss-privileged",
-		title:    "containers must not be privileged",
-		severity: lint.Critical,
-		doc: "A privileged container runs with every capability and every host device, without " +
-			"the confinement of seccomp, AppArmor or SELinux. A process that controls it controls the node.",
-		remediation: "Remove securityContext.privileged from the container or set it to false" + nodeAgentRemediation,
-		before:      podExample{sc: "privileged: true\n"}.deployment(),
-		after:       podExample{}.deployment(),
-		locate:      pssLocator{container: containerSC("privileged")},
+		check:  "privileged",
+		rule:   "pss-privileged",
+		locate: pssLocator{container: containerSC("privileged")},
 	},
 	{
-		check:    "hostNamespaces",
-		id:       "pss-host-namespaces",
-		title:    "pods must not share the host's namespaces",
-		severity: lint.Critical,
-		doc: "A pod in the node's network, PID or IPC namespace can sniff and spoof node traffic, reach " +
-			"services bound to the node's loopback, see and signal every process on the node and read " +
-			"other workloads' shared memory.",
-		remediation: "Remove hostNetwork, hostPID and hostIPC from the pod spec or set them to false" + nodeAgentRemediation,
-		before:      podExample{pod: "hostNetwork: true\n"}.deployment(),
-		after:       podExample{}.deployment(),
+		check: "hostNamespaces",
+		rule:  "pss-host-namespaces",
 		locate: pssLocator{
 			pod:     podHostNamespaceField,
 			split:   splitHostNamespaces,
@@ -129,22 +112,8 @@ var podSecurityChecks = []pssCheck{
 		},
 	},
 	{
-		check:    "hostPathVolumes",
-		id:       "pss-host-path-volumes",
-		title:    "pods must not mount hostPath volumes",
-		severity: lint.Critical,
-		doc: "A hostPath volume mounts a directory of the node into the pod. Mounts of the container " +
-			"runtime socket, the kubelet's directory or the node's root file system are a direct path to " +
-			"root on the node, and even read-only mounts leak credentials.",
-		remediation: "Replace the hostPath volume with an emptyDir, a configMap, a secret or a persistentVolumeClaim" + nodeAgentRemediation,
-		before: atBaseline(podExample{
-			pod:       "volumes:\n- name: docker\n  hostPath:\n    path: /var/run/docker.sock\n",
-			container: "volumeMounts:\n- name: docker\n  mountPath: /var/run/docker.sock\n",
-		}.deployment()),
-		after: podExample{
-			pod:       "volumes:\n- name: cache\n  emptyDir: {}\n",
-			container: "volumeMounts:\n- name: cache\n  mountPath: /cache\n",
-		}.deployment(),
+		check: "hostPathVolumes",
+		rule:  "pss-host-path-volumes",
 		locate: pssLocator{
 			pod:     podField("volumes"),
 			split:   splitVolumes,
@@ -152,238 +121,96 @@ var podSecurityChecks = []pssCheck{
 		},
 	},
 	{
-		check:    "hostPorts",
-		id:       "pss-host-ports",
-		title:    "containers must not use host ports",
-		severity: lint.High,
-		doc: "A hostPort binds the container to a port of the node's own address, which bypasses " +
-			"Services and NetworkPolicies that select pods, exposes the workload on every network the " +
-			"node is on, and allows only one such pod per node. In a Pod with hostNetwork: true the API " +
-			"server gives every container port a hostPort, so such a Pod fails this check too.",
-		remediation: "Remove hostPort from the container's ports and expose the port through a Service.",
-		before:      podExample{container: "ports:\n- containerPort: 8080\n  hostPort: 8080\n"}.deployment(),
-		after:       podExample{container: "ports:\n- containerPort: 8080\n"}.deployment(),
-		locate:      pssLocator{container: hostPortField},
+		check:  "hostPorts",
+		rule:   "pss-host-ports",
+		locate: pssLocator{container: hostPortField},
 	},
 	{
-		check:    "hostProbesAndHostLifecycle",
-		id:       "pss-host-probes-lifecycle",
-		title:    "probes and lifecycle hooks must not set a host",
-		severity: lint.High,
-		doc: "The kubelet runs HTTP and TCP probes and lifecycle hooks from the node. With a host set, " +
-			"it connects wherever the manifest says, which lets a pod reach addresses on the node's " +
-			"network that the pod itself cannot.",
-		remediation: "Remove host from the container's probes and lifecycle handlers so the kubelet connects to the pod's own IP.",
-		before: podExample{
-			container: "readinessProbe:\n  httpGet:\n    host: 169.254.169.254\n    path: /healthz\n    port: 8080\n",
-		}.deployment(),
-		after: podExample{
-			container: "readinessProbe:\n  httpGet:\n    path: /healthz\n    port: 8080\n",
-		}.deployment(),
+		check:  "hostProbesAndHostLifecycle",
+		rule:   "pss-host-probes-lifecycle",
 		locate: pssLocator{container: hostProbeField},
 	},
 	{
-		check:    "capabilities_baseline",
-		id:       "pss-capabilities-baseline",
-		title:    "containers must not add capabilities beyond the default set",
-		severity: lint.Critical,
-		doc: "Linux capabilities split root's power into pieces. Those outside the container runtime's " +
-			"default set, such as SYS_ADMIN, NET_ADMIN, SYS_PTRACE or SYS_MODULE, are each enough to " +
-			"attack the node or other containers.",
-		remediation: "Remove the capabilities outside the default set from securityContext.capabilities.add once the application is known to work without them; they are never removed automatically.",
-		before: atBaseline(podExample{
-			sc: "allowPrivilegeEscalation: false\ncapabilities:\n  add: [\"SYS_ADMIN\"]\n",
-		}.deployment()),
-		after: podExample{
-			sc: "allowPrivilegeEscalation: false\ncapabilities:\n  drop: [\"ALL\"]\n  add: [\"NET_BIND_SERVICE\"]\n",
-		}.deployment(),
+		check:  "capabilities_baseline",
+		rule:   "pss-capabilities-baseline",
 		locate: pssLocator{container: containerSC("capabilities", "add")},
 		fix:    pssFixer{container: fixCapabilities},
 	},
 	{
-		check:    "capabilities_restricted",
-		id:       "pss-capabilities-restricted",
-		title:    "containers must drop all capabilities",
-		severity: lint.Medium,
-		doc: "Even the runtime's default capabilities (CHOWN, DAC_OVERRIDE, SETUID, NET_RAW...) help an " +
-			"attacker who gets code execution. The restricted level requires every container to drop " +
-			"ALL and to add back at most NET_BIND_SERVICE.",
-		remediation: `Set securityContext.capabilities.drop to ["ALL"] and add back no capability other than NET_BIND_SERVICE.`,
-		before:      podExample{sc: "allowPrivilegeEscalation: false\n"}.deployment(),
-		after:       podExample{}.deployment(),
-		locate:      pssLocator{container: capabilitiesRestrictedField, containerParts: capabilitiesRestrictedParts},
-		fix:         pssFixer{container: fixCapabilities},
-		fixDoc: "Adds ALL to securityContext.capabilities.drop of each container that does not drop it, keeping an " +
-			"added NET_BIND_SERVICE. Other added capabilities are left for a human to remove: the application may need them.",
+		check:  "capabilities_restricted",
+		rule:   "pss-capabilities-restricted",
+		locate: pssLocator{container: capabilitiesRestrictedField, containerParts: capabilitiesRestrictedParts},
+		fix:    pssFixer{container: fixCapabilities},
 	},
 	{
-		check:    "runAsNonRoot",
-		id:       "pss-run-as-non-root",
-		title:    "containers must run as non-root",
-		severity: lint.Medium,
-		doc: "A process running as root in a container is root on the node as soon as it escapes. " +
-			"With runAsNonRoot: true the kubelet refuses to start a container whose image would run as " +
-			"UID 0. From policy v1.35 pods in a user namespace (hostUsers: false) are exempt.",
-		remediation: "Set securityContext.runAsNonRoot: true on the pod (or on every container) and build the image with a non-root USER.",
-		before:      podExample{podSC: "seccompProfile:\n  type: RuntimeDefault\n"}.deployment(),
-		after:       podExample{}.deployment(),
+		check: "runAsNonRoot",
+		rule:  "pss-run-as-non-root",
 		locate: pssLocator{
 			container: runAsNonRootField,
 			pod:       podField("securityContext", "runAsNonRoot"),
 		},
-		fix:    pssFixer{container: fixRunAsNonRootContainer, pod: fixRunAsNonRootPod},
-		fixDoc: "Sets securityContext.runAsNonRoot: true on the pod, and on each container that sets it to false.",
+		fix: pssFixer{container: fixRunAsNonRootContainer, pod: fixRunAsNonRootPod},
 	},
 	{
-		check:    "runAsUser",
-		id:       "pss-run-as-user",
-		title:    "containers must not run as UID 0",
-		severity: lint.Medium,
-		doc: "runAsUser: 0 runs the container as root whatever the image says, which defeats " +
-			"runAsNonRoot. From policy v1.35 pods in a user namespace (hostUsers: false) are exempt.",
-		remediation: "Set securityContext.runAsUser to a non-zero UID, or remove it and let the image's USER apply.",
-		before: podExample{
-			podSC: "runAsNonRoot: true\nrunAsUser: 0\nseccompProfile:\n  type: RuntimeDefault\n",
-		}.deployment(),
-		after: podExample{
-			podSC: "runAsNonRoot: true\nrunAsUser: 10001\nseccompProfile:\n  type: RuntimeDefault\n",
-		}.deployment(),
+		check: "runAsUser",
+		rule:  "pss-run-as-user",
 		locate: pssLocator{
 			container: runAsUserField,
 			pod:       podField("securityContext", "runAsUser"),
 		},
 	},
 	{
-		check:    "seccompProfile_baseline",
-		id:       "pss-seccomp-baseline",
-		title:    "seccomp must not be unconfined",
-		severity: lint.High,
-		doc: "Seccomp limits the system calls a container can make. An Unconfined profile exposes the " +
-			"whole kernel interface, including the calls most container escapes rely on.",
-		remediation: "Set securityContext.seccompProfile.type to RuntimeDefault or Localhost instead of Unconfined.",
-		before: atBaseline(podExample{
-			podSC: "runAsNonRoot: true\nseccompProfile:\n  type: Unconfined\n",
-		}.deployment()),
-		after: podExample{}.deployment(),
+		check: "seccompProfile_baseline",
+		rule:  "pss-seccomp-baseline",
 		locate: pssLocator{
 			container: seccompBaselineContainerField,
 			pod:       seccompBaselinePodField,
 		},
 	},
 	{
-		check:    "seccompProfile_restricted",
-		id:       "pss-seccomp-restricted",
-		title:    "a seccomp profile must be set",
-		severity: lint.Medium,
-		doc: "The restricted level requires a seccomp profile, RuntimeDefault or Localhost, set " +
-			"explicitly on the pod or on every container, instead of trusting a runtime default that may " +
-			"be unconfined.",
-		remediation: "Set securityContext.seccompProfile.type: RuntimeDefault on the pod.",
-		before:      podExample{podSC: "runAsNonRoot: true\n"}.deployment(),
-		after:       podExample{}.deployment(),
+		check: "seccompProfile_restricted",
+		rule:  "pss-seccomp-restricted",
 		locate: pssLocator{
 			container: seccompRestrictedContainerField,
 			pod:       podField("securityContext", "seccompProfile", "type"),
 		},
 		fix: pssFixer{container: fixSeccompContainer, pod: fixSeccompPod},
-		fixDoc: "Sets securityContext.seccompProfile.type: RuntimeDefault on the pod, or on each container that sets " +
-			"another profile.",
 	},
 	{
-		check:    "allowPrivilegeEscalation",
-		id:       "pss-allow-privilege-escalation",
-		title:    "containers must not allow privilege escalation",
-		severity: lint.Medium,
-		doc: "allowPrivilegeEscalation: false sets the no_new_privs flag on the container's processes, " +
-			"so setuid binaries and file capabilities cannot give a process more privileges than its parent.",
-		remediation: "Set securityContext.allowPrivilegeEscalation: false on every container.",
-		before:      podExample{sc: "capabilities:\n  drop: [\"ALL\"]\n"}.deployment(),
-		after:       podExample{}.deployment(),
-		locate:      pssLocator{container: containerSC("allowPrivilegeEscalation")},
-		fix:         pssFixer{container: fixAllowPrivilegeEscalation},
-		fixDoc: "Sets securityContext.allowPrivilegeEscalation: false on each container that does not, except " +
-			"privileged containers and those adding SYS_ADMIN, where the API server would reject it.",
+		check:  "allowPrivilegeEscalation",
+		rule:   "pss-allow-privilege-escalation",
+		locate: pssLocator{container: containerSC("allowPrivilegeEscalation")},
+		fix:    pssFixer{container: fixAllowPrivilegeEscalation},
 	},
 	{
-		check:    "appArmorProfile",
-		id:       "pss-apparmor",
-		title:    "pods must not disable AppArmor",
-		severity: lint.High,
-		doc: "On nodes that support it, the container runtime confines containers with a default AppArmor " +
-			"profile. An Unconfined profile, or the deprecated annotation set to unconfined, removes that layer.",
-		remediation: "Set securityContext.appArmorProfile.type to RuntimeDefault or Localhost, or remove it.",
-		before: podExample{
-			sc: defaultContainerSC + "appArmorProfile:\n  type: Unconfined\n",
-		}.deployment(),
-		after: podExample{
-			sc: defaultContainerSC + "appArmorProfile:\n  type: RuntimeDefault\n",
-		}.deployment(),
+		check: "appArmorProfile",
+		rule:  "pss-apparmor",
 		locate: pssLocator{
 			container: containerSC("appArmorProfile", "type"),
 			pod:       appArmorPodField,
 		},
 	},
 	{
-		check:    "seLinuxOptions",
-		id:       "pss-selinux",
-		title:    "pods must not set custom SELinux options",
-		severity: lint.High,
-		doc: "SELinux labels keep containers apart from the node and from each other. A custom type such " +
-			"as spc_t, or a custom user or role, lifts that separation.",
-		remediation: "Remove seLinuxOptions user and role, and use a container type (container_t, container_init_t, container_kvm_t, container_engine_t) or none.",
-		before: podExample{
-			sc: defaultContainerSC + "seLinuxOptions:\n  type: spc_t\n",
-		}.deployment(),
-		after: podExample{
-			sc: defaultContainerSC + "seLinuxOptions:\n  level: s0:c123,c456\n",
-		}.deployment(),
+		check: "seLinuxOptions",
+		rule:  "pss-selinux",
 		locate: pssLocator{
 			container: containerSC("seLinuxOptions"),
 			pod:       podField("securityContext", "seLinuxOptions"),
 		},
 	},
 	{
-		check:    "procMount",
-		id:       "pss-proc-mount",
-		title:    "containers must keep the default /proc masks",
-		severity: lint.High,
-		doc: "The default /proc mount masks kernel paths that leak host information or reconfigure the " +
-			"node. procMount: Unmasked removes the masks. From policy v1.35 the baseline level allows it " +
-			"in a user namespace (hostUsers: false).",
-		remediation: "Remove securityContext.procMount or set it to Default.",
-		before:      atBaseline(podExample{sc: defaultContainerSC + "procMount: Unmasked\n"}.deployment()),
-		after:       podExample{}.deployment(),
-		locate:      pssLocator{container: containerSC("procMount")},
-	},
-	{
-		check:    "procMount_restricted",
-		id:       "pss-proc-mount-restricted",
-		title:    "containers must keep the default /proc masks, even in a user namespace",
-		severity: lint.Medium,
-		doc: "The restricted level keeps requiring the default /proc masks for pods in a user namespace, " +
-			"which the baseline level exempts from policy v1.35.",
-		remediation: "Remove securityContext.procMount or set it to Default.",
-		before: podExample{
-			pod: "hostUsers: false\n",
-			sc:  defaultContainerSC + "procMount: Unmasked\n",
-		}.deployment(),
-		after:  podExample{pod: "hostUsers: false\n"}.deployment(),
+		check:  "procMount",
+		rule:   "pss-proc-mount",
 		locate: pssLocator{container: containerSC("procMount")},
 	},
 	{
-		check:    "sysctls",
-		id:       "pss-sysctls",
-		title:    "pods must only set safe sysctls",
-		severity: lint.High,
-		doc: "Sysctls outside the safe set are not isolated per pod: they change kernel settings for " +
-			"the whole node or switch off security mechanisms.",
-		remediation: "Remove the unsafe sysctls from securityContext.sysctls, or set them on the node instead.",
-		before: podExample{
-			podSC: defaultPodSC + "sysctls:\n- name: kernel.msgmax\n  value: \"65536\"\n",
-		}.deployment(),
-		after: podExample{
-			podSC: defaultPodSC + "sysctls:\n- name: net.ipv4.ip_unprivileged_port_start\n  value: \"0\"\n",
-		}.deployment(),
+		check:  "procMount_restricted",
+		rule:   "pss-proc-mount-restricted",
+		locate: pssLocator{container: containerSC("procMount")},
+	},
+	{
+		check: "sysctls",
+		rule:  "pss-sysctls",
 		locate: pssLocator{
 			pod:     podField("securityContext", "sysctls"),
 			split:   splitSysctls,
@@ -391,46 +218,16 @@ var podSecurityChecks = []pssCheck{
 		},
 	},
 	{
-		check:    "windowsHostProcess",
-		id:       "pss-windows-host-process",
-		title:    "pods must not run Windows HostProcess containers",
-		severity: lint.Critical,
-		doc: "A Windows HostProcess container runs directly on the node, with the node's network and " +
-			"file system: the Windows equivalent of a privileged container.",
-		remediation: "Remove securityContext.windowsOptions.hostProcess or set it to false.",
-		before: podExample{
-			pod:   "os:\n  name: windows\nhostNetwork: true\n",
-			podSC: "windowsOptions:\n  hostProcess: true\n  runAsUserName: \"NT AUTHORITY\\\\SYSTEM\"\n",
-			sc:    "windowsOptions:\n  hostProcess: true\n",
-		}.deployment(),
-		after: podExample{
-			pod:   "os:\n  name: windows\n",
-			podSC: "runAsNonRoot: true\n",
-			sc:    "windowsOptions:\n  runAsUserName: ContainerUser\n",
-		}.deployment(),
+		check: "windowsHostProcess",
+		rule:  "pss-windows-host-process",
 		locate: pssLocator{
 			container: containerSC("windowsOptions", "hostProcess"),
 			pod:       podField("securityContext", "windowsOptions", "hostProcess"),
 		},
 	},
 	{
-		check:    "restrictedVolumes",
-		id:       "pss-restricted-volumes",
-		title:    "pods must only use restricted volume types",
-		severity: lint.Medium,
-		doc: "The restricted level allows only volume types that cannot reach node or network storage " +
-			"behind the cluster's back: configMap, csi, downwardAPI, emptyDir, ephemeral, image, " +
-			"persistentVolumeClaim, projected and secret. Inline nfs, iscsi, cloud disk or hostPath " +
-			"volumes bypass PersistentVolume access control.",
-		remediation: "Replace the volume with a persistentVolumeClaim bound to a PersistentVolume, or with one of the allowed types.",
-		before: podExample{
-			pod:       "volumes:\n- name: data\n  nfs:\n    server: nfs.example.internal\n    path: /exports/web\n",
-			container: "volumeMounts:\n- name: data\n  mountPath: /data\n",
-		}.deployment(),
-		after: podExample{
-			pod:       "volumes:\n- name: data\n  persistentVolumeClaim:\n    claimName: web-data\n",
-			container: "volumeMounts:\n- name: data\n  mountPath: /data\n",
-		}.deployment(),
+		check: "restrictedVolumes",
+		rule:  "pss-restricted-volumes",
 		locate: pssLocator{
 			pod:   podField("volumes"),
 			split: splitVolumes,
@@ -438,65 +235,431 @@ var podSecurityChecks = []pssCheck{
 	},
 }
 
+// podSecurityRules are the Pod Security Standards rules, in the order of
+// podSecurityChecks.
+var podSecurityRules = []*lint.Rule{
+	pssPrivilegedRule,
+	pssHostNamespacesRule,
+	pssHostPathVolumesRule,
+	pssHostPortsRule,
+	pssHostProbesLifecycleRule,
+	pssCapabilitiesBaselineRule,
+	pssCapabilitiesRestrictedRule,
+	pssRunAsNonRootRule,
+	pssRunAsUserRule,
+	pssSeccompBaselineRule,
+	pssSeccompRestrictedRule,
+	pssAllowPrivilegeEscalationRule,
+	pssApparmorRule,
+	pssSelinuxRule,
+	pssProcMountRule,
+	pssProcMountRestrictedRule,
+	pssSysctlsRule,
+	pssWindowsHostProcessRule,
+	pssRestrictedVolumesRule,
+}
+
+var pssPrivilegedRule = &lint.Rule{
+	ID:       "pss-privileged",
+	Title:    "containers must not be privileged",
+	Severity: lint.Critical,
+	Since:    "v0.1.0",
+	Doc: pssDoc("privileged", "A privileged container runs with every capability and every host device, without "+
+		"the confinement of seccomp, AppArmor or SELinux. A process that controls it controls the node."),
+	Remediation: "Remove securityContext.privileged from the container or set it to false" + nodeAgentRemediation,
+	Links:       pssLinks,
+	Kinds:       workloadKinds,
+	Before:      podExample{sc: "privileged: true\n"}.deployment(),
+	After:       podExample{}.deployment(),
+	Check:       checkPodSecurity,
+}
+
+var pssHostNamespacesRule = &lint.Rule{
+	ID:       "pss-host-namespaces",
+	Title:    "pods must not share the host's namespaces",
+	Severity: lint.Critical,
+	Since:    "v0.1.0",
+	Doc: pssDoc("hostNamespaces", "A pod in the node's network, PID or IPC namespace can sniff and spoof node traffic, reach "+
+		"services bound to the node's loopback, see and signal every process on the node and read "+
+		"other workloads' shared memory."),
+	Remediation: "Remove hostNetwork, hostPID and hostIPC from the pod spec or set them to false" + nodeAgentRemediation,
+	Links:       pssLinks,
+	Kinds:       workloadKinds,
+	Before:      podExample{pod: "hostNetwork: true\n"}.deployment(),
+	After:       podExample{}.deployment(),
+	Check:       checkPodSecurity,
+}
+
+var pssHostPathVolumesRule = &lint.Rule{
+	ID:       "pss-host-path-volumes",
+	Title:    "pods must not mount hostPath volumes",
+	Severity: lint.Critical,
+	Since:    "v0.1.0",
+	Doc: pssDoc("hostPathVolumes", "A hostPath volume mounts a directory of the node into the pod. Mounts of the container "+
+		"runtime socket, the kubelet's directory or the node's root file system are a direct path to "+
+		"root on the node, and even read-only mounts leak credentials."),
+	Remediation: "Replace the hostPath volume with an emptyDir, a configMap, a secret or a persistentVolumeClaim" + nodeAgentRemediation,
+	Links:       pssLinks,
+	Kinds:       workloadKinds,
+	Before: atBaseline(podExample{
+		pod:       "volumes:\n- name: docker\n  hostPath:\n    path: /var/run/docker.sock\n",
+		container: "volumeMounts:\n- name: docker\n  mountPath: /var/run/docker.sock\n",
+	}.deployment()),
+	After: podExample{
+		pod:       "volumes:\n- name: cache\n  emptyDir: {}\n",
+		container: "volumeMounts:\n- name: cache\n  mountPath: /cache\n",
+	}.deployment(),
+	Check: checkPodSecurity,
+}
+
+var pssHostPortsRule = &lint.Rule{
+	ID:       "pss-host-ports",
+	Title:    "containers must not use host ports",
+	Severity: lint.High,
+	Since:    "v0.1.0",
+	Doc: pssDoc("hostPorts", "A hostPort binds the container to a port of the node's own address, which bypasses "+
+		"Services and NetworkPolicies that select pods, exposes the workload on every network the "+
+		"node is on, and allows only one such pod per node. In a Pod with hostNetwork: true the API "+
+		"server gives every container port a hostPort, so such a Pod fails this check too."),
+	Remediation: "Remove hostPort from the container's ports and expose the port through a Service.",
+	Links:       pssLinks,
+	Kinds:       workloadKinds,
+	Before:      podExample{container: "ports:\n- containerPort: 8080\n  hostPort: 8080\n"}.deployment(),
+	After:       podExample{container: "ports:\n- containerPort: 8080\n"}.deployment(),
+	Check:       checkPodSecurity,
+}
+
+var pssHostProbesLifecycleRule = &lint.Rule{
+	ID:       "pss-host-probes-lifecycle",
+	Title:    "probes and lifecycle hooks must not set a host",
+	Severity: lint.High,
+	Since:    "v0.1.0",
+	Doc: pssDoc("hostProbesAndHostLifecycle", "The kubelet runs HTTP and TCP probes and lifecycle hooks from the node. With a host set, "+
+		"it connects wherever the manifest says, which lets a pod reach addresses on the node's "+
+		"network that the pod itself cannot."),
+	Remediation: "Remove host from the container's probes and lifecycle handlers so the kubelet connects to the pod's own IP.",
+	Links:       pssLinks,
+	Kinds:       workloadKinds,
+	Before: podExample{
+		container: "readinessProbe:\n  httpGet:\n    host: 169.254.169.254\n    path: /healthz\n    port: 8080\n",
+	}.deployment(),
+	After: podExample{
+		container: "readinessProbe:\n  httpGet:\n    path: /healthz\n    port: 8080\n",
+	}.deployment(),
+	Check: checkPodSecurity,
+}
+
+var pssCapabilitiesBaselineRule = &lint.Rule{
+	ID:       "pss-capabilities-baseline",
+	Title:    "containers must not add capabilities beyond the default set",
+	Severity: lint.Critical,
+	Since:    "v0.1.0",
+	Doc: pssDoc("capabilities_baseline", "Linux capabilities split root's power into pieces. Those outside the container runtime's "+
+		"default set, such as SYS_ADMIN, NET_ADMIN, SYS_PTRACE or SYS_MODULE, are each enough to "+
+		"attack the node or other containers."),
+	Remediation: "Remove the capabilities outside the default set from securityContext.capabilities.add once the application is known to work without them; they are never removed automatically.",
+	Links:       pssLinks,
+	Kinds:       workloadKinds,
+	Before: atBaseline(podExample{
+		sc: "allowPrivilegeEscalation: false\ncapabilities:\n  add: [\"SYS_ADMIN\"]\n",
+	}.deployment()),
+	After: podExample{
+		sc: "allowPrivilegeEscalation: false\ncapabilities:\n  drop: [\"ALL\"]\n  add: [\"NET_BIND_SERVICE\"]\n",
+	}.deployment(),
+	Check: checkPodSecurity,
+}
+
+var pssCapabilitiesRestrictedRule = &lint.Rule{
+	ID:       "pss-capabilities-restricted",
+	Title:    "containers must drop all capabilities",
+	Severity: lint.Medium,
+	Since:    "v0.1.0",
+	Doc: pssDoc("capabilities_restricted", "Even the runtime's default capabilities (CHOWN, DAC_OVERRIDE, SETUID, NET_RAW...) help an "+
+		"attacker who gets code execution. The restricted level requires every container to drop "+
+		"ALL and to add back at most NET_BIND_SERVICE."),
+	Remediation: `Set securityContext.capabilities.drop to ["ALL"] and add back no capability other than NET_BIND_SERVICE.`,
+	Links:       pssLinks,
+	Kinds:       workloadKinds,
+	Before:      podExample{sc: "allowPrivilegeEscalation: false\n"}.deployment(),
+	After:       podExample{}.deployment(),
+	Fix: "Adds ALL to securityContext.capabilities.drop of each container that does not drop it, keeping an " +
+		"added NET_BIND_SERVICE. Other added capabilities are left for a human to remove: the application may need them.",
+	Check: checkPodSecurity,
+}
+
+var pssRunAsNonRootRule = &lint.Rule{
+	ID:       "pss-run-as-non-root",
+	Title:    "containers must run as non-root",
+	Severity: lint.Medium,
+	Since:    "v0.1.0",
+	Doc: pssDoc("runAsNonRoot", "A process running as root in a container is root on the node as soon as it escapes. "+
+		"With runAsNonRoot: true the kubelet refuses to start a container whose image would run as "+
+		"UID 0. From policy v1.35 pods in a user namespace (hostUsers: false) are exempt."),
+	Remediation: "Set securityContext.runAsNonRoot: true on the pod (or on every container) and build the image with a non-root USER.",
+	Links:       pssLinks,
+	Kinds:       workloadKinds,
+	Before:      podExample{podSC: "seccompProfile:\n  type: RuntimeDefault\n"}.deployment(),
+	After:       podExample{}.deployment(),
+	Fix:         "Sets securityContext.runAsNonRoot: true on the pod, and on each container that sets it to false.",
+	Check:       checkPodSecurity,
+}
+
+var pssRunAsUserRule = &lint.Rule{
+	ID:       "pss-run-as-user",
+	Title:    "containers must not run as UID 0",
+	Severity: lint.Medium,
+	Since:    "v0.1.0",
+	Doc: pssDoc("runAsUser", "runAsUser: 0 runs the container as root whatever the image says, which defeats "+
+		"runAsNonRoot. From policy v1.35 pods in a user namespace (hostUsers: false) are exempt."),
+	Remediation: "Set securityContext.runAsUser to a non-zero UID, or remove it and let the image's USER apply.",
+	Links:       pssLinks,
+	Kinds:       workloadKinds,
+	Before: podExample{
+		podSC: "runAsNonRoot: true\nrunAsUser: 0\nseccompProfile:\n  type: RuntimeDefault\n",
+	}.deployment(),
+	After: podExample{
+		podSC: "runAsNonRoot: true\nrunAsUser: 10001\nseccompProfile:\n  type: RuntimeDefault\n",
+	}.deployment(),
+	Check: checkPodSecurity,
+}
+
+var pssSeccompBaselineRule = &lint.Rule{
+	ID:       "pss-seccomp-baseline",
+	Title:    "seccomp must not be unconfined",
+	Severity: lint.High,
+	Since:    "v0.1.0",
+	Doc: pssDoc("seccompProfile_baseline", "Seccomp limits the system calls a container can make. An Unconfined profile exposes the "+
+		"whole kernel interface, including the calls most container escapes rely on."),
+	Remediation: "Set securityContext.seccompProfile.type to RuntimeDefault or Localhost instead of Unconfined.",
+	Links:       pssLinks,
+	Kinds:       workloadKinds,
+	Before: atBaseline(podExample{
+		podSC: "runAsNonRoot: true\nseccompProfile:\n  type: Unconfined\n",
+	}.deployment()),
+	After: podExample{}.deployment(),
+	Check: checkPodSecurity,
+}
+
+var pssSeccompRestrictedRule = &lint.Rule{
+	ID:       "pss-seccomp-restricted",
+	Title:    "a seccomp profile must be set",
+	Severity: lint.Medium,
+	Since:    "v0.1.0",
+	Doc: pssDoc("seccompProfile_restricted", "The restricted level requires a seccomp profile, RuntimeDefault or Localhost, set "+
+		"explicitly on the pod or on every container, instead of trusting a runtime default that may "+
+		"be unconfined."),
+	Remediation: "Set securityContext.seccompProfile.type: RuntimeDefault on the pod.",
+	Links:       pssLinks,
+	Kinds:       workloadKinds,
+	Before:      podExample{podSC: "runAsNonRoot: true\n"}.deployment(),
+	After:       podExample{}.deployment(),
+	Fix: "Sets securityContext.seccompProfile.type: RuntimeDefault on the pod, or on each container that sets " +
+		"another profile.",
+	Check: checkPodSecurity,
+}
+
+var pssAllowPrivilegeEscalationRule = &lint.Rule{
+	ID:       "pss-allow-privilege-escalation",
+	Title:    "containers must not allow privilege escalation",
+	Severity: lint.Medium,
+	Since:    "v0.1.0",
+	Doc: pssDoc("allowPrivilegeEscalation", "allowPrivilegeEscalation: false sets the no_new_privs flag on the container's processes, "+
+		"so setuid binaries and file capabilities cannot give a process more privileges than its parent."),
+	Remediation: "Set securityContext.allowPrivilegeEscalation: false on every container.",
+	Links:       pssLinks,
+	Kinds:       workloadKinds,
+	Before:      podExample{sc: "capabilities:\n  drop: [\"ALL\"]\n"}.deployment(),
+	After:       podExample{}.deployment(),
+	Fix: "Sets securityContext.allowPrivilegeEscalation: false on each container that does not, except " +
+		"privileged containers and those adding SYS_ADMIN, where the API server would reject it.",
+	Check: checkPodSecurity,
+}
+
+var pssApparmorRule = &lint.Rule{
+	ID:       "pss-apparmor",
+	Title:    "pods must not disable AppArmor",
+	Severity: lint.High,
+	Since:    "v0.1.0",
+	Doc: pssDoc("appArmorProfile", "On nodes that support it, the container runtime confines containers with a default AppArmor "+
+		"profile. An Unconfined profile, or the deprecated annotation set to unconfined, removes that layer."),
+	Remediation: "Set securityContext.appArmorProfile.type to RuntimeDefault or Localhost, or remove it.",
+	Links:       pssLinks,
+	Kinds:       workloadKinds,
+	Before: podExample{
+		sc: defaultContainerSC + "appArmorProfile:\n  type: Unconfined\n",
+	}.deployment(),
+	After: podExample{
+		sc: defaultContainerSC + "appArmorProfile:\n  type: RuntimeDefault\n",
+	}.deployment(),
+	Check: checkPodSecurity,
+}
+
+var pssSelinuxRule = &lint.Rule{
+	ID:       "pss-selinux",
+	Title:    "pods must not set custom SELinux options",
+	Severity: lint.High,
+	Since:    "v0.1.0",
+	Doc: pssDoc("seLinuxOptions", "SELinux labels keep containers apart from the node and from each other. A custom type such "+
+		"as spc_t, or a custom user or role, lifts that separation."),
+	Remediation: "Remove seLinuxOptions user and role, and use a container type (container_t, container_init_t, container_kvm_t, container_engine_t) or none.",
+	Links:       pssLinks,
+	Kinds:       workloadKinds,
+	Before: podExample{
+		sc: defaultContainerSC + "seLinuxOptions:\n  type: spc_t\n",
+	}.deployment(),
+	After: podExample{
+		sc: defaultContainerSC + "seLinuxOptions:\n  level: s0:c123,c456\n",
+	}.deployment(),
+	Check: checkPodSecurity,
+}
+
+var pssProcMountRule = &lint.Rule{
+	ID:       "pss-proc-mount",
+	Title:    "containers must keep the default /proc masks",
+	Severity: lint.High,
+	Since:    "v0.1.0",
+	Doc: pssDoc("procMount", "The default /proc mount masks kernel paths that leak host information or reconfigure the "+
+		"node. procMount: Unmasked removes the masks. From policy v1.35 the baseline level allows it "+
+		"in a user namespace (hostUsers: false)."),
+	Remediation: "Remove securityContext.procMount or set it to Default.",
+	Links:       pssLinks,
+	Kinds:       workloadKinds,
+	Before:      atBaseline(podExample{sc: defaultContainerSC + "procMount: Unmasked\n"}.deployment()),
+	After:       podExample{}.deployment(),
+	Check:       checkPodSecurity,
+}
+
+var pssProcMountRestrictedRule = &lint.Rule{
+	ID:       "pss-proc-mount-restricted",
+	Title:    "containers must keep the default /proc masks, even in a user namespace",
+	Severity: lint.Medium,
+	Since:    "v0.1.0",
+	Doc: pssDoc("procMount_restricted", "The restricted level keeps requiring the default /proc masks for pods in a user namespace, "+
+		"which the baseline level exempts from policy v1.35."),
+	Remediation: "Remove securityContext.procMount or set it to Default.",
+	Links:       pssLinks,
+	Kinds:       workloadKinds,
+	Before: podExample{
+		pod: "hostUsers: false\n",
+		sc:  defaultContainerSC + "procMount: Unmasked\n",
+	}.deployment(),
+	After: podExample{pod: "hostUsers: false\n"}.deployment(),
+	Check: checkPodSecurity,
+}
+
+var pssSysctlsRule = &lint.Rule{
+	ID:       "pss-sysctls",
+	Title:    "pods must only set safe sysctls",
+	Severity: lint.High,
+	Since:    "v0.1.0",
+	Doc: pssDoc("sysctls", "Sysctls outside the safe set are not isolated per pod: they change kernel settings for "+
+		"the whole node or switch off security mechanisms."),
+	Remediation: "Remove the unsafe sysctls from securityContext.sysctls, or set them on the node instead.",
+	Links:       pssLinks,
+	Kinds:       workloadKinds,
+	Before: podExample{
+		podSC: defaultPodSC + "sysctls:\n- name: kernel.msgmax\n  value: \"65536\"\n",
+	}.deployment(),
+	After: podExample{
+		podSC: defaultPodSC + "sysctls:\n- name: net.ipv4.ip_unprivileged_port_start\n  value: \"0\"\n",
+	}.deployment(),
+	Check: checkPodSecurity,
+}
+
+var pssWindowsHostProcessRule = &lint.Rule{
+	ID:       "pss-windows-host-process",
+	Title:    "pods must not run Windows HostProcess containers",
+	Severity: lint.Critical,
+	Since:    "v0.1.0",
+	Doc: pssDoc("windowsHostProcess", "A Windows HostProcess container runs directly on the node, with the node's network and "+
+		"file system: the Windows equivalent of a privileged container."),
+	Remediation: "Remove securityContext.windowsOptions.hostProcess or set it to false.",
+	Links:       pssLinks,
+	Kinds:       workloadKinds,
+	Before: podExample{
+		pod:   "os:\n  name: windows\nhostNetwork: true\n",
+		podSC: "windowsOptions:\n  hostProcess: true\n  runAsUserName: \"NT AUTHORITY\\\\SYSTEM\"\n",
+		sc:    "windowsOptions:\n  hostProcess: true\n",
+	}.deployment(),
+	After: podExample{
+		pod:   "os:\n  name: windows\n",
+		podSC: "runAsNonRoot: true\n",
+		sc:    "windowsOptions:\n  runAsUserName: ContainerUser\n",
+	}.deployment(),
+	Check: checkPodSecurity,
+}
+
+var pssRestrictedVolumesRule = &lint.Rule{
+	ID:       "pss-restricted-volumes",
+	Title:    "pods must only use restricted volume types",
+	Severity: lint.Medium,
+	Since:    "v0.1.0",
+	Doc: pssDoc("restrictedVolumes", "The restricted level allows only volume types that cannot reach node or network storage "+
+		"behind the cluster's back: configMap, csi, downwardAPI, emptyDir, ephemeral, image, "+
+		"persistentVolumeClaim, projected and secret. Inline nfs, iscsi, cloud disk or hostPath "+
+		"volumes bypass PersistentVolume access control."),
+	Remediation: "Replace the volume with a persistentVolumeClaim bound to a PersistentVolume, or with one of the allowed types.",
+	Links:       pssLinks,
+	Kinds:       workloadKinds,
+	Before: podExample{
+		pod:       "volumes:\n- name: data\n  nfs:\n    server: nfs.example.internal\n    path: /exports/web\n",
+		container: "volumeMounts:\n- name: data\n  mountPath: /data\n",
+	}.deployment(),
+	After: podExample{
+		pod:       "volumes:\n- name: data\n  persistentVolumeClaim:\n    claimName: web-data\n",
+		container: "volumeMounts:\n- name: data\n  mountPath: /data\n",
+	}.deployment(),
+	Check: checkPodSecurity,
+}
+
 // nodeAgentRemediation ends the remediation of the checks that node
 // agents (CNI plugins, log and metrics collectors, CSI drivers) fail by
 // design, which no automatic fix can change.
 const nodeAgentRemediation = "; a node agent that truly needs it runs in a namespace labelled privileged, with an exemption that gives the reason."
 
-// podSecurityRuleList is built once; podSecurityRules hands out copies of
-// the slice, never of the rules.
-var podSecurityRuleList = newPodSecurityRules(podSecurityChecks)
+// pssLinks are the links of every Pod Security rule.
+var pssLinks = []string{pssURL, pssAdmissionURL}
 
-// podSecurityRules returns the Pod Security Standards rules in the order
-// of podSecurityChecks.
-func podSecurityRules() []*lint.Rule { return slices.Clone(podSecurityRuleList) }
-
-func newPodSecurityRules(checks []pssCheck) []*lint.Rule {
-	out := make([]*lint.Rule, len(checks))
-	for i := range checks {
-		out[i] = newPodSecurityRule(&checks[i])
-	}
-	return out
-}
-
-// newPodSecurityRule builds the rule for one upstream check. The level in
-// the docs comes from the library, not from the table.
-func newPodSecurityRule(c *pssCheck) *lint.Rule {
+// pssDoc is the Doc of the rule for upstream check id: text, then which
+// check of which level it is. The level comes from the library, not from
+// the rule.
+func pssDoc(id policy.CheckID, text string) string {
 	level := "baseline"
-	if uc := upstreamPolicy().byID[c.check]; uc != nil {
+	if uc := upstreamPolicy().byID[id]; uc != nil {
 		level = string(uc.Level)
 	}
-	doc := fmt.Sprintf("%s\n\nThis is the `%s` check of the [Pod Security Standards](%s) %s level, "+
+	return fmt.Sprintf("%s\n\nThis is the `%s` check of the [Pod Security Standards](%s) %s level, "+
 		"run by the same library as the API server's PodSecurity admission, at the level and version "+
 		"that the namespace's `%s` and `%s` labels set (or the configured defaults).",
-		c.doc, c.check, pssURL+"#"+level, level, lint.LabelEnforce, lint.LabelEnforceVersion)
-	id := c.check
-	return &lint.Rule{
-		ID:          c.id,
-		Title:       c.title,
-		Doc:         doc,
-		Remediation: c.remediation,
-		Links:       []string{pssURL, pssAdmissionURL},
-		Severity:    c.severity,
-		Kinds:       slices.Clone(workloadKinds),
-		Fix:         c.fixDoc,
-		Before:      c.before,
-		After:       c.after,
-		Check: func(p *lint.Pass, o *lint.Object) {
-			v := podSecurityVerdict(p, o)
-			if v == nil {
-				return
-			}
-			for _, x := range v.violations[id] {
-				p.Report(lint.Finding{
-					Object:  o,
-					Field:   x.field,
-					Message: x.message,
-					PSS:     &lint.PSS{Level: v.level, Version: v.version, Check: string(id)},
-					Fix:     x.fix,
-				})
-			}
-		},
+		text, id, pssURL+"#"+level, level, lint.LabelEnforce, lint.LabelEnforceVersion)
+}
+
+// pssCheckOfRule maps each Pod Security rule's ID to its upstream check.
+var pssCheckOfRule = func() map[string]policy.CheckID {
+	m := make(map[string]policy.CheckID, len(podSecurityChecks))
+	for _, c := range podSecurityChecks {
+		m[c.rule] = c.check
+	}
+	return m
+}()
+
+// checkPodSecurity is the Check of every Pod Security rule: it reports the
+// violations of the rule's upstream check in the object's verdict, which
+// is computed once per object for all of them.
+func checkPodSecurity(p *lint.Pass, o *lint.Object) {
+	v := podSecurityVerdict(p, o)
+	if v == nil {
+		return
+	}
+	id := pssCheckOfRule[p.Rule.ID]
+	for _, x := range v.violations[id] {
+		p.Report(lint.Finding{
+			Object:  o,
+			Field:   x.field,
+			Message: x.message,
+			PSS:     &lint.PSS{Level: v.level, Version: v.version, Check: string(id)},
+			Fix:     x.fix,
+		})
 	}
 }
 

@@ -54,7 +54,7 @@ func TestPodSecurityParity(t *testing.T) {
 	}
 	ruleFor := map[policy.CheckID]string{}
 	for _, c := range podSecurityChecks {
-		ruleFor[c.check] = c.id
+		ruleFor[c.check] = c.rule
 	}
 
 	counts := map[string]int{}
@@ -230,7 +230,7 @@ func summaries(fs []lint.Finding) string {
 func TestPodSecurityResolution(t *testing.T) {
 	pp := upstreamPolicy()
 	var pods []*corev1.Pod
-	for _, r := range podSecurityRules() {
+	for _, r := range podSecurityRules {
 		for _, src := range []string{r.Before, r.After} {
 			obj := parseObjects(t, src)[0]
 			pt, err := obj.PodTemplate()

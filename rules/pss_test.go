@@ -581,7 +581,7 @@ func TestPodSecurityCatalogue(t *testing.T) {
 	seen := map[policy.CheckID]bool{}
 	for _, c := range podSecurityChecks {
 		if _, ok := upstream[c.check]; !ok {
-			t.Errorf("%s: check %q is not in policy.DefaultChecks()", c.id, c.check)
+			t.Errorf("%s: check %q is not in policy.DefaultChecks()", c.rule, c.check)
 		}
 		if seen[c.check] {
 			t.Errorf("check %q has two rules", c.check)
@@ -603,10 +603,22 @@ func TestPodSecurityCatalogue(t *testing.T) {
 		}
 		ids[r.ID] = true
 	}
-	for i, r := range podSecurityRules() {
-		c := podSecurityChecks[i]
+	if len(podSecurityRules) != len(podSecurityChecks) {
+		t.Errorf("%d Pod Security rules for %d checks", len(podSecurityRules), len(podSecurityChecks))
+	}
+	for i, c := range podSecurityChecks {
+		r := ByID(c.rule)
+		if r == nil {
+			t.Errorf("check %q: rule %q is not in the catalogue", c.check, c.rule)
+			continue
+		}
+		if i >= len(podSecurityRules) || podSecurityRules[i] != r {
+			t.Errorf("%s: not at index %d of podSecurityRules, the order of podSecurityChecks", r.ID, i)
+		}
 		level := upstream[c.check]
 		switch {
+		case !strings.Contains(r.Doc, "This is the `"+string(c.check)+"` check"):
+			t.Errorf("%s: doc names another check than %q", r.ID, c.check)
 		case !kebab.MatchString(r.ID):
 			t.Errorf("%s: ID is not pss- kebab-case", r.ID)
 		case !ids[r.ID]:

@@ -97,6 +97,7 @@ var rbacWildcardRule = &lint.Rule{
 	Remediation: "Replace each \"*\" with the explicit verbs, resources and API groups the subject needs.",
 	Links:       []string{rbacPracticesURL + "#least-privilege", rbacReferenceURL, nsaGuideURL},
 	Severity:    lint.High,
+	Since:       "v0.1.0",
 	Kinds:       roleKinds,
 	Before: `apiVersion: rbac.authorization.k8s.io/v1
 kind: Role
@@ -405,6 +406,7 @@ var rbacSecretsReadRule = &lint.Rule{
 	Remediation: "Remove get, list and watch on secrets, or limit the rule to the secrets the subject needs with resourceNames.",
 	Links:       []string{rbacPracticesURL + "#listing-secrets", secretsPracticeURL, nsaGuideURL},
 	Severity:    lint.High,
+	Since:       "v0.1.0",
 	Kinds:       roleKinds,
 	Before: `apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRole
@@ -513,6 +515,7 @@ var rbacPrivilegeEscalationRule = &lint.Rule{
 		nsaGuideURL,
 	},
 	Severity: lint.Critical,
+	Since:    "v0.1.0",
 	Kinds:    roleKinds,
 	Before: `apiVersion: rbac.authorization.k8s.io/v1
 kind: Role
@@ -643,6 +646,7 @@ var rbacClusterAdminBindingRule = &lint.Rule{
 		nsaGuideURL,
 	},
 	Severity: lint.Critical,
+	Since:    "v0.1.0",
 	Kinds:    bindingKinds,
 	Before: `apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRoleBinding

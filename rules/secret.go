@@ -30,6 +30,7 @@ var secretInGitRule = &lint.Rule{
 		nsaGuideURL,
 	},
 	Severity: lint.High,
+	Since:    "v0.1.0",
 	Kinds:    []string{"Secret"},
 	Before: `apiVersion: v1
 kind: Secret
@@ -104,6 +105,7 @@ var longLivedSATokenRule = &lint.Rule{
 		nsaGuideURL,
 	},
 	Severity: lint.Medium,
+	Since:    "v0.1.0",
 	Kinds:    []string{"Secret"},
 	Before: `apiVersion: v1
 kind: Secret

@@ -2,9 +2,7 @@ package rules
 
 import (
 	"fmt"
-	"maps"
 	"regexp"
-	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -15,11 +13,11 @@ import (
 
 // The workload hardening rules beyond Pod Security: root filesystem,
 // resources, images, service account tokens, probes and credentials in
-// env vars. Each is a row of workloadChecks; newWorkloadRule turns a row
-// into a lint.Rule that decodes the pod template once (lint.Object caches
-// it), skips objects whose pod template does not decode, and reports one
-// finding per offending container or pod field, with the message prefixed
-// by the container and workload it is about.
+// env vars. Each is a lint.Rule whose Check is built by containerCheck or
+// podCheck from a function returning issues: it decodes the pod template
+// once (lint.Object caches it), skips objects whose pod template does not
+// decode, and reports one finding per offending container or pod field,
+// with the message prefixed by the container and workload it is about.
 
 // Links of the workload rules. nsaGuideURL (the NSA/CISA Kubernetes
 // Hardening Guide, version 1.2, the latest), serviceAccountsURL,
@@ -46,33 +44,6 @@ const (
 // out.
 var longRunningKinds = []string{"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController"}
 
-// workloadCheck is the metadata of one workload rule and its check.
-// Exactly one of container and pod is set; every other field but off,
-// kinds and only is required.
-type workloadCheck struct {
-	id          string
-	title       string
-	doc         string
-	remediation string
-	links       []string
-	severity    lint.Severity
-	off         bool
-	// kinds are the kinds checked; nil means every workload kind.
-	kinds         []string
-	before, after string
-	// only selects the containers container sees; nil means all.
-	only func(c podContainer) bool
-	// container returns what is wrong with one container, fields relative
-	// to the container's path and messages continuing its name.
-	container func(p *lint.Pass, pt *lint.PodTemplate, c podContainer) []issue
-	// pod returns what is wrong with the pod, fields relative to the pod
-	// spec's path and messages continuing the pod's description.
-	pod func(p *lint.Pass, o *lint.Object, pt *lint.PodTemplate) []issue
-	// fixDoc says what the automatic fix of the issues does (Rule.Fix);
-	// empty when they have none.
-	fixDoc string
-}
-
 // issue is one finding of a workload check before it is placed: a field
 // relative to the container or pod spec, the message's predicate and the
 // automatic fix, if any, with paths from the object's root.
@@ -82,219 +53,230 @@ type issue struct {
 	fix     *lint.FixInfo
 }
 
-// workloadChecks are the workload rules, in catalogue order.
-var workloadChecks = []workloadCheck{
-	{
-		id:       "read-only-root-filesystem",
-		title:    "containers should run with a read-only root filesystem",
-		severity: lint.Low,
-		doc: "A writable root filesystem lets an attacker who gets code execution in the container " +
-			"download tools, drop binaries and change the application's own files or configuration, " +
-			"and the change lives as long as the container. With `readOnlyRootFilesystem: true` the " +
-			"image stays as built; the paths the application must write to (`/tmp`, caches) are " +
-			"mounted as `emptyDir` volumes.\n\nWindows pods (`spec.os.name: windows`) are skipped: " +
-			"Windows does not support the field.",
-		remediation: "Set securityContext.readOnlyRootFilesystem: true on the container and mount an emptyDir at each path it writes to.",
-		links:       []string{securityContextURL, nsaGuideURL},
-		before:      podExample{}.deployment(),
-		after: podExample{
-			pod:       "volumes:\n- name: tmp\n  emptyDir: {}\n",
-			container: "volumeMounts:\n- name: tmp\n  mountPath: /tmp\n",
-			sc:        defaultContainerSC + "readOnlyRootFilesystem: true\n",
-		}.deployment(),
-		only:      notEphemeral,
-		container: checkReadOnlyRootFilesystem,
-		fixDoc: "Sets securityContext.readOnlyRootFilesystem: true on the container; an application that writes " +
-			"to its file system then needs an emptyDir mounted where it writes.",
-	},
-	{
-		id:       "resources-unset",
-		title:    "containers should set cpu and memory requests and a memory limit",
-		severity: lint.Low,
-		doc: "The scheduler places pods by their requests: a container without them can land on a node " +
-			"that cannot run it, and is the first to be evicted under pressure. A container without a " +
-			"memory limit can use all of the node's memory and take its neighbours down with it, which " +
-			"also makes a memory leak or a denial of service in one workload an outage for others.\n\n" +
-			"A request is taken as set when only the limit is written, since the API server then copies " +
-			"the limit into the request; pod-level `spec.resources` counts for every container.",
-		remediation: "Set resources.requests.cpu, resources.requests.memory and resources.limits.memory on every container.",
-		links:       []string{resourcesURL, nsaGuideURL},
-		before:      podExample{}.deployment(),
-		after: podExample{
-			container: "resources:\n  requests:\n    cpu: 100m\n    memory: 128Mi\n  limits:\n    memory: 128Mi\n",
-		}.deployment(),
-		only:      notEphemeral,
-		container: checkResources,
-	},
-	{
-		id:       "image-latest-tag",
-		title:    "images should not use the latest tag",
-		severity: lint.Medium,
-		doc: "An image without a tag means `:latest`, and `:latest` points at whatever was pushed " +
-			"last. Two nodes can run different code under the same manifest, a rollback rolls back " +
-			"nothing, and a compromised or broken push reaches production at the next pod restart " +
-			"without any change in the repository. Images pinned by digest are fine whatever their tag.",
-		remediation: "Pin the image to a version tag or, better, to a digest (@sha256:...).",
-		links:       []string{imagesURL, nsaGuideURL},
-		before:      withImage(podExample{}.deployment(), "registry.example.com/web:latest"),
-		after:       podExample{}.deployment(),
-		container:   checkImageLatest,
-	},
-	{
-		id:       "image-not-digest-pinned",
-		title:    "images should be pinned by digest",
-		severity: lint.Low,
-		off:      true,
-		doc: "A tag is a mutable pointer: whoever can push to the registry can make `web:1.4.2` mean " +
-			"different code tomorrow, and every node pulling it afterwards runs that code. A digest " +
-			"(`@sha256:...`) names exactly one image, so what runs is what was reviewed. Off by default, " +
-			"since it needs a process that updates digests (Renovate, Dependabot, image automation).",
-		remediation: "Reference the image by digest, as name:tag@sha256:digest, and let a bot update the digest.",
-		links:       []string{imagesURL, nsaGuideURL},
-		before:      podExample{}.deployment(),
-		after:       withImage(podExample{}.deployment(), "registry.example.com/web:1.4.2@sha256:"+strings.Repeat("ab", 32)),
-		container:   checkImageDigest,
-	},
-	{
-		id:       "automount-service-account-token",
-		title:    "pods should not mount an API token they have no RBAC for",
-		severity: lint.Low,
-		doc: "Unless told otherwise, every pod gets a token for its service account mounted at " +
-			"`/var/run/secrets/kubernetes.io/serviceaccount`. An attacker who gets code execution in " +
-			"the pod can use it against the API server. When the repository grants the service account " +
-			"nothing (no RoleBinding or ClusterRoleBinding names it, its namespace's " +
-			"`system:serviceaccounts:<namespace>` group or `system:serviceaccounts`), the workload has " +
-			"no use for the token and should not carry it.\n\nThe token is mounted when the pod does " +
-			"not set `automountServiceAccountToken: false` and neither does the ServiceAccount object " +
-			"in the repository (same namespace, the pod's `serviceAccountName` or `default`).",
-		remediation: "Set automountServiceAccountToken: false on the pod spec or on its ServiceAccount.",
-		links:       []string{automountURL, serviceAccountsURL, nsaGuideURL},
-		before:      podExample{pod: "serviceAccountName: web\n"}.deployment(),
-		after:       podExample{pod: "serviceAccountName: web\nautomountServiceAccountToken: false\n"}.deployment(),
-		pod:         checkAutomountToken,
-		fixDoc:      "Sets automountServiceAccountToken: false on the pod spec.",
-	},
-	{
-		id:       "default-service-account",
-		title:    "workloads should not run as the default service account",
-		severity: lint.Low,
-		doc: "Every pod that names no service account runs as its namespace's `default` account, so " +
-			"every such workload shares one identity: a permission granted to one of them is granted to " +
-			"all, and audit logs cannot tell them apart. A dedicated service account per workload keeps " +
-			"its RBAC to what it needs.",
-		remediation: "Create a ServiceAccount for the workload and set serviceAccountName to it.",
-		links:       []string{serviceAccountsURL, rbacPracticesURL},
-		before:      podExample{}.deployment(),
-		after:       podExample{pod: "serviceAccountName: web\n"}.deployment(),
-		pod:         checkDefaultServiceAccount,
-	},
-	{
-		id:       "probes-missing",
-		title:    "long-running containers should have readiness and liveness probes",
-		severity: lint.Low,
-		doc: "Without a readiness probe a container receives traffic as soon as it starts and a " +
-			"rollout proceeds even when the new version never becomes ready; without a liveness probe " +
-			"a hung process is never restarted. Checked for the containers (and sidecar init " +
-			"containers, `restartPolicy: Always`) of Deployments, StatefulSets, DaemonSets, ReplicaSets " +
-			"and ReplicationControllers; Jobs, CronJobs and bare Pods run to completion or have no " +
-			"rollout.",
-		remediation: "Add a readinessProbe and a livenessProbe to the container.",
-		links:       []string{probesURL, probesTaskURL},
-		kinds:       longRunningKinds,
-		before:      podExample{}.deployment(),
-		after: podExample{
-			container: "readinessProbe:\n  httpGet:\n    path: /ready\n    port: 8080\n" +
-				"livenessProbe:\n  httpGet:\n    path: /healthz\n    port: 8080\n",
-		}.deployment(),
-		only:      longRunning,
-		container: checkProbes,
-	},
-	{
-		id:       "env-secret-literal",
-		title:    "env vars should not hold credentials in plain text",
-		severity: lint.High,
-		doc: "A credential written as an env var's `value` is in the repository, in its history and " +
-			"forks, in every rendered manifest, CI log and `kubectl get -o yaml`, readable by anyone " +
-			"who can read the workload, which is far more people than can read Secrets. A Secret " +
-			"referenced with `valueFrom.secretKeyRef` keeps it out of all of them.\n\n" +
-			"Reported are env vars whose name is a credential's (whole words of the name, split on " +
-			"`_`: PASSWORD, PASSWD, SECRET, TOKEN, API_KEY, APIKEY, ACCESS_KEY, PRIVATE_KEY, CREDENTIAL(S), " +
-			"AUTH; the `namePattern` option replaces this regular expression, and names matching the " +
-			"`ignoreNamePattern` option, by default those ending in _NAME, _FILE, _PATH, _DIR, _URL, " +
-			"_URI, _ENDPOINT, _HOST, _PORT, _MODE, _TYPE, _ENABLED or _REF, are skipped) with a " +
-			"literal value that could be a credential (not a boolean, a number, a duration, an " +
-			"absolute path, a URL without a password or a `$(VAR)` reference), and env vars of any " +
-			"name whose value has the format of a known token: an AWS access key ID, a GitHub, " +
-			"Slack or JWT token, a PEM private key or a URL with a password. Messages never " +
-			"include the value.",
-		remediation: "Move the value into a Secret and reference it with valueFrom.secretKeyRef, then rotate the credential, since it has been in the repository.",
-		links:       []string{secretsURL, secretsPracticeURL, nsaGuideURL},
-		before:      podExample{container: "env:\n- name: DB_PASSWORD\n  value: hunter2\n"}.deployment(),
-		after: podExample{
-			container: "env:\n- name: DB_PASSWORD\n  valueFrom:\n    secretKeyRef:\n      name: web-db\n      key: password\n",
-		}.deployment(),
-		container: checkEnvSecrets,
+// workloadRules are the workload rules, in catalogue order.
+var workloadRules = []*lint.Rule{
+	readOnlyRootFilesystemRule,
+	resourcesUnsetRule,
+	imageLatestTagRule,
+	imageNotDigestPinnedRule,
+	automountServiceAccountTokenRule,
+	defaultServiceAccountRule,
+	probesMissingRule,
+	envSecretLiteralRule,
+}
+
+var readOnlyRootFilesystemRule = &lint.Rule{
+	ID:       "read-only-root-filesystem",
+	Title:    "containers should run with a read-only root filesystem",
+	Severity: lint.Low,
+	Kinds:    workloadKinds,
+	Since:    "v0.1.0",
+	Doc: "A writable root filesystem lets an attacker who gets code execution in the container " +
+		"download tools, drop binaries and change the application's own files or configuration, " +
+		"and the change lives as long as the container. With `readOnlyRootFilesystem: true` the " +
+		"image stays as built; the paths the application must write to (`/tmp`, caches) are " +
+		"mounted as `emptyDir` volumes.\n\nWindows pods (`spec.os.name: windows`) are skipped: " +
+		"Windows does not support the field.",
+	Remediation: "Set securityContext.readOnlyRootFilesystem: true on the container and mount an emptyDir at each path it writes to.",
+	Links:       []string{securityContextURL, nsaGuideURL},
+	Before:      podExample{}.deployment(),
+	After: podExample{
+		pod:       "volumes:\n- name: tmp\n  emptyDir: {}\n",
+		container: "volumeMounts:\n- name: tmp\n  mountPath: /tmp\n",
+		sc:        defaultContainerSC + "readOnlyRootFilesystem: true\n",
+	}.deployment(),
+	Check: containerCheck(notEphemeral, checkReadOnlyRootFilesystem),
+	Fix: "Sets securityContext.readOnlyRootFilesystem: true on the container; an application that writes " +
+		"to its file system then needs an emptyDir mounted where it writes.",
+}
+
+var resourcesUnsetRule = &lint.Rule{
+	ID:       "resources-unset",
+	Title:    "containers should set cpu and memory requests and a memory limit",
+	Severity: lint.Low,
+	Kinds:    workloadKinds,
+	Since:    "v0.1.0",
+	Doc: "The scheduler places pods by their requests: a container without them can land on a node " +
+		"that cannot run it, and is the first to be evicted under pressure. A container without a " +
+		"memory limit can use all of the node's memory and take its neighbours down with it, which " +
+		"also makes a memory leak or a denial of service in one workload an outage for others.\n\n" +
+		"A request is taken as set when only the limit is written, since the API server then copies " +
+		"the limit into the request; pod-level `spec.resources` counts for every container.",
+	Remediation: "Set resources.requests.cpu, resources.requests.memory and resources.limits.memory on every container.",
+	Links:       []string{resourcesURL, nsaGuideURL},
+	Before:      podExample{}.deployment(),
+	After: podExample{
+		container: "resources:\n  requests:\n    cpu: 100m\n    memory: 128Mi\n  limits:\n    memory: 128Mi\n",
+	}.deployment(),
+	Check: containerCheck(notEphemeral, checkResources),
+}
+
+var imageLatestTagRule = &lint.Rule{
+	ID:       "image-latest-tag",
+	Title:    "images should not use the latest tag",
+	Severity: lint.Medium,
+	Kinds:    workloadKinds,
+	Since:    "v0.1.0",
+	Doc: "An image without a tag means `:latest`, and `:latest` points at whatever was pushed " +
+		"last. Two nodes can run different code under the same manifest, a rollback rolls back " +
+		"nothing, and a compromised or broken push reaches production at the next pod restart " +
+		"without any change in the repository. Images pinned by digest are fine whatever their tag.",
+	Remediation: "Pin the image to a version tag or, better, to a digest (@sha256:...).",
+	Links:       []string{imagesURL, nsaGuideURL},
+	Before:      withImage(podExample{}.deployment(), "registry.example.com/web:latest"),
+	After:       podExample{}.deployment(),
+	Check:       containerCheck(allContainers, checkImageLatest),
+}
+
+var imageNotDigestPinnedRule = &lint.Rule{
+	ID:       "image-not-digest-pinned",
+	Title:    "images should be pinned by digest",
+	Severity: lint.Low,
+	Off:      true,
+	Kinds:    workloadKinds,
+	Since:    "v0.1.0",
+	Doc: "A tag is a mutable pointer: whoever can push to the registry can make `web:1.4.2` mean " +
+		"different code tomorrow, and every node pulling it afterwards runs that code. A digest " +
+		"(`@sha256:...`) names exactly one image, so what runs is what was reviewed. Off by default, " +
+		"since it needs a process that updates digests (Renovate, Dependabot, image automation).",
+	Remediation: "Reference the image by digest, as name:tag@sha256:digest, and let a bot update the digest.",
+	Links:       []string{imagesURL, nsaGuideURL},
+	Before:      podExample{}.deployment(),
+	After:       withImage(podExample{}.deployment(), "registry.example.com/web:1.4.2@sha256:"+strings.Repeat("ab", 32)),
+	Check:       containerCheck(allContainers, checkImageDigest),
+}
+
+var automountServiceAccountTokenRule = &lint.Rule{
+	ID:       "automount-service-account-token",
+	Title:    "pods should not mount an API token they have no RBAC for",
+	Severity: lint.Low,
+	Kinds:    workloadKinds,
+	Since:    "v0.1.0",
+	Doc: "Unless told otherwise, every pod gets a token for its service account mounted at " +
+		"`/var/run/secrets/kubernetes.io/serviceaccount`. An attacker who gets code execution in " +
+		"the pod can use it against the API server. When the repository grants the service account " +
+		"nothing (no RoleBinding or ClusterRoleBinding names it, its namespace's " +
+		"`system:serviceaccounts:<namespace>` group or `system:serviceaccounts`), the workload has " +
+		"no use for the token and should not carry it.\n\nThe token is mounted when the pod does " +
+		"not set `automountServiceAccountToken: false` and neither does the ServiceAccount object " +
+		"in the repository (same namespace, the pod's `serviceAccountName` or `default`).",
+	Remediation: "Set automountServiceAccountToken: false on the pod spec or on its ServiceAccount.",
+	Links:       []string{automountURL, serviceAccountsURL, nsaGuideURL},
+	Before:      podExample{pod: "serviceAccountName: web\n"}.deployment(),
+	After:       podExample{pod: "serviceAccountName: web\nautomountServiceAccountToken: false\n"}.deployment(),
+	Check:       podCheck(checkAutomountToken),
+	Fix:         "Sets automountServiceAccountToken: false on the pod spec.",
+}
+
+var defaultServiceAccountRule = &lint.Rule{
+	ID:       "default-service-account",
+	Title:    "workloads should not run as the default service account",
+	Severity: lint.Low,
+	Kinds:    workloadKinds,
+	Since:    "v0.1.0",
+	Doc: "Every pod that names no service account runs as its namespace's `default` account, so " +
+		"every such workload shares one identity: a permission granted to one of them is granted to " +
+		"all, and audit logs cannot tell them apart. A dedicated service account per workload keeps " +
+		"its RBAC to what it needs.",
+	Remediation: "Create a ServiceAccount for the workload and set serviceAccountName to it.",
+	Links:       []string{serviceAccountsURL, rbacPracticesURL},
+	Before:      podExample{}.deployment(),
+	After:       podExample{pod: "serviceAccountName: web\n"}.deployment(),
+	Check:       podCheck(checkDefaultServiceAccount),
+}
+
+var probesMissingRule = &lint.Rule{
+	ID:       "probes-missing",
+	Title:    "long-running containers should have readiness and liveness probes",
+	Severity: lint.Low,
+	Since:    "v0.1.0",
+	Doc: "Without a readiness probe a container receives traffic as soon as it starts and a " +
+		"rollout proceeds even when the new version never becomes ready; without a liveness probe " +
+		"a hung process is never restarted. Checked for the containers (and sidecar init " +
+		"containers, `restartPolicy: Always`) of Deployments, StatefulSets, DaemonSets, ReplicaSets " +
+		"and ReplicationControllers; Jobs, CronJobs and bare Pods run to completion or have no " +
+		"rollout.",
+	Remediation: "Add a readinessProbe and a livenessProbe to the container.",
+	Links:       []string{probesURL, probesTaskURL},
+	Kinds:       longRunningKinds,
+	Before:      podExample{}.deployment(),
+	After: podExample{
+		container: "readinessProbe:\n  httpGet:\n    path: /ready\n    port: 8080\n" +
+			"livenessProbe:\n  httpGet:\n    path: /healthz\n    port: 8080\n",
+	}.deployment(),
+	Check: containerCheck(longRunning, checkProbes),
+}
+
+var envSecretLiteralRule = &lint.Rule{
+	ID:       "env-secret-literal",
+	Title:    "env vars should not hold credentials in plain text",
+	Severity: lint.High,
+	Kinds:    workloadKinds,
+	Since:    "v0.1.0",
+	Doc: "A credential written as an env var's `value` is in the repository, in its history and " +
+		"forks, in every rendered manifest, CI log and `kubectl get -o yaml`, readable by anyone " +
+		"who can read the workload, which is far more people than can read Secrets. A Secret " +
+		"referenced with `valueFrom.secretKeyRef` keeps it out of all of them.\n\n" +
+		"Reported are env vars whose name is a credential's (whole words of the name, split on " +
+		"`_`: PASSWORD, PASSWD, SECRET, TOKEN, API_KEY, APIKEY, ACCESS_KEY, PRIVATE_KEY, CREDENTIAL(S), " +
+		"AUTH; the `namePattern` option replaces this regular expression, and names matching the " +
+		"`ignoreNamePattern` option, by default those ending in _NAME, _FILE, _PATH, _DIR, _URL, " +
+		"_URI, _ENDPOINT, _HOST, _PORT, _MODE, _TYPE, _ENABLED or _REF, are skipped) with a " +
+		"literal value that could be a credential (not a boolean, a number, a duration, an " +
+		"absolute path, a URL without a password or a `$(VAR)` reference), and env vars of any " +
+		"name whose value has the format of a known token: an AWS access key ID, a GitHub, " +
+		"Slack or JWT token, a PEM private key or a URL with a password. Messages never " +
+		"include the value.",
+	Remediation: "Move the value into a Secret and reference it with valueFrom.secretKeyRef, then rotate the credential, since it has been in the repository.",
+	Links:       []string{secretsURL, secretsPracticeURL, nsaGuideURL},
+	Before:      podExample{container: "env:\n- name: DB_PASSWORD\n  value: hunter2\n"}.deployment(),
+	After: podExample{
+		container: "env:\n- name: DB_PASSWORD\n  valueFrom:\n    secretKeyRef:\n      name: web-db\n      key: password\n",
+	}.deployment(),
+	Check: containerCheck(allContainers, checkEnvSecrets),
+	Options: []lint.Option{
+		{Name: optionNamePattern, Validate: validatePattern},
+		{Name: optionIgnoreNamePattern, Validate: validatePattern},
 	},
 }
 
-// workloadRuleList is built once; workloadRules hands out copies of the
-// slice, never of the rules.
-var workloadRuleList = newWorkloadRules(workloadChecks)
-
-// workloadRules are the hardening rules for workloads beyond Pod Security,
-// in the order of workloadChecks.
-func workloadRules() []*lint.Rule { return slices.Clone(workloadRuleList) }
-
-func newWorkloadRules(checks []workloadCheck) []*lint.Rule {
-	out := make([]*lint.Rule, len(checks))
-	for i := range checks {
-		out[i] = newWorkloadRule(&checks[i])
-	}
-	return out
-}
-
-// newWorkloadRule builds the rule for one row of workloadChecks. Its Check
+// containerCheck is the Check of a workload rule about containers: it
 // skips objects without a decodable pod template and reports each issue
-// at the issue's field under the container or pod spec.
-func newWorkloadRule(c *workloadCheck) *lint.Rule {
-	kinds := c.kinds
-	if kinds == nil {
-		kinds = workloadKinds
+// check finds in a container that only selects at the issue's field
+// under the container, its message prefixed by the container and the
+// workload it is about.
+func containerCheck(only func(c podContainer) bool, check func(p *lint.Pass, pt *lint.PodTemplate, c podContainer) []issue) func(*lint.Pass, *lint.Object) {
+	return func(p *lint.Pass, o *lint.Object) {
+		pt, err := o.PodTemplate()
+		if err != nil || pt == nil {
+			return
+		}
+		for _, pc := range podContainers(pt) {
+			if !only(pc) {
+				continue
+			}
+			for _, is := range check(p, pt, pc) {
+				p.Report(lint.Finding{Object: o, Field: pc.ref.Path.Append(is.field...),
+					Message: containerLabel(pc) + " of " + objectLabel(o) + " " + is.message, Fix: is.fix})
+			}
+		}
 	}
-	return &lint.Rule{
-		ID:          c.id,
-		Title:       c.title,
-		Doc:         c.doc,
-		Remediation: c.remediation,
-		Fix:         c.fixDoc,
-		Links:       slices.Clone(c.links),
-		Severity:    c.severity,
-		Off:         c.off,
-		Kinds:       slices.Clone(kinds),
-		Before:      c.before,
-		After:       c.after,
-		Check: func(p *lint.Pass, o *lint.Object) {
-			pt, err := o.PodTemplate()
-			if err != nil || pt == nil {
-				return
-			}
-			if c.pod != nil {
-				for _, is := range c.pod(p, o, pt) {
-					p.Report(lint.Finding{Object: o, Field: pt.SpecPath.Append(is.field...),
-						Message: podLabel(o) + " " + is.message, Fix: is.fix})
-				}
-				return
-			}
-			for _, pc := range podContainers(pt) {
-				if c.only != nil && !c.only(pc) {
-					continue
-				}
-				for _, is := range c.container(p, pt, pc) {
-					p.Report(lint.Finding{Object: o, Field: pc.ref.Path.Append(is.field...),
-						Message: containerLabel(pc) + " of " + objectLabel(o) + " " + is.message, Fix: is.fix})
-				}
-			}
-		},
+}
+
+// podCheck is the Check of a workload rule about the pod as a whole: it
+// skips objects without a decodable pod template and reports each issue
+// check finds at the issue's field under the pod spec, its message
+// prefixed by the pod it is about.
+func podCheck(check func(p *lint.Pass, o *lint.Object, pt *lint.PodTemplate) []issue) func(*lint.Pass, *lint.Object) {
+	return func(p *lint.Pass, o *lint.Object) {
+		pt, err := o.PodTemplate()
+		if err != nil || pt == nil {
+			return
+		}
+		for _, is := range check(p, o, pt) {
+			p.Report(lint.Finding{Object: o, Field: pt.SpecPath.Append(is.field...),
+				Message: podLabel(o) + " " + is.message, Fix: is.fix})
+		}
 	}
 }
 
@@ -321,6 +303,9 @@ func podLabel(o *lint.Object) string {
 	}
 	return "pod template of " + objectLabel(o)
 }
+
+// allContainers selects every container, ephemeral ones included.
+func allContainers(podContainer) bool { return true }
 
 func notEphemeral(c podContainer) bool { return c.ref.List != lint.EphemeralContainers }
 
@@ -623,7 +608,7 @@ type envSecretPatternsKey struct {
 
 // envSecretOptions compiles the rule's name patterns once per run. An
 // option that is not a string or does not compile falls back to its
-// default; ValidateOptions is what rejects it, when the config is loaded.
+// default; the rule's Options reject it, when the config is loaded.
 func envSecretOptions(p *lint.Pass) *envSecretPatterns {
 	var k envSecretPatternsKey
 	k.name, k.nameSet = patternOption(p.Option(optionNamePattern))
@@ -690,19 +675,6 @@ func tokenFormat(value string) string {
 	return ""
 }
 
-// ruleOptions are the options each rule reads from the config's
-// rules.<id>.options, with a validator for each value; a rule missing here
-// takes none.
-var ruleOptions = map[string]map[string]func(any) error{
-	"env-secret-literal": {
-		optionNamePattern:       validatePattern,
-		optionIgnoreNamePattern: validatePattern,
-	},
-	"namespace-pss-level": {
-		"minLevel": validatePSSLevel,
-	},
-}
-
 func validatePattern(v any) error {
 	s, ok := v.(string)
 	if !ok {
@@ -710,28 +682,6 @@ func validatePattern(v any) error {
 	}
 	if _, err := regexp.Compile(s); err != nil {
 		return err
-	}
-	return nil
-}
-
-// ValidateOptions reports an error for an option the rule does not read
-// or a value it cannot use, so that a typo in the config is a usage error
-// instead of a silently ignored setting. Keys are checked in sorted order,
-// so the error is the same on every run.
-func ValidateOptions(ruleID string, options map[string]any) error {
-	known := ruleOptions[ruleID]
-	for _, k := range slices.Sorted(maps.Keys(options)) {
-		validate, ok := known[k]
-		if !ok {
-			if len(known) == 0 {
-				return fmt.Errorf("rule %s has no option %q (it takes none)", ruleID, k)
-			}
-			names := strings.Join(slices.Sorted(maps.Keys(known)), ", ")
-			return fmt.Errorf("rule %s has no option %q (want one of %s)", ruleID, k, names)
-		}
-		if err := validate(options[k]); err != nil {
-			return fmt.Errorf("rule %s option %s: %w", ruleID, k, err)
-		}
 	}
 	return nil
 }

@@ -151,7 +151,7 @@ spec:
       - name: web
         image: web:latest
 `
-	for _, r := range workloadRules() {
+	for _, r := range workloadRules {
 		if fs := runRule(t, r, fixtureSettings(r), "broken.yaml", []byte(src)); len(fs) > 0 {
 			t.Errorf("%s: %s", r.ID, messages(fs))
 		}
