@@ -23,6 +23,7 @@ import (
 
 	"github.com/kubeharden/kubeharden/github"
 	"github.com/kubeharden/kubeharden/github/githubtest"
+	"github.com/kubeharden/kubeharden/internal/golden"
 )
 
 // scriptToken is the token the github scenarios authenticate with; the
@@ -53,7 +54,7 @@ func TestGitHubScripts(t *testing.T) {
 	}
 	testscript.Run(t, testscript.Params{
 		Files:         files,
-		UpdateScripts: *update,
+		UpdateScripts: golden.Update(),
 		Setup:         githubScriptSetup,
 		Cmds:          githubScriptCmds(),
 	})

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"flag"
 	"os"
 	"strconv"
 	"strings"
@@ -12,10 +11,9 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/kubeharden/kubeharden/internal/golden"
 	"github.com/kubeharden/kubeharden/report/reporttest"
 )
-
-var update = flag.Bool("update", false, "rewrite testscript expectations (cmp files) with actual output")
 
 // TestScripts runs the CLI scenarios in testdata/script. Each scenario is a
 // txtar archive holding a repository, the commands to run and the
@@ -24,7 +22,7 @@ var update = flag.Bool("update", false, "rewrite testscript expectations (cmp fi
 func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Files:         nonGitHubScripts(t), // github-*.txtar run in TestGitHubScripts (cmd_github_test.go)
-		UpdateScripts: *update,
+		UpdateScripts: golden.Update(),
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"kubeharden": func(ts *testscript.TestScript, neg bool, args []string) {
 				var stdout, stderr bytes.Buffer
@@ -96,7 +94,7 @@ func TestDemo(t *testing.T) {
 	if code != exitFindings {
 		t.Errorf("exit code %d, want %d; stderr:\n%s", code, exitFindings, stderr.String())
 	}
-	goldenFile(t, "testdata/demo.golden", stdout.String())
+	golden.Check(t, "testdata/demo.golden", stdout.Bytes())
 	// The nightly report CronJob is hardened: no Pod Security or
 	// hardening rule may report it (no false positives).
 	if strings.Contains(stdout.String(), "nightly-report") || strings.Contains(stdout.String(), "manifests/report-job.yaml") {
@@ -125,23 +123,6 @@ func scriptOutcome(ts *testscript.TestScript, neg bool, code int, stdout, stderr
 	}
 }
 
-func goldenFile(t *testing.T, file, got string) {
-	t.Helper()
-	if *update {
-		if err := os.WriteFile(file, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs (go test -run %s -update to accept):\n--- got\n%s\n--- want\n%s", file, t.Name(), got, want)
-	}
-}
-
 // TestRulesDoc keeps docs/rules.md in step with the rule metadata
 // (go test -run TestRulesDoc -update regenerates it).
 func TestRulesDoc(t *testing.T) {
@@ -149,5 +130,5 @@ func TestRulesDoc(t *testing.T) {
 	if code := runIn(context.Background(), ".", []string{"rules", "--markdown"}, nil, &stdout, &stderr); code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
-	goldenFile(t, "docs/rules.md", stdout.String())
+	golden.Check(t, "docs/rules.md", stdout.Bytes())
 }

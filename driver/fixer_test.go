@@ -2,7 +2,6 @@ package driver
 
 import (
 	"context"
-	"flag"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,10 +12,9 @@ import (
 	yaml "go.yaml.in/yaml/v3"
 
 	"github.com/kubeharden/kubeharden/fix"
+	"github.com/kubeharden/kubeharden/internal/golden"
 	"github.com/kubeharden/kubeharden/lint"
 )
-
-var updateFix = flag.Bool("update-fix", false, "rewrite the want sections of testdata/fix/*.txtar")
 
 // The planner is tested with rules of its own, so that its cases do not
 // change when the catalogue's messages or fixes do:
@@ -197,7 +195,7 @@ func TestFixPlanner(t *testing.T) {
 				t.Fatal(errs)
 			}
 			changed := res.FixedFiles()
-			if *updateFix {
+			if golden.Update() {
 				ar.Files = slices.DeleteFunc(ar.Files, func(f txtar.File) bool { return strings.HasPrefix(f.Name, "want/") })
 				for _, f := range changed {
 					ar.Files = append(ar.Files, txtar.File{Name: "want/" + f, Data: res.Files[f]})
