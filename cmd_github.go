@@ -9,14 +9,13 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"time"
-	"unicode"
 
 	"github.com/spf13/cobra"
 
 	"github.com/kubeharden/kubeharden/driver"
 	"github.com/kubeharden/kubeharden/github"
+	"github.com/kubeharden/kubeharden/internal/loc"
 	"github.com/kubeharden/kubeharden/lint"
 )
 
@@ -267,17 +266,17 @@ it; 2 usage error, a GitHub API error, or a target the pull request broke.`,
 // printReview lists the new findings and what the review did.
 func printReview(w io.Writer, o github.ReviewOptions, res *github.ReviewResult) {
 	for _, f := range res.New {
-		loc := "(unknown source)"
+		at := "(unknown source)"
 		switch {
 		case f.File != "" && f.Line > 0:
-			loc = f.File + ":" + strconv.Itoa(f.Line)
+			at = f.File + ":" + strconv.Itoa(f.Line)
 		case f.File != "":
-			loc = f.File
+			at = f.File
 		}
-		fmt.Fprintf(w, "%s: %s %s: %s [%s]\n", printable(loc), f.Severity, f.Rule, printable(f.Message), printable(f.Resource))
+		fmt.Fprintf(w, "%s: %s %s: %s [%s]\n", loc.Escape(at), f.Severity, f.Rule, loc.Escape(f.Message), loc.Escape(f.Resource))
 	}
 	for _, e := range res.Errors {
-		fmt.Fprintf(w, "error: %s\n", printable(e))
+		fmt.Fprintf(w, "error: %s\n", loc.Escape(e))
 	}
 	fmt.Fprintf(w, "pull request #%d: %d new findings, %d new errors; %d commented, %d in the review body, %d already reviewed, %d resolved\n",
 		o.Number, len(res.New), len(res.Errors), res.Commented, res.Listed, res.Already, res.Resolved)
@@ -286,21 +285,6 @@ func printReview(w io.Writer, o github.ReviewOptions, res *github.ReviewResult) 
 	} else {
 		fmt.Fprintln(w, "posted no review: nothing new")
 	}
-}
-
-// printable keeps repository text on one line of the terminal: control
-// characters are written as Go escapes.
-func printable(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		if unicode.IsControl(r) {
-			q := strconv.QuoteRune(r)
-			b.WriteString(q[1 : len(q)-1])
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
 }
 
 func newGitHubRemediateCmd(wd string, deps githubDeps, gf *githubFlags) *cobra.Command {

@@ -2,12 +2,12 @@ package lint
 
 import (
 	"cmp"
-	"fmt"
 	"slices"
 
 	yaml "go.yaml.in/yaml/v3"
 
 	"github.com/kubeharden/kubeharden/fix"
+	"github.com/kubeharden/kubeharden/internal/loc"
 )
 
 // Finding is one violation of a rule by one field of one object.
@@ -56,26 +56,8 @@ type FixInfo struct {
 }
 
 // Error is a target or file that could not be discovered, rendered or
-// parsed. Errors are reported beside findings; they do not stop the run.
-type Error struct {
-	// Target is the chart, overlay or directory concerned, if any.
-	Target string
-	// File and Line locate the cause; Line is 0 when unknown.
-	File    string
-	Line    int
-	Message string
-}
-
-func (e *Error) Error() string {
-	switch {
-	case e.File == "":
-		return e.Message
-	case e.Line > 0:
-		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Message)
-	default:
-		return e.File + ": " + e.Message
-	}
-}
+// parsed (package loc's); its text is escaped for the terminal.
+type Error = loc.Error
 
 // SortFindings orders findings by source file, line, column, rule and
 // resource so output is the same on every run.

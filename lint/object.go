@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/kubeharden/kubeharden/internal/loc"
 	"github.com/kubeharden/kubeharden/internal/ypath"
 )
 
@@ -16,43 +17,27 @@ import (
 // its spelling ("spec.containers[name=web].securityContext").
 type Path = ypath.Path
 
-// Origin says what kind of source a location points into.
-type Origin string
+// The location vocabulary is package loc's; these names let rules and
+// reports spell it as part of lint's.
+type (
+	// Origin says what kind of source a location points into.
+	Origin = loc.Origin
+	// Location is where in the repository a field of a rendered object
+	// is written.
+	Location = loc.Location
+	// Via names the Argo CD or Flux object that deploys a target.
+	Via = loc.Via
+)
 
 // The origins a Location can have. OriginUnknown is stated, never guessed.
 const (
-	OriginManifest       Origin = "manifest"
-	OriginKustomizeBase  Origin = "kustomize-base"
-	OriginKustomizePatch Origin = "kustomize-patch"
-	OriginHelmTemplate   Origin = "helm-template"
-	OriginHelmValues     Origin = "helm-values"
-	OriginUnknown        Origin = "unknown"
+	OriginManifest       = loc.OriginManifest
+	OriginKustomizeBase  = loc.OriginKustomizeBase
+	OriginKustomizePatch = loc.OriginKustomizePatch
+	OriginHelmTemplate   = loc.OriginHelmTemplate
+	OriginHelmValues     = loc.OriginHelmValues
+	OriginUnknown        = loc.OriginUnknown
 )
-
-// Location is where in the repository a field of a rendered object is
-// written. File is relative to the repository root with forward slashes.
-// Line and Column are 1-based; 0 means the file is known but the line is
-// not (Helm templates whose structure could not be matched).
-type Location struct {
-	File   string
-	Line   int
-	Column int
-	Origin Origin
-}
-
-// Known reports whether the location names a file.
-func (l Location) Known() bool { return l.File != "" && l.Origin != OriginUnknown }
-
-func (l Location) String() string {
-	switch {
-	case !l.Known():
-		return "(unknown source)"
-	case l.Line == 0:
-		return l.File
-	default:
-		return fmt.Sprintf("%s:%d:%d", l.File, l.Line, l.Column)
-	}
-}
 
 // Resource identifies a Kubernetes object as the cluster would.
 type Resource struct {
@@ -67,14 +52,6 @@ func (r Resource) String() string {
 		return r.Kind + "/" + r.Name
 	}
 	return r.Kind + "/" + r.Namespace + "/" + r.Name
-}
-
-// Via names the Argo CD or Flux object that deploys a target, and where
-// it is written.
-type Via struct {
-	Kind, Name string
-	File       string
-	Line       int
 }
 
 // Object is a rendered Kubernetes object as rules see it. Node is the

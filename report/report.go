@@ -24,6 +24,7 @@ import (
 	"strings"
 
 	"github.com/kubeharden/kubeharden/fix"
+	"github.com/kubeharden/kubeharden/internal/loc"
 	"github.com/kubeharden/kubeharden/lint"
 )
 
@@ -156,15 +157,6 @@ type finding struct {
 // severityOrder lists severities most severe first, as summaries show them.
 var severityOrder = [...]lint.Severity{lint.Critical, lint.High, lint.Medium, lint.Low, lint.Info}
 
-var origins = []lint.Origin{
-	lint.OriginManifest,
-	lint.OriginKustomizeBase,
-	lint.OriginKustomizePatch,
-	lint.OriginHelmTemplate,
-	lint.OriginHelmValues,
-	lint.OriginUnknown,
-}
-
 // These mirror the schema's patterns and enums, so that Write refuses a
 // report the schema would reject instead of printing it.
 var (
@@ -238,7 +230,7 @@ func (v *view) check(in []lint.Finding, count bool) ([]finding, error) {
 // line and column 0. An empty origin means unknown (the zero Location);
 // any other origin outside the documented list is a programming error.
 func normalize(l lint.Location) (lint.Location, error) {
-	if l.Origin != "" && !slices.Contains(origins, l.Origin) {
+	if l.Origin != "" && !slices.Contains(loc.Origins, l.Origin) {
 		return lint.Location{}, fmt.Errorf("unknown source origin %q", l.Origin)
 	}
 	if l.Origin == "" || !l.Known() {

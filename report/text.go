@@ -7,6 +7,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/kubeharden/kubeharden/internal/loc"
 	"github.com/kubeharden/kubeharden/lint"
 )
 
@@ -218,25 +219,9 @@ func plural(n int, noun string) string {
 	return strconv.Itoa(n) + " " + noun + "s"
 }
 
-// clean escapes characters that are not printable (control characters,
-// bidi overrides) the way Go string literals spell them and replaces
-// invalid UTF-8 with U+FFFD, so repository content printed to a terminal
-// stays on its line and cannot inject escape sequences.
-func clean(s string) string {
-	if utf8.ValidString(s) && !strings.ContainsFunc(s, func(r rune) bool { return !strconv.IsPrint(r) }) {
-		return s
-	}
-	var b strings.Builder
-	for _, r := range s {
-		if strconv.IsPrint(r) {
-			b.WriteRune(r)
-			continue
-		}
-		q := strconv.QuoteRune(r)
-		b.WriteString(q[1 : len(q)-1])
-	}
-	return b.String()
-}
+// clean escapes repository text for the terminal (loc.Escape), so
+// that it stays on its line and cannot inject escape sequences.
+func clean(s string) string { return loc.Escape(s) }
 
 // sourceLines reads and splits the files findings are in, once each.
 type sourceLines struct {
