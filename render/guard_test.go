@@ -9,9 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"helm.sh/helm/v3/pkg/chart"
-	"helm.sh/helm/v3/pkg/chartutil"
-	"helm.sh/helm/v3/pkg/engine"
+	"github.com/kubeharden/kubeharden/render/internal/helm"
 )
 
 // TestGuardKeepsOutput renders templates full of loops, named templates
@@ -28,22 +26,26 @@ func TestGuardKeepsOutput(t *testing.T) {
 			"{{ range 3 }}{{ . }}{{ end }}|{{ $_ := set .Values \"k\" 1 }}{{ .Values.k }}|{{ lookup \"v1\" \"Secret\" \"ns\" \"x\" }}|{{ (lookup \"v1\" \"Secret\" \"\" \"\").items }}\n",
 		"templates/b.yaml": "plain: text\n",
 	}
-	build := func() *chart.Chart {
-		c := &chart.Chart{Metadata: &chart.Metadata{APIVersion: "v2", Name: "g", Version: "1.0.0"}}
+	build := func() *helm.Chart {
+		files := []*helm.File{{Name: "Chart.yaml", Data: []byte("apiVersion: v2\nname: g\nversion: 1.0.0\n")}}
 		for name, src := range tmpls {
-			c.Templates = append(c.Templates, &chart.File{Name: name, Data: []byte(src)})
+			files = append(files, &helm.File{Name: name, Data: []byte(src)})
+		}
+		c, err := helm.LoadFiles(files)
+		if err != nil {
+			t.Fatal(err)
 		}
 		return c
 	}
-	vals := func(c *chart.Chart) chartutil.Values {
-		v, err := chartutil.ToRenderValues(c, map[string]any{"l": []any{"a", "b"}, "m": map[string]any{"y": 2, "x": 1}}, chartutil.ReleaseOptions{Name: "r", Namespace: "ns"}, nil)
+	vals := func(c *helm.Chart) *helm.RenderValues {
+		v, err := helm.ToRenderValues(c, map[string]any{"l": []any{"a", "b"}, "m": map[string]any{"y": 2, "x": 1}}, helm.Release{Name: "r", Namespace: "ns"}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return v
 	}
 	plain := build()
-	want, err := engine.Engine{}.Render(plain, vals(plain))
+	want, err := helm.Render(plain, vals(plain), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

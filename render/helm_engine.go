@@ -10,9 +10,9 @@ import (
 	"strconv"
 	"strings"
 
-	"helm.sh/helm/v3/pkg/chart"
-	"helm.sh/helm/v3/pkg/chartutil"
 	k8sversion "k8s.io/component-base/version"
+
+	"github.com/kubeharden/kubeharden/render/internal/helm"
 )
 
 // Helm rendering, in the order helm install does it, but offline and
@@ -37,22 +37,15 @@ import (
 var newestKubeVersion = "v" + k8sversion.DefaultKubeBinaryVersion + ".0"
 
 // capabilities returns what charts see as .Capabilities.
-func (r *Renderer) capabilities() (*chartutil.Capabilities, error) {
+func (r *Renderer) capabilities() (*helm.Capabilities, error) {
 	v := r.opts.KubeVersion
 	if v == "" {
 		v = newestKubeVersion
 	}
-	kv, err := chartutil.ParseKubeVersion(v)
+	caps, err := helm.NewCapabilities(v)
 	if err != nil {
 		return nil, fmt.Errorf("invalid Kubernetes version %q: %w", v, err)
 	}
-	if strings.Count(kv.Version, ".") == 1 {
-		// "1.31" parses as the generic version v1.31; a cluster reports
-		// v1.31.0, and that is what charts compare against.
-		kv.Version += ".0"
-	}
-	caps := chartutil.DefaultCapabilities.Copy()
-	caps.KubeVersion = *kv
 	return caps, nil
 }
 
@@ -73,7 +66,7 @@ type helmRun struct {
 	// values are the values the templates saw (.Values): the chart's
 	// defaults coalesced with the release's values and subchart values
 	// under their names.
-	values chartutil.Values
+	values map[string]any
 }
 
 // renderHelmWith is renderHelm with extra values merged over everything
@@ -130,9 +123,9 @@ func (r *Renderer) renderChart(ctx context.Context, dir string, t *Target, opts 
 	if err != nil {
 		return helmRun{}, errorf(dir, 0, "%v", err)
 	}
-	if src.kubeVersion != "" && !chartutil.IsCompatibleRange(src.kubeVersion, caps.KubeVersion.String()) {
+	if src.kubeVersion != "" && !helm.IsCompatibleRange(src.kubeVersion, caps.KubeVersion()) {
 		return helmRun{}, errorf(src.chartFile, src.kubeVersionLine,
-			"chart requires kubeVersion %s, which Kubernetes %s does not satisfy", src.kubeVersion, caps.KubeVersion.String())
+			"chart requires kubeVersion %s, which Kubernetes %s does not satisfy", src.kubeVersion, caps.KubeVersion())
 	}
 	vals, err := r.helmValues(t, opts)
 	if err != nil {
@@ -144,7 +137,7 @@ func (r *Renderer) renderChart(ctx context.Context, dir string, t *Target, opts 
 	if err := b.checkOptional(ch, vals); err != nil {
 		return helmRun{}, err
 	}
-	if err := chartutil.ProcessDependenciesWithMerge(ch, vals); err != nil {
+	if err := helm.ProcessDependenciesWithMerge(ch, vals); err != nil {
 		return helmRun{}, errorf(dir, 0, "process chart dependencies: %v", err)
 	}
 	release := opts.ReleaseName
@@ -155,13 +148,13 @@ func (r *Renderer) renderChart(ctx context.Context, dir string, t *Target, opts 
 	if ns == "" {
 		ns = "default"
 	}
-	top, err := chartutil.ToRenderValuesWithSchemaValidation(ch, vals, chartutil.ReleaseOptions{
+	top, err := helm.ToRenderValues(ch, vals, helm.Release{
 		Name: release, Namespace: ns, IsInstall: true, Revision: 1,
-	}, caps, true)
+	}, caps)
 	if err != nil {
 		return helmRun{}, errorf(dir, 0, "compute values: %v", err)
 	}
-	values, _ := top["Values"].(chartutil.Values)
+	values := top.Values()
 	if values != nil {
 		if err := validateSchemas(ch, values, b.ix); err != nil {
 			return helmRun{}, err
@@ -224,20 +217,20 @@ type tmplFile struct {
 // ("web/charts/db/templates/x.yaml") to the files they come from. The
 // chart must have been through ProcessDependencies, which renames aliased
 // subcharts.
-func templateFiles(c *chart.Chart, ix chartIndex) map[string]*tmplFile {
+func templateFiles(c *helm.Chart, ix chartIndex) map[string]*tmplFile {
 	m := map[string]*tmplFile{}
-	var walk func(c *chart.Chart)
-	walk = func(c *chart.Chart) {
+	var walk func(c *helm.Chart)
+	walk = func(c *helm.Chart) {
 		t := ix.tree(c)
-		for _, f := range c.Templates {
-			if f == nil || t == nil {
+		for _, f := range c.Templates() {
+			if t == nil {
 				continue
 			}
-			tf := &tmplFile{file: t.dir, archive: t.archive, src: f.Data}
+			tf := &tmplFile{file: t.dir, archive: t.archive, src: f.Data()}
 			if !t.archive {
-				tf.file = path.Join(t.dir, f.Name)
+				tf.file = path.Join(t.dir, f.Name())
 			}
-			m[path.Join(c.ChartFullPath(), f.Name)] = tf
+			m[path.Join(c.FullPath(), f.Name())] = tf
 		}
 		for _, d := range c.Dependencies() {
 			walk(d)

@@ -13,10 +13,8 @@ import (
 	"sync"
 
 	yaml "go.yaml.in/yaml/v3"
-	"helm.sh/helm/v3/pkg/chart"
-	"helm.sh/helm/v3/pkg/chart/loader"
-	"helm.sh/helm/v3/pkg/chartutil"
-	"helm.sh/helm/v3/pkg/ignore"
+
+	"github.com/kubeharden/kubeharden/render/internal/helm"
 )
 
 // helmCache holds the files of the charts read during a run, keyed by the
@@ -83,7 +81,7 @@ type chartTree struct {
 	name string
 	// files are the chart's own files, relative to the chart directory,
 	// without the contents of charts/ (but with charts/*.prov).
-	files []*loader.BufferedFile
+	files []*helm.File
 	// subs are the charts vendored under charts/, in name order.
 	subs []*chartTree
 	// vendored are the names of the entries under charts/.
@@ -124,10 +122,10 @@ func (r *Renderer) readChart(dir string) (*chartSource, error) {
 		return nil, errorf(chartFile, 0, "chart has no Chart.yaml")
 	}
 	src := &chartSource{chartFile: chartFile}
-	rules := ignore.Empty()
-	ignoreFile := path.Join(dir, ignore.HelmIgnore)
+	rules := helm.EmptyIgnore()
+	ignoreFile := path.Join(dir, helm.HelmIgnore)
 	if data, err := r.fs.ReadFile(ignoreFile); err == nil {
-		rules, err = ignore.Parse(bytes.NewReader(data))
+		rules, err = helm.ParseIgnore(data)
 		if err != nil {
 			return nil, errorf(ignoreFile, 0, "invalid .helmignore: %v", err)
 		}
@@ -137,7 +135,7 @@ func (r *Renderer) readChart(dir string) (*chartSource, error) {
 	}
 	rules.AddDefaults()
 
-	var files []*loader.BufferedFile
+	var files []*helm.File
 	w := chartWalker{r: r, dir: dir, rules: rules, open: map[string]bool{}}
 	if err := w.walk("", &files); err != nil {
 		return nil, err
@@ -164,7 +162,7 @@ func (r *Renderer) readChartArchive(file string) (*chartSource, error) {
 	if err != nil {
 		return nil, fileError(file, err)
 	}
-	files, err := loader.LoadArchiveFiles(bytes.NewReader(data))
+	files, err := helm.LoadArchiveFiles(bytes.NewReader(data))
 	if err != nil {
 		return nil, errorf(file, 0, "read chart archive: %v", err)
 	}
@@ -191,7 +189,7 @@ func (r *Renderer) readChartArchive(file string) (*chartSource, error) {
 type chartWalker struct {
 	r     *Renderer
 	dir   string
-	rules *ignore.Rules
+	rules *helm.Ignore
 	// open holds the real paths of the directories being walked: a
 	// symlink back to one of them is a loop.
 	open map[string]bool
@@ -209,9 +207,9 @@ const maxChartDepth = 64
 // a few links to links could make a small tree look endless.
 const maxChartEntries = 100_000
 
-var maxChartSize = loader.MaxDecompressedChartSize
+var maxChartSize = helm.MaxDecompressedChartSize
 
-func (w *chartWalker) walk(rel string, out *[]*loader.BufferedFile) error {
+func (w *chartWalker) walk(rel string, out *[]*helm.File) error {
 	p := path.Join(w.dir, rel)
 	if strings.Count(rel, "/") >= maxChartDepth {
 		return errorf(p, 0, "chart directories nest more than %d levels deep", maxChartDepth)
@@ -262,7 +260,7 @@ func (w *chartWalker) walk(rel string, out *[]*loader.BufferedFile) error {
 		if err != nil {
 			return fileError(child, err)
 		}
-		*out = append(*out, &loader.BufferedFile{Name: n, Data: bytes.TrimPrefix(data, utf8BOM)})
+		*out = append(*out, &helm.File{Name: n, Data: bytes.TrimPrefix(data, utf8BOM)})
 	}
 	return nil
 }
@@ -271,9 +269,9 @@ func (w *chartWalker) walk(rel string, out *[]*loader.BufferedFile) error {
 // into its own files and its vendored subcharts, as loader.LoadFiles does,
 // remembering where each subchart is written. dir is the chart directory,
 // or the .tgz file for archived charts.
-func newChartTree(dir string, archive bool, files []*loader.BufferedFile) (*chartTree, error) {
+func newChartTree(dir string, archive bool, files []*helm.File) (*chartTree, error) {
 	t := &chartTree{dir: dir, archive: archive}
-	groups := map[string][]*loader.BufferedFile{}
+	groups := map[string][]*helm.File{}
 	for _, f := range files {
 		if !strings.HasPrefix(f.Name, "charts/") || path.Ext(f.Name) == ".prov" {
 			t.files = append(t.files, f)
@@ -284,7 +282,7 @@ func newChartTree(dir string, archive bool, files []*loader.BufferedFile) (*char
 		}
 		rest := strings.TrimPrefix(f.Name, "charts/")
 		cname, _, _ := strings.Cut(rest, "/")
-		groups[cname] = append(groups[cname], &loader.BufferedFile{Name: rest, Data: f.Data})
+		groups[cname] = append(groups[cname], &helm.File{Name: rest, Data: f.Data})
 	}
 	names := make([]string, 0, len(groups))
 	for n := range groups {
@@ -307,18 +305,18 @@ func newChartTree(dir string, archive bool, files []*loader.BufferedFile) (*char
 			if len(group) != 1 || group[0].Name != n {
 				return nil, errorf(where, 0, "charts/%s: a .tgz subchart must be a file", n)
 			}
-			var sfiles []*loader.BufferedFile
-			sfiles, err = loader.LoadArchiveFiles(bytes.NewReader(group[0].Data))
+			var sfiles []*helm.File
+			sfiles, err = helm.LoadArchiveFiles(bytes.NewReader(group[0].Data))
 			if err != nil {
 				return nil, errorf(where, 0, "read vendored chart archive: %v", err)
 			}
 			sub, err = newChartTree(where, true, sfiles)
 		} else {
-			var sfiles []*loader.BufferedFile
+			var sfiles []*helm.File
 			for _, f := range group {
 				_, name, ok := strings.Cut(f.Name, "/")
 				if ok {
-					sfiles = append(sfiles, &loader.BufferedFile{Name: name, Data: f.Data})
+					sfiles = append(sfiles, &helm.File{Name: name, Data: f.Data})
 				}
 			}
 			if len(sfiles) == 0 {
@@ -345,7 +343,7 @@ func chartName(data []byte) string {
 
 // readMeta records the dependencies and kubeVersion of a chart with the
 // lines they are written on.
-func (s *chartSource) readMeta(dir string, files []*loader.BufferedFile) error {
+func (s *chartSource) readMeta(dir string, files []*helm.File) error {
 	var chartData, reqData []byte
 	for _, f := range files {
 		switch f.Name {
@@ -492,23 +490,24 @@ func (r *Renderer) ChartFiles(chartPath string) ([]string, error) {
 // chartIndex remembers which tree each assembled chart came from. It is
 // keyed by the chart's first raw file, which alias copies made by
 // ProcessDependencies share with the chart they copy.
-type chartIndex map[*chart.File]*chartTree
+type chartIndex map[helm.ChartKey]*chartTree
 
-func (ix chartIndex) tree(c *chart.Chart) *chartTree {
-	if len(c.Raw) == 0 {
+func (ix chartIndex) tree(c *helm.Chart) *chartTree {
+	k, ok := c.Key()
+	if !ok {
 		return nil
 	}
-	return ix[c.Raw[0]]
+	return ix[k]
 }
 
-// assemble builds a fresh *chart.Chart from a tree.
-func assemble(t *chartTree, ix chartIndex) (*chart.Chart, error) {
-	c, err := loader.LoadFiles(t.files)
+// assemble builds a fresh *helm.Chart from a tree.
+func assemble(t *chartTree, ix chartIndex) (*helm.Chart, error) {
+	c, err := helm.LoadFiles(t.files)
 	if err != nil {
 		return nil, loadError(t, err)
 	}
-	if len(c.Raw) > 0 {
-		ix[c.Raw[0]] = t
+	if k, ok := c.Key(); ok {
+		ix[k] = t
 	}
 	for _, s := range t.subs {
 		sc, err := assemble(s, ix)
@@ -570,7 +569,7 @@ type helmBuild struct {
 // build assembles the chart in dir with its vendored subcharts and the
 // file:// dependencies it does not vendor. stack holds the charts being
 // built, to refuse dependency cycles.
-func (b *helmBuild) build(dir string, stack []string) (*chart.Chart, *chartSource, error) {
+func (b *helmBuild) build(dir string, stack []string) (*helm.Chart, *chartSource, error) {
 	src, err := b.r.chart(dir)
 	if err != nil {
 		return nil, nil, err
@@ -610,8 +609,8 @@ func (b *helmBuild) build(dir string, stack []string) (*chart.Chart, *chartSourc
 		if sub.Name() != d.name {
 			return nil, nil, errorf(src.depsFile, d.line, "dependency %q: the chart in %s is named %q", d.name, depDir, sub.Name())
 		}
-		if d.version != "" && !chartutil.IsCompatibleRange(d.version, sub.Metadata.Version) {
-			return nil, nil, errorf(src.depsFile, d.line, "dependency %q: version %s of the chart in %s does not satisfy %q", d.name, sub.Metadata.Version, depDir, d.version)
+		if d.version != "" && !helm.IsCompatibleRange(d.version, sub.Version()) {
+			return nil, nil, errorf(src.depsFile, d.line, "dependency %q: version %s of the chart in %s does not satisfy %q", d.name, sub.Version(), depDir, d.version)
 		}
 		c.AddDependency(sub)
 	}
@@ -625,11 +624,11 @@ func (b *helmBuild) build(dir string, stack []string) (*chart.Chart, *chartSourc
 // it has none). A disabled dependency is not needed, so a chart whose
 // optional remote dependencies are off renders, unlike with helm
 // template, which requires every dependency to be present.
-func (b *helmBuild) checkOptional(ch *chart.Chart, vals map[string]any) error {
+func (b *helmBuild) checkOptional(ch *helm.Chart, vals map[string]any) error {
 	if len(b.optional) == 0 {
 		return nil
 	}
-	merged, err := chartutil.CoalesceValues(ch, copyValues(vals))
+	merged, err := helm.CoalesceValues(ch, copyValues(vals))
 	if err != nil {
 		return errorf(b.depsFile, 0, "values: %v", err)
 	}
@@ -641,12 +640,12 @@ func (b *helmBuild) checkOptional(ch *chart.Chart, vals map[string]any) error {
 	return nil
 }
 
-func dependencyEnabled(d chartDep, vals chartutil.Values) bool {
+func dependencyEnabled(d chartDep, vals map[string]any) bool {
 	for _, c := range strings.Split(d.condition, ",") {
 		if c = strings.TrimSpace(c); c == "" {
 			continue
 		}
-		if v, err := vals.PathValue(c); err == nil {
+		if v, err := helm.PathValue(vals, c); err == nil {
 			if on, ok := v.(bool); ok {
 				return on
 			}

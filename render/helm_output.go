@@ -7,18 +7,18 @@ import (
 	"strings"
 
 	yaml "go.yaml.in/yaml/v3"
-	"helm.sh/helm/v3/pkg/chart"
 
 	"github.com/kubeharden/kubeharden/internal/ypath"
+	"github.com/kubeharden/kubeharden/render/internal/helm"
 )
 
 // crdObjects returns the objects in the crds/ directories of the chart
 // and its enabled subcharts, which helm install creates before anything
 // else. They are not templates: their source is the file itself.
-func crdObjects(c *chart.Chart, ix chartIndex) ([]*Object, error) {
+func crdObjects(c *helm.Chart, ix chartIndex) ([]*Object, error) {
 	var objs []*Object
 	t := ix.tree(c)
-	for _, f := range c.Files {
+	for _, f := range c.Files() {
 		ext := path.Ext(f.Name)
 		if !strings.HasPrefix(f.Name, "crds/") || ext != ".yaml" && ext != ".yml" && ext != ".json" || t == nil {
 			continue

@@ -10,15 +10,14 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	yaml "go.yaml.in/yaml/v3"
-	"helm.sh/helm/v3/pkg/chart"
-	"helm.sh/helm/v3/pkg/chartutil"
-	"helm.sh/helm/v3/pkg/strvals"
+
+	"github.com/kubeharden/kubeharden/render/internal/helm"
 )
 
 // helmValues merges the user-supplied values of a release: values files,
 // then inline values, then --set parameters, as helm install does (maps
 // merge deeply, later wins). The chart's own values.yaml is coalesced
-// under them by chartutil.ToRenderValues.
+// under them by helm.ToRenderValues.
 func (r *Renderer) helmValues(t *Target, opts *HelmOptions) (map[string]any, error) {
 	base := map[string]any{}
 	for _, name := range opts.ValueFiles {
@@ -36,7 +35,7 @@ func (r *Renderer) helmValues(t *Target, opts *HelmOptions) (map[string]any, err
 			}
 			return nil, errorf(f, 0, "read values file: %v", unwrapPathErr(err))
 		}
-		v, err := chartutil.ReadValues(bytes.TrimPrefix(data, utf8BOM))
+		v, err := helm.ReadValues(bytes.TrimPrefix(data, utf8BOM))
 		if err != nil {
 			if e := yamlLineError(f, 0, err); e != nil {
 				return nil, e
@@ -57,7 +56,7 @@ func (r *Renderer) helmValues(t *Target, opts *HelmOptions) (map[string]any, err
 		file, line = t.Via.File, t.Via.Line
 	}
 	for _, s := range opts.Set {
-		if err := strvals.ParseInto(s, base); err != nil {
+		if err := helm.ParseInto(s, base); err != nil {
 			return nil, errorf(file, line, "helm parameter %q: %v", s, err)
 		}
 	}
@@ -91,7 +90,7 @@ func inlineValues(iv InlineValues) (map[string]any, error) {
 	default:
 		return nil, errorf(iv.File, n.Line, "inline values must be a mapping")
 	}
-	v, err := chartutil.ReadValues(data)
+	v, err := helm.ReadValues(data)
 	if err != nil {
 		if lineOffset >= 0 {
 			if e := yamlLineError(iv.File, lineOffset, err); e != nil {
@@ -126,9 +125,9 @@ func mergeValues(a, b map[string]any) map[string]any {
 // chart and of each subchart, as helm install does, except that a schema
 // may not refer to anything outside itself: Helm's own validator fetches
 // http(s) references and reads file:// references from the local disk.
-func validateSchemas(c *chart.Chart, vals map[string]any, ix chartIndex) error {
-	if c.Schema != nil {
-		if err := validateSchema(c.Schema, vals); err != nil {
+func validateSchemas(c *helm.Chart, vals map[string]any, ix chartIndex) error {
+	if schema := c.Schema(); schema != nil {
+		if err := validateSchema(schema, vals); err != nil {
 			file := ""
 			if t := ix.tree(c); t != nil {
 				file = t.dir
@@ -188,7 +187,10 @@ func validateSchema(schemaJSON []byte, vals map[string]any) (err error) {
 	if err != nil {
 		return badSchemaError{err}
 	}
-	if err := sch.Validate(map[string]any(chartutil.Values(vals).AsMap())); err != nil {
+	if len(vals) == 0 {
+		vals = map[string]any{} // as Helm's Values.AsMap
+	}
+	if err := sch.Validate(vals); err != nil {
 		return errors.New(strings.TrimPrefix(err.Error(), "jsonschema validation failed with 'file:///values.schema.json#'\n"))
 	}
 	return nil
@@ -205,11 +207,10 @@ func copyValues(m map[string]any) map[string]any {
 }
 
 func copyValue(v any) any {
+	if m, ok := helm.AsMap(v); ok {
+		return copyValues(m)
+	}
 	switch v := v.(type) {
-	case map[string]any:
-		return copyValues(v)
-	case chartutil.Values:
-		return copyValues(v)
 	case []any:
 		out := make([]any, len(v))
 		for i, e := range v {

@@ -10,9 +10,9 @@ import (
 	"sync"
 
 	yaml "go.yaml.in/yaml/v3"
-	"helm.sh/helm/v3/pkg/strvals"
 
 	"github.com/kubeharden/kubeharden/internal/ypath"
+	"github.com/kubeharden/kubeharden/render/internal/helm"
 )
 
 // Values probing finds the Helm values key that reaches a rendered field
@@ -334,7 +334,7 @@ func (r *Renderer) placeSite(t *Target, site *ValuesSite) error {
 	}
 	for _, s := range opts.Set {
 		set := map[string]any{}
-		if strvals.ParseInto(s, set) != nil {
+		if helm.ParseInto(s, set) != nil {
 			continue
 		}
 		for n := 1; n <= len(site.Path); n++ {
