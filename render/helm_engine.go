@@ -91,8 +91,8 @@ func (r *Renderer) renderHelmWith(ctx context.Context, t *Target, extra map[stri
 	// to stop at the template's next loop iteration or named-template
 	// call, where the guard (guard.go) sees ctx done, or else to finish on
 	// its own; its result is dropped. The channel is buffered so that it
-	// never blocks.
-	go func() {
+	// never blocks. r.workers counts the goroutine until it ends.
+	r.workers.Go(func() {
 		defer func() {
 			if p := recover(); p != nil {
 				done <- result{err: errorf(dir, 0, "helm rendering failed: %v", p)}
@@ -100,7 +100,7 @@ func (r *Renderer) renderHelmWith(ctx context.Context, t *Target, extra map[stri
 		}()
 		run, err := r.renderChart(ctx, dir, t, opts, extra)
 		done <- result{run, err}
-	}()
+	})
 	select {
 	case res := <-done:
 		return res.run, res.err
