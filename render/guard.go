@@ -15,8 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 
-	"helm.sh/helm/v3/pkg/chart"
-	"helm.sh/helm/v3/pkg/engine"
+	"github.com/kubeharden/kubeharden/render/internal/helm"
 )
 
 // Bounding Helm's template engine.
@@ -82,7 +81,7 @@ type helmGuard struct {
 	err *Error
 }
 
-// GetClientFor implements engine.ClientProvider. Real lookups find
+// GetClientFor implements helm.ClientProvider. Real lookups find
 // nothing, as with no cluster; the guard's own lookups are counted.
 func (g *helmGuard) GetClientFor(apiVersion, kind string) (dynamic.NamespaceableResourceInterface, bool, error) {
 	if apiVersion != guardAPIVersion {
@@ -132,31 +131,28 @@ func (notFound) List(context.Context, metav1.ListOptions) (*unstructured.Unstruc
 
 // renderGuarded renders ch with the engine, its templates instrumented
 // for g. tmpls maps engine names to template files (templateFiles).
-func renderGuarded(ch *chart.Chart, top map[string]any, g *helmGuard, tmpls map[string]*tmplFile) (map[string]string, error) {
+func renderGuarded(ch *helm.Chart, top *helm.RenderValues, g *helmGuard, tmpls map[string]*tmplFile) (map[string]string, error) {
 	if err := instrumentChart(ch, g, tmpls); err != nil {
 		return nil, err
 	}
-	return engine.RenderWithClientProvider(ch, top, g)
+	return helm.Render(ch, top, g)
 }
 
 // instrumentChart instruments the templates of ch and its subcharts in
 // place (replacing each template's Data, never its bytes) and refuses
 // function calls that would make more than the output limit.
-func instrumentChart(c *chart.Chart, g *helmGuard, tmpls map[string]*tmplFile) error {
-	for _, f := range c.Templates {
-		if f == nil {
-			continue
-		}
-		file := path.Join(c.ChartFullPath(), f.Name)
+func instrumentChart(c *helm.Chart, g *helmGuard, tmpls map[string]*tmplFile) error {
+	for _, f := range c.Templates() {
+		file := path.Join(c.FullPath(), f.Name())
 		line := true
 		if tf := tmpls[file]; tf != nil {
 			file, line = tf.file, !tf.archive
 		}
-		data, err := instrument(file, line, f.Data, g)
+		data, err := instrument(file, line, f.Data(), g)
 		if err != nil {
 			return err
 		}
-		f.Data = data
+		f.SetData(data)
 	}
 	for _, d := range c.Dependencies() {
 		if err := instrumentChart(d, g, tmpls); err != nil {

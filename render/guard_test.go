@@ -4,14 +4,11 @@ import (
 	"context"
 	"errors"
 	"maps"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
 
-	"helm.sh/helm/v3/pkg/chart"
-	"helm.sh/helm/v3/pkg/chartutil"
-	"helm.sh/helm/v3/pkg/engine"
+	"github.com/kubeharden/kubeharden/render/internal/helm"
 )
 
 // TestGuardKeepsOutput renders templates full of loops, named templates
@@ -28,22 +25,26 @@ func TestGuardKeepsOutput(t *testing.T) {
 			"{{ range 3 }}{{ . }}{{ end }}|{{ $_ := set .Values \"k\" 1 }}{{ .Values.k }}|{{ lookup \"v1\" \"Secret\" \"ns\" \"x\" }}|{{ (lookup \"v1\" \"Secret\" \"\" \"\").items }}\n",
 		"templates/b.yaml": "plain: text\n",
 	}
-	build := func() *chart.Chart {
-		c := &chart.Chart{Metadata: &chart.Metadata{APIVersion: "v2", Name: "g", Version: "1.0.0"}}
+	build := func() *helm.Chart {
+		files := []*helm.File{{Name: "Chart.yaml", Data: []byte("apiVersion: v2\nname: g\nversion: 1.0.0\n")}}
 		for name, src := range tmpls {
-			c.Templates = append(c.Templates, &chart.File{Name: name, Data: []byte(src)})
+			files = append(files, &helm.File{Name: name, Data: []byte(src)})
+		}
+		c, err := helm.LoadFiles(files)
+		if err != nil {
+			t.Fatal(err)
 		}
 		return c
 	}
-	vals := func(c *chart.Chart) chartutil.Values {
-		v, err := chartutil.ToRenderValues(c, map[string]any{"l": []any{"a", "b"}, "m": map[string]any{"y": 2, "x": 1}}, chartutil.ReleaseOptions{Name: "r", Namespace: "ns"}, nil)
+	vals := func(c *helm.Chart) *helm.RenderValues {
+		v, err := helm.ToRenderValues(c, map[string]any{"l": []any{"a", "b"}, "m": map[string]any{"y": 2, "x": 1}}, helm.Release{Name: "r", Namespace: "ns"}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return v
 	}
 	plain := build()
-	want, err := engine.Engine{}.Render(plain, vals(plain))
+	want, err := helm.Render(plain, vals(plain), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +87,6 @@ func TestHelmStopsAfterTimeout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	goroutines := runtime.NumGoroutine()
 	r := NewRenderer(fsys, Options{Timeout: 200 * time.Millisecond})
 	_, err = r.Render(context.Background(), &Target{Kind: KindHelm, Path: "c"})
 	var e *Error
@@ -94,11 +94,8 @@ func TestHelmStopsAfterTimeout(t *testing.T) {
 		t.Fatalf("Render = %v, want a timeout *Error", err)
 	}
 	// Unguarded, the template would run for hours (100,000 bcrypt hashes,
-	// few enough steps for the output limit); give it a generous
-	// while to notice.
-	for deadline := time.Now().Add(30 * time.Second); runtime.NumGoroutine() > goroutines; time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("the template is still running after the timeout (%d goroutines, %d before)", runtime.NumGoroutine(), goroutines)
-		}
-	}
+	// few enough steps for the output limit), and this wait would block
+	// until go test's -timeout panics with the template goroutine's
+	// stack. Guarded, it stops at its next loop iteration.
+	r.waitWorkers()
 }

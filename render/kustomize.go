@@ -41,7 +41,9 @@ func (r *Renderer) renderKustomize(ctx context.Context, t *Target) ([]*Object, e
 	done := make(chan result, 1)
 	kfs := newKustomizeFS(ctx, fsys)
 	kfs.cache, kfs.own = r.files, own
-	go func() {
+	// On timeout the build is abandoned and stops at the next file it
+	// reads (kfs sees ctx done); r.workers counts it until it ends.
+	r.workers.Go(func() {
 		m, err := krusty.MakeKustomizer(opts).Run(kfs, fsys.Abs(t.Path))
 		if e := kfs.refused.Load(); e != nil {
 			done <- result{err: e}
@@ -53,7 +55,7 @@ func (r *Renderer) renderKustomize(ctx context.Context, t *Target) ([]*Object, e
 		}
 		objs, err := r.kustomizeObjects(t, graph, m.Resources())
 		done <- result{objs, err}
-	}()
+	})
 	select {
 	case res := <-done:
 		return res.objs, res.err

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path"
 	"strings"
+	"sync"
 	"time"
 
 	yaml "go.yaml.in/yaml/v3"
@@ -36,6 +37,11 @@ type Renderer struct {
 	opts  Options
 	helm  *helmCache
 	files *fileCache
+	// workers counts the goroutines that run a Helm engine or a
+	// kustomize build. A render that times out returns while its worker
+	// runs on until it notices (see renderHelmWith, renderKustomize);
+	// tests wait for them with waitWorkers.
+	workers sync.WaitGroup
 }
 
 // NewRenderer returns a Renderer reading through fsys.
@@ -55,6 +61,11 @@ func (r *Renderer) FS() *FS { return r.fs }
 // WithFS returns a renderer with the same options reading fsys (for
 // verifying edits held in an overlay). Caches are not shared.
 func (r *Renderer) WithFS(fsys *FS) *Renderer { return NewRenderer(fsys, r.opts) }
+
+// waitWorkers returns once every worker goroutine the renderer started
+// has ended, those of abandoned renders included. It must not be called
+// while renders are being started.
+func (r *Renderer) waitWorkers() { r.workers.Wait() }
 
 // Render renders one target into objects. The returned error is an *Error
 // naming the file and line at fault whenever they are known.

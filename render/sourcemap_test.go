@@ -2,36 +2,14 @@ package render
 
 import (
 	"context"
-	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/kubeharden/kubeharden/internal/golden"
 	"github.com/kubeharden/kubeharden/internal/ypath"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
-
-// golden compares got with testdata/name, or rewrites it with -update.
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	file := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(file, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs (go test ./render -run %s -update to accept):\n--- got\n%s\n--- want\n%s", file, t.Name(), got, want)
-	}
-}
 
 // sourceMapPaths are the fields whose locations the golden file records
 // for every object: present and absent ones, at pod and container level.
@@ -82,7 +60,7 @@ func TestSourceMapGolden(t *testing.T) {
 			}
 		}
 	}
-	golden(t, "sourcemap.golden", b.String())
+	golden.Check(t, filepath.Join("testdata", "sourcemap.golden"), []byte(b.String()))
 }
 
 // resolveIndexes turns [i] list selectors into the [name=x] selectors
