@@ -37,7 +37,7 @@ func (r *Repo) targets(ctx context.Context) ([]*render.Target, []lint.Error, err
 	var errs []lint.Error
 	for _, e := range disc.Errors {
 		if r.wanted(e.File) {
-			errs = append(errs, lint.Error{File: e.File, Line: e.Line, Message: e.Message})
+			errs = append(errs, *e)
 		}
 	}
 	if slices.Contains(r.paths, ".") {
@@ -155,7 +155,7 @@ func lintObjects(results []rendered) (objs []*lint.Object, sources map[*lint.Obj
 				obj.Resource.Namespace = ""
 			}
 			if t.Via != nil {
-				obj.Via = &lint.Via{Kind: t.Via.Kind, Name: t.Via.Name, File: t.Via.File, Line: t.Via.Line}
+				obj.Via = t.Via
 			}
 			objs = append(objs, obj)
 			sources[obj] = source{object: o, target: t}
@@ -185,22 +185,24 @@ func renderErrors(t *render.Target, err error) []lint.Error {
 	}
 	var re *render.Error
 	if errors.As(err, &re) {
-		return []lint.Error{{Target: t.ID(), File: re.File, Line: re.Line, Message: re.Message}}
+		e := *re
+		e.Target = t.ID()
+		return []lint.Error{e}
 	}
 	return []lint.Error{{Target: t.ID(), File: t.Path, Message: err.Error()}}
 }
 
-// locator adapts a render source map to the linter's Locate function.
+// locator is a render source map as the linter's Locate function: a
+// location that names no file says its origin is unknown.
 func locator(sm render.SourceMap) func(lint.Path) lint.Location {
 	if sm == nil {
 		return nil
 	}
 	return func(p lint.Path) lint.Location {
-		l := sm.Locate(ypath.Path(p))
-		if l.Origin == "" || l.Origin == render.OriginUnknown || l.File == "" {
-			return lint.Location{Origin: lint.OriginUnknown}
+		if l := sm.Locate(p); l.Known() {
+			return l
 		}
-		return lint.Location{File: l.File, Line: l.Line, Column: l.Column, Origin: lint.Origin(l.Origin)}
+		return lint.Location{Origin: lint.OriginUnknown}
 	}
 }
 
@@ -296,9 +298,7 @@ func (r *Repo) withFiles(files map[string][]byte) *Repo {
 // cannot be read is left out; rendering reports it.
 func (r *Repo) inputDigest(t *render.Target) report.Target {
 	desc := report.Target{ID: t.ID(), Path: t.Path, Kind: string(t.Kind)}
-	if v := t.Via; v != nil {
-		desc.Via = &lint.Via{Kind: v.Kind, Name: v.Name, File: v.File, Line: v.Line}
-	}
+	desc.Via = t.Via
 	inputs := map[string][]byte{report.SettingsInput: r.renderSettings(t)}
 	for _, f := range r.inputFiles(t) {
 		b, err := r.fs.ReadFile(f)

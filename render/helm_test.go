@@ -60,7 +60,7 @@ func helmWhere(o *Object, field string) string {
 		s += "~"
 	}
 	if l.Origin != OriginHelmTemplate {
-		s += " " + l.Origin
+		s += " " + string(l.Origin)
 	}
 	return s
 }

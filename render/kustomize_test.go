@@ -55,7 +55,7 @@ func where(o *Object, field string) string {
 	if !l.Exact {
 		s += "~"
 	}
-	return s + " " + l.Origin
+	return s + " " + string(l.Origin)
 }
 
 func byID(objs []*Object) map[string]*Object {

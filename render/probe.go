@@ -11,6 +11,7 @@ import (
 
 	yaml "go.yaml.in/yaml/v3"
 
+	"github.com/kubeharden/kubeharden/internal/loc"
 	"github.com/kubeharden/kubeharden/internal/ypath"
 	"github.com/kubeharden/kubeharden/render/internal/helm"
 )
@@ -187,7 +188,7 @@ type NoValuesKeyError struct {
 }
 
 func (e *NoValuesKeyError) Error() string {
-	where := quoteFile(e.Template.File)
+	where := loc.QuoteFile(e.Template.File)
 	if e.Template.Line > 0 {
 		where += ":" + strconv.Itoa(e.Template.Line)
 	}

@@ -2,13 +2,11 @@ package render
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	yaml "go.yaml.in/yaml/v3"
 
+	"github.com/kubeharden/kubeharden/internal/loc"
 	"github.com/kubeharden/kubeharden/internal/ypath"
 )
 
@@ -47,13 +45,9 @@ type Target struct {
 	Via *Via
 }
 
-// Via names the Argo CD or Flux object that deploys a target.
-type Via struct {
-	Kind string // Application, HelmRelease, Kustomization
-	Name string
-	File string
-	Line int
-}
+// Via names the Argo CD or Flux object that deploys a target (package
+// loc's type).
+type Via = loc.Via
 
 // ID is a stable, human-readable name for the target: its path, plus the
 // GitOps object that deploys it when there is one.
@@ -89,25 +83,22 @@ type InlineValues struct {
 	File string
 }
 
-// Location is where a field of a rendered object is written.
-type Location struct {
-	File   string // root-relative, forward slashes
-	Line   int    // 1-based; 0 when unknown within File
-	Column int
-	Origin string // one of the Origin constants
-	// Exact is false when the field is absent and the location is that of
-	// its nearest ancestor that is written.
-	Exact bool
-}
+// The location vocabulary is package loc's.
+type (
+	// Location is where a field of a rendered object is written.
+	Location = loc.Location
+	// Origin says what kind of source a Location points into.
+	Origin = loc.Origin
+)
 
 // The origins a Location can have.
 const (
-	OriginManifest       = "manifest"
-	OriginKustomizeBase  = "kustomize-base"
-	OriginKustomizePatch = "kustomize-patch"
-	OriginHelmTemplate   = "helm-template"
-	OriginHelmValues     = "helm-values"
-	OriginUnknown        = "unknown"
+	OriginManifest       = loc.OriginManifest
+	OriginKustomizeBase  = loc.OriginKustomizeBase
+	OriginKustomizePatch = loc.OriginKustomizePatch
+	OriginHelmTemplate   = loc.OriginHelmTemplate
+	OriginHelmValues     = loc.OriginHelmValues
+	OriginUnknown        = loc.OriginUnknown
 )
 
 // SourceMap tells where the fields of one rendered object are written.
@@ -124,71 +115,19 @@ type Object struct {
 	Source SourceMap
 }
 
-// Error is a target or file that could not be discovered or rendered.
-// File and Message are kept exactly as they are, though both can carry
-// text from the repository (a file name may hold a newline; a template's
-// fail message may hold anything): whoever prints them must escape them.
-// Error does, so that its text is always one line.
-type Error struct {
-	File    string
-	Line    int
-	Message string
-}
-
-// Error returns "file:line: message", or "file: message" when the line
-// is unknown. A file name with unprintable characters is Go-quoted, and
-// unprintable characters in the message are escaped.
-func (e *Error) Error() string {
-	file, msg := quoteFile(e.File), escapeUnprintable(e.Message)
-	if e.Line > 0 {
-		return fmt.Sprintf("%s:%d: %s", file, e.Line, msg)
-	}
-	return file + ": " + msg
-}
-
-// quoteFile returns name as it is, or Go-quoted when it has characters
-// that are not printable (a newline, a terminal escape, a bidi override),
-// is not UTF-8, or starts with a quote, so it cannot be mistaken for
-// another name or break a line.
-func quoteFile(name string) string {
-	if strings.HasPrefix(name, `"`) || escapeUnprintable(name) != name {
-		return strconv.Quote(name)
-	}
-	return name
-}
-
-// escapeUnprintable replaces each unprintable rune of s, and each byte
-// that is not UTF-8, by its Go escape (\n, \x1b, \u202e).
-func escapeUnprintable(s string) string {
-	if !strings.ContainsFunc(s, func(r rune) bool { return r < ' ' || r >= 0x7f }) {
-		return s // printable ASCII: the common case
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); {
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			fmt.Fprintf(&b, `\x%02x`, s[i])
-		case unicode.IsPrint(r):
-			b.WriteString(s[i : i+size])
-		default:
-			q := strconv.QuoteRune(r)
-			b.WriteString(q[1 : len(q)-1])
-		}
-		i += size
-	}
-	return b.String()
-}
+// Error is a target or file that could not be discovered or rendered
+// (package loc's type); its text is escaped for the terminal.
+type Error = loc.Error
 
 // errorf builds an Error.
 func errorf(file string, line int, format string, args ...any) *Error {
-	return &Error{File: file, Line: line, Message: fmt.Sprintf(format, args...)}
+	return loc.Errorf(file, line, format, args...)
 }
 
 // docSource locates fields in one YAML mapping node written in File.
 type docSource struct {
 	file   string
-	origin string
+	origin Origin
 	node   *yaml.Node
 	// editable is true when node comes from a parse of file's own bytes
 	// (not a synthetic or shifted document).
@@ -275,7 +214,7 @@ func isIdentity(p ypath.Path) bool {
 // its positions are positions in File.
 type Doc struct {
 	File   string
-	Origin string // OriginManifest, OriginKustomizeBase or OriginKustomizePatch
+	Origin Origin // OriginManifest, OriginKustomizeBase or OriginKustomizePatch
 	Node   *yaml.Node
 }
 

@@ -277,7 +277,7 @@ func scalar(n *yaml.Node, keys ...string) string {
 // manifestObjects parses a plain manifest file into objects whose source
 // map points into the file itself. Documents that are not Kubernetes
 // objects are skipped.
-func manifestObjects(file, origin string, src []byte) ([]*Object, error) {
+func manifestObjects(file string, origin Origin, src []byte) ([]*Object, error) {
 	docs, err := parseDocuments(file, src)
 	var objs []*Object
 	for _, d := range docs {
