@@ -265,6 +265,8 @@ func (r *Repo) Lint(ctx context.Context) (*Snapshot, error) {
 	if err != nil {
 		return nil, fmt.Errorf("lint: %w", err)
 	}
+	report.SortFindings(res.Findings)
+	report.SortFindings(res.Suppressed)
 	lint.SortErrors(errs)
 	byID := make(map[string]rendered, len(results))
 	seen := map[string]int{}

@@ -59,23 +59,6 @@ type FixInfo struct {
 // parsed (package loc's); its text is escaped for the terminal.
 type Error = loc.Error
 
-// SortFindings orders findings by source file, line, column, rule and
-// resource so output is the same on every run.
-func SortFindings(fs []Finding) {
-	slices.SortStableFunc(fs, func(a, b Finding) int {
-		return cmp.Or(
-			cmp.Compare(a.Location.File, b.Location.File),
-			cmp.Compare(a.Location.Line, b.Location.Line),
-			cmp.Compare(a.Location.Column, b.Location.Column),
-			cmp.Compare(a.Rule.ID, b.Rule.ID),
-			cmp.Compare(a.Object.Target, b.Object.Target),
-			cmp.Compare(a.Object.Resource.String(), b.Object.Resource.String()),
-			cmp.Compare(a.Field.String(), b.Field.String()),
-			cmp.Compare(a.Message, b.Message),
-		)
-	})
-}
-
 // SortErrors orders errors by file, line and target.
 func SortErrors(es []Error) {
 	slices.SortStableFunc(es, func(a, b Error) int {

@@ -1,6 +1,7 @@
 package lint
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -181,8 +182,10 @@ type Result struct {
 	Suppressed []Finding
 }
 
-// Run applies rules to objs and returns the findings in stable order,
-// without those an exemption silences. Rules run concurrently; each rule
+// Run applies rules to objs and returns the findings in the runner's
+// canonical order (by rule, then object, in the order given, then field
+// and message), without those an exemption silences. The canonical order
+// only makes runs reproducible; output is ordered by package report. Rules run concurrently; each rule
 // sees every object.
 func Run(ctx context.Context, objs []*Object, rules []*Rule, s *Settings) ([]Finding, error) {
 	res, err := RunAll(ctx, objs, rules, s)
@@ -218,8 +221,45 @@ func RunAll(ctx context.Context, objs []*Object, rules []*Rule, s *Settings) (Re
 		}()
 	}
 	wg.Wait()
+	canonicalOrder(st.findings, objs, rules)
 	kept, suppressed := applyExemptions(objs, st.findings, rules, s)
-	SortFindings(kept)
-	SortFindings(suppressed)
 	return Result{Findings: kept, Suppressed: suppressed}, ctx.Err()
+}
+
+// canonicalOrder sorts findings by the position of their rule in rules and
+// of their object in objs, then by field and message: the same for every
+// run over the same input, however the rules' goroutines interleave.
+// Findings of rules or objects not in the lists (the runner's own) come
+// after those that are.
+func canonicalOrder(fs []Finding, objs []*Object, rules []*Rule) {
+	ruleAt := make(map[*Rule]int, len(rules))
+	for i, r := range rules {
+		ruleAt[r] = i
+	}
+	objAt := make(map[*Object]int, len(objs))
+	for i, o := range objs {
+		objAt[o] = i
+	}
+	at := func(m map[*Rule]int, r *Rule) int {
+		if i, ok := m[r]; ok {
+			return i
+		}
+		return len(m)
+	}
+	slices.SortStableFunc(fs, func(a, b Finding) int {
+		oa, ok := objAt[a.Object]
+		if !ok {
+			oa = len(objAt)
+		}
+		ob, ok := objAt[b.Object]
+		if !ok {
+			ob = len(objAt)
+		}
+		return cmp.Or(
+			cmp.Compare(at(ruleAt, a.Rule), at(ruleAt, b.Rule)),
+			cmp.Compare(oa, ob),
+			cmp.Compare(a.Field.String(), b.Field.String()),
+			cmp.Compare(a.Message, b.Message),
+		)
+	})
 }

@@ -245,12 +245,31 @@ func normalize(l lint.Location) (lint.Location, error) {
 	return l, nil
 }
 
-// compareFindings orders findings by source file, target, line, column,
-// rule, resource, field and message, with unknown sources last. Target
-// comes before line so that the text format can group a file rendered by
-// several targets (a Kustomize base, a shared chart) per target.
-func compareFindings(a, b finding) int {
-	ak, bk := a.loc.Origin != lint.OriginUnknown, b.loc.Origin != lint.OriginUnknown
+// CompareFindings is the one finding order: by source file, target,
+// line, column, rule, resource, field and message, most severe first on a
+// tie, with unknown sources last. Target comes before line so that the
+// text format can group a file rendered by several targets (a Kustomize
+// base, a shared chart) per target. Every output and the driver's
+// snapshots use it.
+func CompareFindings(a, b lint.Finding) int {
+	return compareAt(a, b, known(a.Location), known(b.Location))
+}
+
+// SortFindings puts findings in the one finding order (CompareFindings).
+func SortFindings(fs []lint.Finding) { slices.SortStableFunc(fs, CompareFindings) }
+
+// known is l as output shows it: an unknown location has no file or line.
+func known(l lint.Location) lint.Location {
+	if n, err := normalize(l); err == nil {
+		return n
+	}
+	return l
+}
+
+func compareFindings(a, b finding) int { return compareAt(*a.Finding, *b.Finding, a.loc, b.loc) }
+
+func compareAt(a, b lint.Finding, al, bl lint.Location) int {
+	ak, bk := al.Origin != lint.OriginUnknown, bl.Origin != lint.OriginUnknown
 	if ak != bk {
 		if ak {
 			return -1
@@ -258,10 +277,10 @@ func compareFindings(a, b finding) int {
 		return 1
 	}
 	return cmp.Or(
-		cmp.Compare(a.loc.File, b.loc.File),
+		cmp.Compare(al.File, bl.File),
 		cmp.Compare(a.Object.Target, b.Object.Target),
-		cmp.Compare(a.loc.Line, b.loc.Line),
-		cmp.Compare(a.loc.Column, b.loc.Column),
+		cmp.Compare(al.Line, bl.Line),
+		cmp.Compare(al.Column, bl.Column),
 		cmp.Compare(a.Rule.ID, b.Rule.ID),
 		cmp.Compare(a.Object.Resource.String(), b.Object.Resource.String()),
 		cmp.Compare(a.Field.String(), b.Field.String()),

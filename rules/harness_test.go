@@ -22,6 +22,7 @@ import (
 	"github.com/kubeharden/kubeharden/internal/golden"
 	"github.com/kubeharden/kubeharden/internal/ypath"
 	"github.com/kubeharden/kubeharden/lint"
+	"github.com/kubeharden/kubeharden/report"
 )
 
 // The shared rule harness. Every rule ID has a directory
@@ -105,6 +106,7 @@ func runRule(t testing.TB, r *lint.Rule, s *lint.Settings, file string, src []by
 	if err != nil {
 		t.Fatal(err)
 	}
+	report.SortFindings(fs)
 	return fs
 }
 
@@ -214,6 +216,7 @@ func applyFixes(t *testing.T, rules []*lint.Rule, s *lint.Settings, file string,
 	if err != nil {
 		t.Fatal(err)
 	}
+	report.SortFindings(fs)
 	res := fixResult{findings: fs}
 	patches := map[*lint.Object][]fix.Patch{}
 	var desc strings.Builder
