@@ -123,7 +123,7 @@ func (f *fixer) plan(ctx context.Context, snap *Snapshot, cands []lint.Finding) 
 				addDoc(d, i, pt)
 				continue
 			}
-			if base.Origin != render.OriginKustomizeBase {
+			if base.Origin != lint.OriginKustomizeBase {
 				addDoc(base, i, pt)
 				continue
 			}
@@ -210,7 +210,7 @@ func (f *fixer) helmValues(ctx context.Context, snap *Snapshot, c lint.Finding, 
 			}
 			p.inline[site.File] = append(p.inline[site.File], inlineEdit{site.Node.Line, site.Node.Column, site.Path})
 		}
-		out = append(out, planned{render.Doc{File: site.File, Origin: render.OriginHelmValues, Node: site.Node}, vp})
+		out = append(out, planned{render.Doc{File: site.File, Origin: lint.OriginHelmValues, Node: site.Node}, vp})
 	}
 	for _, pl := range out {
 		addDoc(pl.doc, i, pl.p)
@@ -245,12 +245,12 @@ func noSourceReason(c lint.Finding) string {
 // patchDoc returns the overlay patch document that writes the field (or
 // its deepest written ancestor), if the field comes from one.
 func patchDoc(docs []render.Doc, loc render.Location, p ypath.Path) (render.Doc, bool) {
-	if loc.Origin != render.OriginKustomizePatch {
+	if loc.Origin != lint.OriginKustomizePatch {
 		return render.Doc{}, false
 	}
 	best, depth := render.Doc{}, -1
 	for _, d := range docs {
-		if d.File != loc.File || d.Origin != render.OriginKustomizePatch {
+		if d.File != loc.File || d.Origin != lint.OriginKustomizePatch {
 			continue
 		}
 		if m := ypath.Walk(d.Node, p); m.Depth > depth {
@@ -269,7 +269,7 @@ func (snap *Snapshot) baseUsers() map[docKey][]*lint.Object {
 	out := map[docKey][]*lint.Object{}
 	for _, o := range snap.objects {
 		ds := snap.sources[o].object.Docs()
-		if len(ds) == 0 || ds[len(ds)-1].Origin != render.OriginKustomizeBase {
+		if len(ds) == 0 || ds[len(ds)-1].Origin != lint.OriginKustomizeBase {
 			continue
 		}
 		b := ds[len(ds)-1]
@@ -311,7 +311,7 @@ func (f *fixer) overlayPatch(news map[string]*newDoc, order *[]string, addDoc fu
 	kind, name := nodeString(base, "kind"), nodeString(base, "metadata", "name")
 	file := path.Join(t.Path, "kubeharden-"+fileSafe(strings.ToLower(kind))+"-"+fileSafe(name)+".yaml")
 	for _, d := range src.object.Docs() {
-		if d.File == file && d.Origin == render.OriginKustomizePatch {
+		if d.File == file && d.Origin == lint.OriginKustomizePatch {
 			addDoc(d, u.cand, u.patches...)
 			return nil
 		}

@@ -7,6 +7,7 @@ import (
 
 	yaml "go.yaml.in/yaml/v3"
 
+	"github.com/kubeharden/kubeharden/internal/loc"
 	"github.com/kubeharden/kubeharden/internal/ypath"
 )
 
@@ -48,7 +49,7 @@ func FuzzManifestObjects(f *testing.F) {
 	defer func(n int) { maxExpandedNodes = n }(maxExpandedNodes)
 	maxExpandedNodes = 20_000
 	f.Fuzz(func(t *testing.T, src []byte) {
-		objs, err := manifestObjects("f.yaml", OriginManifest, src)
+		objs, err := manifestObjects("f.yaml", loc.OriginManifest, src)
 		lines := yamlLines(src)
 		if err != nil {
 			var e *Error
@@ -68,7 +69,7 @@ func FuzzManifestObjects(f *testing.F) {
 			}
 			for _, p := range fuzzPaths {
 				l := o.Source.Locate(p)
-				if l.File != "f.yaml" || l.Origin != OriginManifest || l.Line < 1 || l.Line > lines || l.Column < 1 {
+				if l.File != "f.yaml" || l.Origin != loc.OriginManifest || l.Line < 1 || l.Line > lines || l.Column < 1 {
 					t.Fatalf("Locate(%s) = %+v in %d lines", p, l, lines)
 				}
 			}
@@ -125,9 +126,9 @@ func FuzzKustomizePatchLocate(f *testing.F) {
 			}
 		}
 		locate := func(patch *yaml.Node) {
-			l := layered{{file: "kustomization.yaml", origin: OriginKustomizePatch, node: patch}}
+			l := layered{{file: "kustomization.yaml", origin: loc.OriginKustomizePatch, node: patch}}
 			if obj != nil {
-				l = append(l, docSource{file: "base.yaml", origin: OriginKustomizeBase, node: obj})
+				l = append(l, docSource{file: "base.yaml", origin: loc.OriginKustomizeBase, node: obj})
 			}
 			for _, p := range fuzzPaths {
 				loc := l.Locate(p)

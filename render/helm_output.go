@@ -8,6 +8,7 @@ import (
 
 	yaml "go.yaml.in/yaml/v3"
 
+	"github.com/kubeharden/kubeharden/internal/loc"
 	"github.com/kubeharden/kubeharden/internal/ypath"
 	"github.com/kubeharden/kubeharden/render/internal/helm"
 )
@@ -31,13 +32,13 @@ func crdObjects(c *helm.Chart, ix chartIndex) ([]*Object, error) {
 			for _, d := range docs {
 				for _, n := range expandLists(d) {
 					if isObject(n) {
-						objs = append(objs, &Object{Node: n, Source: archiveSource{File: t.dir, Origin: OriginManifest}})
+						objs = append(objs, &Object{Node: n, Source: archiveSource{File: t.dir, Origin: loc.OriginManifest}})
 					}
 				}
 			}
 			continue
 		}
-		got, err := manifestObjects(path.Join(t.dir, f.Name), OriginManifest, f.Data)
+		got, err := manifestObjects(path.Join(t.dir, f.Name), loc.OriginManifest, f.Data)
 		if err != nil {
 			return nil, err
 		}
@@ -414,7 +415,7 @@ type helmTemplateSource struct {
 
 // Locate implements SourceMap.
 func (h *helmTemplateSource) Locate(p ypath.Path) Location {
-	loc := Location{File: h.file, Origin: OriginHelmTemplate}
+	loc := Location{File: h.file, Origin: loc.OriginHelmTemplate}
 	d := h.doc
 	if d == nil || d.first < 0 {
 		return loc

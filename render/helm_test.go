@@ -18,6 +18,7 @@ import (
 	"github.com/rogpeppe/go-internal/txtar"
 	yaml "go.yaml.in/yaml/v3"
 
+	"github.com/kubeharden/kubeharden/internal/loc"
 	"github.com/kubeharden/kubeharden/internal/ypath"
 )
 
@@ -59,7 +60,7 @@ func helmWhere(o *Object, field string) string {
 	if !l.Exact {
 		s += "~"
 	}
-	if l.Origin != OriginHelmTemplate {
+	if l.Origin != loc.OriginHelmTemplate {
 		s += " " + string(l.Origin)
 	}
 	return s

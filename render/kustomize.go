@@ -11,6 +11,7 @@ import (
 	"sigs.k8s.io/kustomize/api/resource"
 	"sigs.k8s.io/kustomize/api/types"
 
+	"github.com/kubeharden/kubeharden/internal/loc"
 	"github.com/kubeharden/kubeharden/internal/ypath"
 )
 
@@ -116,7 +117,7 @@ func (r *Renderer) kustomizeObjects(t *Target, graph []*kustomization, resources
 			if ferr == nil {
 				docs, _ := r.files.documents(file)
 				if n := matchDoc(docs, kind, name); n != nil {
-					base = &docSource{file: file, origin: OriginKustomizeBase, node: n, editable: true}
+					base = &docSource{file: file, origin: loc.OriginKustomizeBase, node: n, editable: true}
 				}
 			}
 		}
@@ -127,7 +128,7 @@ func (r *Renderer) kustomizeObjects(t *Target, graph []*kustomization, resources
 		}
 		for _, p := range patches {
 			if n := p.matchObject(node, baseName); n != nil {
-				layers = append(layers, docSource{file: p.file, origin: OriginKustomizePatch, node: n, editable: p.editable})
+				layers = append(layers, docSource{file: p.file, origin: loc.OriginKustomizePatch, node: n, editable: p.editable})
 			}
 		}
 		switch {
@@ -135,11 +136,11 @@ func (r *Renderer) kustomizeObjects(t *Target, graph []*kustomization, resources
 			layers = append(layers, *base)
 		case origin != nil && origin.ConfiguredIn != "":
 			file, _ := r.fs.Rel(path.Join(t.Path, origin.ConfiguredIn))
-			obj.Source = fixedSource{File: file, Origin: OriginKustomizeBase}
+			obj.Source = fixedSource{File: file, Origin: loc.OriginKustomizeBase}
 		}
 		if obj.Source == nil {
 			if len(layers) == 0 {
-				obj.Source = fixedSource{Origin: OriginUnknown}
+				obj.Source = fixedSource{Origin: loc.OriginUnknown}
 			} else {
 				obj.Source = layers
 			}

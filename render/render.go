@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/kubeharden/kubeharden/internal/loc"
 	yaml "go.yaml.in/yaml/v3"
 )
 
@@ -113,7 +114,7 @@ func (r *Renderer) renderManifests(ctx context.Context, t *Target) ([]*Object, e
 			errs = append(errs, fileError(f, err))
 			continue
 		}
-		got, err := manifestObjects(f, OriginManifest, src)
+		got, err := manifestObjects(f, loc.OriginManifest, src)
 		if err != nil {
 			errs = append(errs, err)
 		}

@@ -91,16 +91,6 @@ type (
 	Origin = loc.Origin
 )
 
-// The origins a Location can have.
-const (
-	OriginManifest       = loc.OriginManifest
-	OriginKustomizeBase  = loc.OriginKustomizeBase
-	OriginKustomizePatch = loc.OriginKustomizePatch
-	OriginHelmTemplate   = loc.OriginHelmTemplate
-	OriginHelmValues     = loc.OriginHelmValues
-	OriginUnknown        = loc.OriginUnknown
-)
-
 // SourceMap tells where the fields of one rendered object are written.
 type SourceMap interface {
 	// Locate returns where field p is written, or where its nearest
@@ -170,7 +160,7 @@ type layered []docSource
 
 func (l layered) Locate(p ypath.Path) Location {
 	if len(l) == 0 {
-		return Location{Origin: OriginUnknown}
+		return Location{Origin: loc.OriginUnknown}
 	}
 	base := l[len(l)-1]
 	baseLoc, baseDepth := base.locate(p)
@@ -214,7 +204,7 @@ func isIdentity(p ypath.Path) bool {
 // its positions are positions in File.
 type Doc struct {
 	File   string
-	Origin Origin // OriginManifest, OriginKustomizeBase or OriginKustomizePatch
+	Origin Origin // loc.OriginManifest, loc.OriginKustomizeBase or loc.OriginKustomizePatch
 	Node   *yaml.Node
 }
 
