@@ -258,9 +258,19 @@ func (r *Repo) Lint(ctx context.Context) (*Snapshot, error) {
 		known[rl.ID] = true
 	}
 	settings := r.cfg.Settings()
-	settings.KnownRule = func(id string) bool { return known[id] }
-	settings.Audit = r.audit
-	settings.Now = r.now()
+	if r.settings != nil {
+		s := *r.settings
+		settings = &s
+	}
+	if settings.KnownRule == nil {
+		settings.KnownRule = func(id string) bool { return known[id] }
+	}
+	if settings.Audit == nil {
+		settings.Audit = r.audit
+	}
+	if settings.Now.IsZero() {
+		settings.Now = r.now()
+	}
 	res, err := lint.RunAll(ctx, objs, settings.Enabled(all), settings)
 	if err != nil {
 		return nil, fmt.Errorf("lint: %w", err)

@@ -45,6 +45,8 @@ type Repo struct {
 	// digests makes each lint run record a digest of every target's
 	// inputs (Outcome.Rendered), for the JSON and SARIF reports.
 	digests bool
+	// settings, when set, replace the config's lint settings (Options.Settings).
+	settings *lint.Settings
 }
 
 // Options are the settings of an opened repository besides its files.
@@ -68,6 +70,11 @@ type Options struct {
 	// Digests makes every lint record a digest of each target's inputs
 	// (Outcome.Rendered), for the JSON and SARIF reports.
 	Digests bool
+	// Settings, when set, are the lint settings instead of the config's
+	// (which still sets limits, discovery and rendering): for tests and
+	// embedders. Its unset KnownRule, Audit and Now are filled in as for
+	// the config's: the rules run, AuditLog, and Now.
+	Settings *lint.Settings
 }
 
 // UsageError is an error in what the user asked for (a path that does
@@ -114,7 +121,8 @@ func Open(ctx context.Context, wd string, paths []string, opts Options) (*Repo, 
 	if err != nil {
 		return nil, usageError("%v", err)
 	}
-	r := &Repo{root: root, fs: fsys, rules: opts.Rules, now: opts.Now, progress: opts.Progress, digests: opts.Digests}
+	r := &Repo{root: root, fs: fsys, rules: opts.Rules, now: opts.Now, progress: opts.Progress, digests: opts.Digests,
+		settings: opts.Settings}
 	if r.now == nil {
 		r.now = time.Now
 	}

@@ -1,48 +1,50 @@
 package rules
 
 import (
-	"bytes"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/kubeharden/kubeharden/internal/golden"
 	"github.com/kubeharden/kubeharden/lint"
 )
 
-// TestFixesCompose applies the fixes of the whole catalogue to one repo
-// the way the planner does, in two rounds (the fixes, with the objects
-// they add written beside the sources; then the deferred ones, computed
-// on the fixed objects), and checks the outcome: it is the golden
-// fixed.yaml, no finding with a fix remains, every workload passes the
-// restricted Pod Security level by the upstream checks, and a third
-// round changes nothing.
+// TestFixesCompose fixes one repository with the whole catalogue (every
+// rule on, off-by-default ones too) in one run of the real fix planner,
+// which applies the fixes, then, in a later round on the fixed state, the
+// deferred ones. It checks the outcome: in.yaml becomes the golden
+// fixed.yaml and the added files new.yaml, fixes.txt lists the applied
+// fixes round by round, no finding with a fix remains, every workload
+// passes the restricted Pod Security level by the upstream checks, and a
+// second run changes nothing.
 func TestFixesCompose(t *testing.T) {
 	dir := filepath.Join("testdata", "fix-compose")
 	src, err := os.ReadFile(filepath.Join(dir, "in.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &lint.Settings{Now: fixtureNow}
 	all := All()
+	on := true
+	s := &lint.Settings{Now: fixtureNow, Rules: map[string]lint.RuleSettings{}}
+	for _, r := range all {
+		s.Rules[r.ID] = lint.RuleSettings{Enabled: &on}
+	}
+	p := plan(t, all, s, "in.yaml", src)
+	golden.Check(t, filepath.Join(dir, "fixed.yaml"), p.Fixed)
+	checkNews(t, filepath.Join(dir, "new.yaml"), p.News)
 
-	first := applyFixes(t, all, s, "in.yaml", src, func(fx *lint.FixInfo) bool { return !fx.Deferred })
-	text := first.fixed
-	if len(first.news) > 0 {
-		text = append(append(text, "---\n"...), first.news...)
+	// The planner applies the deferred fixes in a round after the others.
+	i := slices.IndexFunc(p.Applied, func(f lint.Finding) bool { return f.Fix.Deferred })
+	if i < 0 {
+		t.Fatal("no deferred fix applied")
 	}
-	second := applyFixes(t, all, s, "in.yaml", text, nil)
-	if len(second.news) > 0 {
-		t.Errorf("the second round adds objects again:\n%s", second.news)
-	}
-	golden.Check(t, filepath.Join(dir, "fixed.yaml"), second.fixed)
-	golden.Check(t, filepath.Join(dir, "fixes.txt"), []byte(first.fixes+"# deferred round\n"+second.fixes))
+	fixes := describeFixes(t, p.Applied[:i]) + "# deferred round\n" + describeFixes(t, p.Applied[i:])
+	golden.Check(t, filepath.Join(dir, "fixes.txt"), []byte(fixes))
 
-	third := applyFixes(t, all, s, "fixed.yaml", second.fixed, nil)
-	if third.fixes != "" || !bytes.Equal(third.fixed, second.fixed) {
-		t.Errorf("a third round still fixes:\n%s", third.fixes)
-	}
-	for _, o := range loadObjects(t, "fixed.yaml", second.fixed) {
+	checkPlanned(t, filepath.Join(dir, "skipped.txt"), nil, p)
+	objs := append(loadObjects(t, "fixed.yaml", p.Fixed), loadObjects(t, "new.yaml", p.News)...)
+	for _, o := range objs {
 		if !lint.IsWorkload(o.Resource.Kind) {
 			continue
 		}

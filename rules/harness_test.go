@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -18,7 +17,6 @@ import (
 
 	yaml "go.yaml.in/yaml/v3"
 
-	"github.com/kubeharden/kubeharden/fix"
 	"github.com/kubeharden/kubeharden/internal/golden"
 	"github.com/kubeharden/kubeharden/internal/ypath"
 	"github.com/kubeharden/kubeharden/lint"
@@ -33,13 +31,16 @@ import (
 //     at that line must match, one finding per regexp, and it must report
 //     nowhere else;
 //   - good.yaml: the rule reports nothing;
-//   - fixed.yaml (for rules with an automatic fix): bad.yaml with the
-//     patches of every finding's fix applied (see testFixes), beside
-//     fixes.txt, which lists each fix's description and patches, and
-//     new.yaml, the objects the fixes add, if any. The # want comments of
-//     bad.yaml stay in fixed.yaml: fixes keep comments.
+//   - fixed.yaml (for rules with an automatic fix): bad.yaml as the fix
+//     planner (driver.Repo.Fix) leaves it, beside fixes.txt, which lists
+//     each finding's fix (description and patches), and new.yaml, the
+//     files the fixes add, if any (see testFixes). The # want comments of
+//     bad.yaml stay in fixed.yaml: fixes keep comments. A fix the planner
+//     skips fails the test with the planner's reason unless skipped.txt
+//     lists it.
 //
-// go test ./rules -run TestRuleFixtures -update rewrites the fix goldens.
+// go test ./rules -run TestRuleFixtures -update rewrites the fix goldens
+// (skipped.txt only where it exists: -update never accepts a skip).
 //
 // Only the rule under test runs, over every object of the file, so rules
 // that relate objects (bindings, namespaces, policies) see them all. A
@@ -197,80 +198,37 @@ func testRuleWith(t *testing.T, r *lint.Rule, s *lint.Settings) {
 	}
 }
 
-// fixResult is what applying the fixes of one fixture produced.
-type fixResult struct {
-	findings []lint.Finding // of the input, in the runner's order
-	fixed    []byte         // the input with every patch applied
-	fixes    string         // fixes.txt: descriptions and patches
-	news     []byte         // the added objects, a YAML stream
-}
-
-// applyFixes runs rules over the objects of src and applies the patches
-// of every finding's fix that keep accepts (nil accepts all, deferred ones
-// too) the way the planner does: one fix.LowerAll per object over the
-// nodes of the same parse, then fix.Apply over all the edits.
-func applyFixes(t *testing.T, rules []*lint.Rule, s *lint.Settings, file string, src []byte, keep func(*lint.FixInfo) bool) fixResult {
+// describeFixes lists the fixes of findings for fixes.txt: each fix's
+// description and patches, the objects it adds, and whether it is
+// deferred. It checks that each describes a change in a lowercase verb
+// phrase.
+func describeFixes(t *testing.T, findings []lint.Finding) string {
 	t.Helper()
-	objs := loadObjects(t, file, src)
-	fs, err := lint.Run(context.Background(), objs, rules, s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	report.SortFindings(fs)
-	res := fixResult{findings: fs}
-	patches := map[*lint.Object][]fix.Patch{}
 	var desc strings.Builder
-	var news []string
-	for _, f := range fs {
-		if f.Fix == nil || keep != nil && !keep(f.Fix) {
+	for _, f := range findings {
+		if f.Fix == nil {
 			continue
 		}
-		fmt.Fprintf(&desc, "%s:%d: %s\n", file, f.Location.Line, f.Fix.Description)
+		at := fmt.Sprintf("%s:%d", f.Location.File, f.Location.Line)
+		fmt.Fprintf(&desc, "%s: %s\n", at, f.Fix.Description)
 		if f.Fix.Description == "" || f.Fix.Description != strings.TrimSpace(f.Fix.Description) ||
 			unicode.IsUpper([]rune(f.Fix.Description)[0]) || strings.HasSuffix(f.Fix.Description, ".") {
-			t.Errorf("%s:%d: fix description %q is not a lowercase verb phrase", file, f.Location.Line, f.Fix.Description)
+			t.Errorf("%s: fix description %q is not a lowercase verb phrase", at, f.Fix.Description)
 		}
 		if len(f.Fix.Patches) == 0 && len(f.Fix.New) == 0 {
-			t.Errorf("%s:%d: fix %q changes nothing", file, f.Location.Line, f.Fix.Description)
+			t.Errorf("%s: fix %q changes nothing", at, f.Fix.Description)
 		}
 		for _, p := range f.Fix.Patches {
 			fmt.Fprintf(&desc, "\t%s\n", p)
 		}
-		patches[f.Object] = append(patches[f.Object], f.Fix.Patches...)
 		for _, n := range f.Fix.New {
-			var b strings.Builder
-			enc := yaml.NewEncoder(&b)
-			enc.SetIndent(2)
-			if err := enc.Encode(n); err != nil {
-				t.Fatalf("%s:%d: marshal new object: %v", file, f.Location.Line, err)
-			}
 			fmt.Fprintf(&desc, "\tnew %s\n", newObjectName(n))
-			if !slices.Contains(news, b.String()) {
-				news = append(news, b.String())
-			}
 		}
 		if f.Fix.Deferred {
 			fmt.Fprintf(&desc, "\tdeferred\n")
 		}
 	}
-	res.fixes = desc.String()
-	res.news = []byte(strings.Join(news, "---\n"))
-	var edits []fix.Edit
-	for _, o := range objs {
-		if len(patches[o]) == 0 {
-			continue
-		}
-		es, err := fix.LowerAll(src, o.Node, patches[o])
-		if err != nil {
-			t.Errorf("%s: lower the fixes of %s: %v", file, o.Resource, err)
-			continue
-		}
-		edits = append(edits, es...)
-	}
-	if res.fixed, err = fix.Apply(src, edits); err != nil {
-		t.Fatalf("%s: apply: %v", file, err)
-	}
-	return res
+	return desc.String()
 }
 
 // newObjectName names an added object for fixes.txt.
@@ -279,73 +237,73 @@ func newObjectName(n *yaml.Node) string {
 	return o.Resource.String()
 }
 
-// testFixes checks the fixes of r's findings on dir/bad against the
-// goldens dir/fixed, fixes.txt and new.yaml, and that they are effective
-// (the fixed text, with the added objects, has no finding at a field a
-// fix was for, and no finding with a fix at all) and idempotent (the same
-// patches lower to no edit on the fixed text).
+// testFixes fixes dir/bad with the real fix planner (see Planned) and
+// checks the outcome against the goldens dir/fixed (bad's new content),
+// fixes.txt (the fixes of r's findings, see describeFixes) and new.yaml
+// (the files the fixes add), and checks it with checkPlanned.
 func testFixes(t *testing.T, r *lint.Rule, s *lint.Settings, dir, bad, fixed string) {
 	t.Helper()
 	src, err := os.ReadFile(filepath.Join(dir, bad))
 	if err != nil {
 		t.Fatal(err)
 	}
-	res := applyFixes(t, []*lint.Rule{r}, s, bad, src, nil)
-	base := strings.TrimSuffix(fixed, ".yaml")
-	golden.Check(t, filepath.Join(dir, fixed), res.fixed)
-	golden.Check(t, filepath.Join(dir, strings.Replace(base, "fixed", "fixes", 1)+".txt"), []byte(res.fixes))
-	newFile := filepath.Join(dir, strings.Replace(base, "fixed", "new", 1)+".yaml")
-	if len(res.news) > 0 {
-		golden.Check(t, newFile, res.news)
-	} else if _, err := os.Stat(newFile); err == nil {
-		t.Errorf("%s exists but no fix adds an object", newFile)
-	}
-	if res.fixes == "" {
+	findings := runRule(t, r, s, bad, src)
+	fixes := describeFixes(t, findings)
+	if fixes == "" {
 		t.Errorf("%s: no finding has a fix", bad)
 	}
+	p := plan(t, []*lint.Rule{r}, s, bad, src)
+	base := strings.TrimSuffix(fixed, ".yaml")
+	golden.Check(t, filepath.Join(dir, fixed), p.Fixed)
+	golden.Check(t, filepath.Join(dir, strings.Replace(base, "fixed", "fixes", 1)+".txt"), []byte(fixes))
+	checkNews(t, filepath.Join(dir, strings.Replace(base, "fixed", "new", 1)+".yaml"), p.News)
+	checkPlanned(t, filepath.Join(dir, strings.Replace(base, "fixed", "skipped", 1)+".txt"), findings, p)
+}
 
-	after := loadObjects(t, fixed, res.fixed)
-	withNew := append(slices.Clone(after), loadObjects(t, "new.yaml", res.news)...)
-	again, err := lint.Run(context.Background(), withNew, []*lint.Rule{r}, s)
-	if err != nil {
-		t.Fatal(err)
+// checkNews compares the files the fixes add with the golden file, which
+// must not exist when they add none.
+func checkNews(t *testing.T, file string, news []byte) {
+	t.Helper()
+	if len(news) > 0 {
+		golden.Check(t, file, news)
+	} else if _, err := os.Stat(file); err == nil {
+		t.Errorf("%s exists but no fix adds an object", file)
 	}
+}
+
+// checkPlanned checks what the planner did with the fixes of findings:
+// it applied them all (a fix it skips fails the test with the planner's
+// reason, unless the fixture's skipFile golden lists it), they are
+// effective (the fixed repository has no finding at a field a fix was
+// for, and no finding with a fix at all) and idempotent (a second run
+// over the fixed repository changes nothing).
+func checkPlanned(t *testing.T, skipFile string, findings []lint.Finding, p Planned) {
+	t.Helper()
+	if _, err := os.Stat(skipFile); err == nil {
+		golden.Check(t, skipFile, []byte(strings.Join(p.Skipped, "\n")+"\n"))
+	} else {
+		for _, sk := range p.Skipped {
+			t.Errorf("the planner skips a fix: %s", sk)
+		}
+	}
+
 	type place struct{ resource, field string }
 	fixedAt := map[place]bool{}
-	for _, f := range res.findings {
+	for _, f := range findings {
 		if f.Fix != nil {
 			fixedAt[place{f.Object.Resource.String(), f.Field.String()}] = true
 		}
 	}
-	for _, f := range again {
+	for _, f := range p.Final {
+		at := fmt.Sprintf("%s:%d", f.Location.File, f.Location.Line)
 		if f.Fix != nil {
-			t.Errorf("%s:%d: after the fixes, still fixable: %q (%s)", fixed, f.Location.Line, f.Message, f.Fix.Description)
+			t.Errorf("%s: after the fixes, still fixable: %q (%s)", at, f.Message, f.Fix.Description)
 		} else if fixedAt[place{f.Object.Resource.String(), f.Field.String()}] {
-			t.Errorf("%s:%d: the fix did not remove %q", fixed, f.Location.Line, f.Message)
+			t.Errorf("%s: the fix did not remove %q", at, f.Message)
 		}
 	}
-
-	// Idempotent: the patches, lowered again on the fixed text, change
-	// nothing (objects keep their order: fixes add no document).
-	before := loadObjects(t, bad, src)
-	if len(before) != len(after) {
-		t.Fatalf("%s has %d objects, %s %d", bad, len(before), fixed, len(after))
-	}
-	patches := map[int][]fix.Patch{}
-	for _, f := range res.findings {
-		if f.Fix == nil {
-			continue
-		}
-		i := slices.IndexFunc(before, func(o *lint.Object) bool { return o.Resource == f.Object.Resource && o.Node.Line == f.Object.Node.Line })
-		patches[i] = append(patches[i], f.Fix.Patches...)
-	}
-	for i, ps := range patches {
-		es, err := fix.LowerAll(res.fixed, after[i].Node, ps)
-		if err != nil {
-			t.Errorf("%s: lower the fixes of %s again: %v", fixed, after[i].Resource, err)
-		} else if len(es) > 0 {
-			t.Errorf("%s: the fixes of %s are not idempotent: a second run edits %+v", fixed, after[i].Resource, es)
-		}
+	if len(p.Again) > 0 {
+		t.Errorf("the fixes are not idempotent: a second run changes %s", strings.Join(p.Again, ", "))
 	}
 }
 
