@@ -7,11 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
-	"path"
 	"runtime"
 	"slices"
-	"strings"
 	"sync"
 
 	yaml "go.yaml.in/yaml/v3"
@@ -73,15 +70,16 @@ func (r *Repo) wanted(file string) bool {
 type rendered struct {
 	target  *render.Target
 	objects []*render.Object
-	err     error
+	// files are the files the render read (render.Result.Files).
+	files []string
+	err   error
 	// inputs digests what the target was rendered from (with r.digests).
 	inputs report.Target
 }
 
 // renderAll renders targets concurrently on GOMAXPROCS workers; the
 // results are in the order of targets. With r.digests, each worker also
-// reads the target's inputs again for their digest, right after
-// rendering it.
+// digests the files the render read, right after rendering.
 func (r *Repo) renderAll(ctx context.Context, targets []*render.Target) []rendered {
 	out := make([]rendered, len(targets))
 	var wg sync.WaitGroup
@@ -100,13 +98,13 @@ func (r *Repo) renderAll(ctx context.Context, targets []*render.Target) []render
 		go func() {
 			defer func() { <-sem; wg.Done() }()
 			if prev, ok := r.reusable(t); ok {
-				out[i] = rendered{target: t, objects: prev.objects, err: prev.err, inputs: prev.inputs}
+				out[i] = rendered{target: t, objects: prev.objects, files: prev.files, err: prev.err}
 			} else {
-				objs, err := r.renderer.Render(ctx, t)
-				out[i] = rendered{target: t, objects: objs, err: err}
+				res, err := r.renderer.Render(ctx, t)
+				out[i] = rendered{target: t, objects: res.Objects, files: res.Files, err: err}
 			}
 			if r.digests {
-				out[i].inputs = r.inputDigest(t)
+				out[i].inputs = r.inputDigest(t, out[i].files)
 			}
 			mu.Lock()
 			done++
@@ -305,14 +303,14 @@ func (r *Repo) withFiles(files map[string][]byte) *Repo {
 }
 
 // inputDigest describes target t with the digest of what it is rendered
-// from: its input files (inputFiles), read through the repo's FS, and its
-// settings (renderSettings), as report.InputDigest defines. A file that
-// cannot be read is left out; rendering reports it.
-func (r *Repo) inputDigest(t *render.Target) report.Target {
-	desc := report.Target{ID: t.ID(), Path: t.Path, Kind: string(t.Kind)}
-	desc.Via = t.Via
+// from: the files its render read (render.Result.Files), read again
+// through the repo's FS, and its settings (renderSettings), as
+// report.InputDigest defines. A file that cannot be read is left out;
+// rendering reports it.
+func (r *Repo) inputDigest(t *render.Target, files []string) report.Target {
+	desc := report.Target{ID: t.ID(), Path: t.Path, Kind: string(t.Kind), Via: t.Via}
 	inputs := map[string][]byte{report.SettingsInput: r.renderSettings(t)}
-	for _, f := range r.inputFiles(t) {
+	for _, f := range files {
 		b, err := r.fs.ReadFile(f)
 		if err != nil {
 			continue
@@ -323,73 +321,6 @@ func (r *Repo) inputDigest(t *render.Target) report.Target {
 	}
 	desc.Digest = report.InputDigest(inputs)
 	return desc
-}
-
-// inputFiles returns the root-relative files target t is rendered from,
-// sorted: the files among the renderer's inputs, and for the directories
-// among them the files the target reads there — the YAML files of a
-// manifest directory (recursively when the target recurses), every file
-// directly inside a kustomization directory (the kustomization and the
-// generator inputs and patches next to it); a chart directory's files are
-// listed among the inputs already. The GitOps object that deploys t is
-// left out, as are the files inline values are written in: they hold
-// other objects too, and what they give t is in its settings.
-func (r *Repo) inputFiles(t *render.Target) []string {
-	skip := map[string]bool{}
-	if t.Via != nil {
-		skip[t.Via.File] = true
-	}
-	if t.Helm != nil {
-		for _, v := range t.Helm.Values {
-			skip[v.File] = true
-		}
-		for _, f := range t.Helm.ValueFiles {
-			delete(skip, f)
-		}
-	}
-	set := map[string]bool{}
-	for _, p := range r.renderer.Inputs(t) {
-		st, err := r.fs.Stat(p)
-		switch {
-		case err != nil:
-		case st.Mode().IsRegular():
-			if !skip[p] {
-				set[p] = true
-			}
-		case st.IsDir() && t.Kind == render.KindManifests:
-			r.collectFiles(set, p, t.Recurse, isYAMLFile)
-		case st.IsDir() && t.Kind == render.KindKustomize:
-			r.collectFiles(set, p, false, func(string) bool { return true })
-		}
-	}
-	return slices.Sorted(maps.Keys(set))
-}
-
-// collectFiles adds the regular files of directory dir whose names keep
-// says to keep, and with recurse those of its subdirectories that are
-// not hidden, as the manifest renderer reads them.
-func (r *Repo) collectFiles(set map[string]bool, dir string, recurse bool, keep func(name string) bool) {
-	ents, err := r.fs.ReadDir(dir)
-	if err != nil {
-		return
-	}
-	for _, e := range ents {
-		p := path.Join(dir, e.Name())
-		st, err := r.fs.Stat(p)
-		switch {
-		case err != nil:
-		case st.IsDir():
-			if recurse && !strings.HasPrefix(e.Name(), ".") {
-				r.collectFiles(set, p, true, keep)
-			}
-		case st.Mode().IsRegular() && keep(e.Name()):
-			set[p] = true
-		}
-	}
-}
-
-func isYAMLFile(name string) bool {
-	return strings.HasSuffix(name, ".yaml") || strings.HasSuffix(name, ".yml")
 }
 
 // targetSettings is what a target renders with besides its files. Its

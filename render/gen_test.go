@@ -339,7 +339,8 @@ func renderWith(t testing.TB, targets []*Target, rendererFor func() *Renderer) [
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				objs, err := rendererFor().Render(context.Background(), targets[i])
+				res, err := rendererFor().Render(context.Background(), targets[i])
+				objs := res.Objects
 				if err != nil {
 					t.Errorf("render %s: %v", targets[i].Path, err)
 				}

@@ -328,7 +328,8 @@ func TestRenderHelm(t *testing.T) {
 				tt.setup(t, dir)
 			}
 			r := newHelmRenderer(t, dir, tt.opts)
-			objs, err := r.Render(context.Background(), tt.target(dir))
+			res, err := r.Render(context.Background(), tt.target(dir))
+			objs := res.Objects
 			if err != nil {
 				t.Fatalf("Render: %v", err)
 			}
@@ -448,7 +449,8 @@ func TestRenderHelmErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := newHelmRenderer(t, dir, tt.opts)
-			objs, err := r.Render(context.Background(), tt.target)
+			res, err := r.Render(context.Background(), tt.target)
+			objs := res.Objects
 			var e *Error
 			if !errors.As(err, &e) {
 				t.Fatalf("Render = %d objects, %v; want *Error %q", len(objs), err, tt.want)
@@ -505,7 +507,8 @@ func TestRenderHelmReuse(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			cache := i%2 == 0
-			objs, err := r.Render(context.Background(), target(cache))
+			res, err := r.Render(context.Background(), target(cache))
+			objs := res.Objects
 			if err != nil {
 				t.Error(err)
 				return
@@ -535,7 +538,8 @@ func TestRenderHelmOverlay(t *testing.T) {
 	over := r.WithFS(r.FS().WithOverlay(map[string][]byte{
 		"charts/app/values.yaml": []byte("replicas: 7\nimage: {repository: r, tag: t}\n"),
 	}))
-	objs, err := over.Render(context.Background(), &Target{Kind: KindHelm, Path: "charts/app"})
+	res, err := over.Render(context.Background(), &Target{Kind: KindHelm, Path: "charts/app"})
+	objs := res.Objects
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -671,7 +675,8 @@ func BenchmarkRenderHelmStarter(b *testing.B) {
 	target := &Target{Kind: KindHelm, Path: "charts/web", Helm: &HelmOptions{ValueFiles: []string{"deploy/hardened.yaml"}}}
 	objs := 0
 	for b.Loop() {
-		got, err := r.Render(context.Background(), target)
+		res, err := r.Render(context.Background(), target)
+		got := res.Objects
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -7,7 +7,9 @@ import (
 	"io/fs"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"sigs.k8s.io/kustomize/kyaml/filesys"
@@ -37,6 +39,28 @@ type kustomizeFS struct {
 	// shared by several overlays is read and checked once per run.
 	cache *fileCache
 	own   map[string][]byte
+	// read, when set, records every file krusty reads.
+	read *readSet
+}
+
+// readSet is the set of root-relative files a build read; safe for
+// concurrent use (an abandoned build may still be reading).
+type readSet struct {
+	mu    sync.Mutex
+	files []string
+}
+
+func (s *readSet) add(rel string) {
+	s.mu.Lock()
+	s.files = append(s.files, rel)
+	s.mu.Unlock()
+}
+
+// list returns the files read so far.
+func (s *readSet) list() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.files)
 }
 
 var _ filesys.FileSystem = kustomizeFS{}
@@ -153,6 +177,9 @@ func (k kustomizeFS) ReadFile(p string) ([]byte, error) {
 	}
 	if err != nil {
 		return nil, err
+	}
+	if k.read != nil {
+		k.read.add(r)
 	}
 	// An alias needs an anchor ("&a") and a reference ("*a"); files
 	// without both need no second parse.

@@ -69,7 +69,8 @@ func byID(objs []*Object) map[string]*Object {
 func TestKustomizeSourceMap(t *testing.T) {
 	fsys := unpack(t, "kustomize/overlay.txtar")
 	r := NewRenderer(fsys, Options{})
-	objs, err := r.Render(context.Background(), &Target{Kind: KindKustomize, Path: "overlays/prod"})
+	res, err := r.Render(context.Background(), &Target{Kind: KindKustomize, Path: "overlays/prod"})
+	objs := res.Objects
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -550,7 +550,8 @@ func lintAll(t *testing.T, fsys *FS, opts Options) ([]*Error, map[string]*Object
 	objs := map[string]*Object{}
 	r := NewRenderer(fsys, opts)
 	for _, tg := range repo.Targets {
-		got, err := r.Render(ctx, tg)
+		res, err := r.Render(ctx, tg)
+		got := res.Objects
 		errs = append(errs, flattenErrors(t, err)...)
 		for _, o := range got {
 			if scalar(o.Node, "kind") != "ConfigMap" {

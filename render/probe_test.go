@@ -30,7 +30,8 @@ func newProbeFixture(t testing.TB, name string) *probeFixture {
 // object renders target and returns the object named "Kind/name".
 func (f *probeFixture) object(t testing.TB, r *Renderer, target *Target, id string) *Object {
 	t.Helper()
-	objs, err := r.Render(context.Background(), target)
+	res, err := r.Render(context.Background(), target)
+	objs := res.Objects
 	if err != nil {
 		t.Fatalf("render %s: %v", target.ID(), err)
 	}
@@ -582,7 +583,8 @@ func FuzzValuesSite(f *testing.F) {
 	target := &Target{Kind: KindHelm, Path: "charts/web", Helm: &HelmOptions{ValueFiles: []string{file}}}
 	field := ypath.Path{"spec", "template", "spec", "containers", "[name=web]", "securityContext", "runAsNonRoot"}
 	render := func(fsys *FS) *Object {
-		objs, err := NewRenderer(fsys, Options{}).Render(context.Background(), target)
+		res, err := NewRenderer(fsys, Options{}).Render(context.Background(), target)
+		objs := res.Objects
 		if err != nil {
 			return nil
 		}

@@ -43,7 +43,8 @@ func TestRealWorldTemplateQuirks(t *testing.T) {
 	if len(ids) != 2 || ids[0] != "glued" || ids[1] != "plain/alerts.yaml" {
 		t.Fatalf("targets %v, want [glued plain/alerts.yaml] (a template with actions beside values.yaml is not a manifest; a ConfigMap quoting {{ }} is)", ids)
 	}
-	objs, err := NewRenderer(fsys, Options{}).Render(context.Background(), repo.Targets[0])
+	res, err := NewRenderer(fsys, Options{}).Render(context.Background(), repo.Targets[0])
+	objs := res.Objects
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +81,8 @@ func TestOptionalRemoteDependency(t *testing.T) {
 		{[]string{"values-sdk.yaml"}, `app/Chart.yaml:5: dependency "sdk" needs chart repository oci://ghcr.io/example/charts`},
 		{[]string{"values-extras.yaml"}, `app/Chart.yaml:9: dependency "extra" needs chart repository https://charts.example.com`},
 	} {
-		objs, err := r.Render(context.Background(), &Target{Kind: KindHelm, Path: "app", Helm: &HelmOptions{ValueFiles: c.values}})
+		res, err := r.Render(context.Background(), &Target{Kind: KindHelm, Path: "app", Helm: &HelmOptions{ValueFiles: c.values}})
+		objs := res.Objects
 		switch {
 		case c.want == "" && (err != nil || len(objs) != 1):
 			t.Errorf("%v: %d objects, %v", c.values, len(objs), err)
@@ -113,7 +115,8 @@ func TestValuesSiteBooleanLeaf(t *testing.T) {
 	}
 	r := NewRenderer(fsys, Options{})
 	tg := &Target{Kind: KindHelm, Path: "c", Helm: &HelmOptions{}}
-	objs, err := r.Render(context.Background(), tg)
+	res, err := r.Render(context.Background(), tg)
+	objs := res.Objects
 	if err != nil || len(objs) != 1 {
 		t.Fatalf("%d objects, %v", len(objs), err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -68,43 +69,79 @@ func (r *Renderer) WithFS(fsys *FS) *Renderer { return NewRenderer(fsys, r.opts)
 // while renders are being started.
 func (r *Renderer) waitWorkers() { r.workers.Wait() }
 
-// Render renders one target into objects. The returned error is an *Error
-// naming the file and line at fault whenever they are known.
-func (r *Renderer) Render(ctx context.Context, t *Target) ([]*Object, error) {
+// Result is what rendering one target produced.
+type Result struct {
+	// Objects are the rendered objects, in output order.
+	Objects []*Object
+	// Files are the root-relative files the render read, sorted and
+	// without repeats: a manifest target's YAML files; every file krusty
+	// read for a kustomization (its kustomization files, resources,
+	// patches and generator inputs); a chart's loaded files (after
+	// .helmignore, with vendored and file:// dependencies) and the values
+	// files of the release. The GitOps object that deploys the target and
+	// the file its inline values are written in are not read by the
+	// render (discovery read them) and are not listed. This is the one
+	// record of a target's input files: digests are computed from it.
+	Files []string
+}
+
+// Render renders one target. The result holds what was rendered and
+// read even when err is set (some files of a target may fail while others
+// render); err is an *Error naming the file and line at fault whenever
+// they are known.
+func (r *Renderer) Render(ctx context.Context, t *Target) (Result, error) {
 	ctx, cancel := context.WithTimeout(ctx, r.opts.Timeout)
 	defer cancel()
 	var (
-		objs []*Object
-		err  error
+		res Result
+		err error
 	)
 	switch t.Kind {
 	case KindHelm:
-		objs, err = r.renderHelm(ctx, t)
+		res.Objects, err = r.renderHelm(ctx, t)
+		res.Files = r.helmFiles(t)
 	case KindKustomize:
-		objs, err = r.renderKustomize(ctx, t)
+		res.Objects, res.Files, err = r.renderKustomize(ctx, t)
 	case KindManifests:
-		objs, err = r.renderManifests(ctx, t)
+		res.Objects, res.Files, err = r.renderManifests(ctx, t)
 	default:
 		err = fmt.Errorf("unknown target kind %q", t.Kind)
 	}
 	if err == nil && ctx.Err() != nil {
 		err = errorf(t.Path, 0, "rendering took longer than %s", r.opts.Timeout)
 	}
-	for _, o := range objs {
+	for _, o := range res.Objects {
 		setNamespace(o.Node, t.Namespace, t.ForceNamespace)
 	}
-	return objs, err
+	slices.Sort(res.Files)
+	res.Files = slices.Compact(res.Files)
+	return res, err
+}
+
+// helmFiles are the files a Helm target's render reads: the chart's
+// loaded files and the release's values files that exist.
+func (r *Renderer) helmFiles(t *Target) []string {
+	files, _ := r.ChartFiles(t.Path)
+	if t.Helm != nil {
+		for _, f := range t.Helm.ValueFiles {
+			if r.fs.Exists(f) {
+				files = append(files, f)
+			}
+		}
+	}
+	return files
 }
 
 // renderManifests reads a manifest file, or every YAML file of a
 // directory (recursively when t.Recurse), in lexical order.
-func (r *Renderer) renderManifests(ctx context.Context, t *Target) ([]*Object, error) {
+func (r *Renderer) renderManifests(ctx context.Context, t *Target) ([]*Object, []string, error) {
 	files, err := r.manifestFiles(t.Path, t.Recurse)
 	if err != nil {
-		return nil, errorf(t.Path, 0, "%v", err)
+		return nil, nil, errorf(t.Path, 0, "%v", err)
 	}
 	var objs []*Object
 	var errs []error
+	var read []string
 	for _, f := range files {
 		if ctx.Err() != nil {
 			break
@@ -114,6 +151,7 @@ func (r *Renderer) renderManifests(ctx context.Context, t *Target) ([]*Object, e
 			errs = append(errs, fileError(f, err))
 			continue
 		}
+		read = append(read, f)
 		got, err := manifestObjects(f, loc.OriginManifest, src)
 		if err != nil {
 			errs = append(errs, err)
@@ -123,7 +161,7 @@ func (r *Renderer) renderManifests(ctx context.Context, t *Target) ([]*Object, e
 			objs = append(objs, o)
 		}
 	}
-	return objs, joinErrors(errs)
+	return objs, read, joinErrors(errs)
 }
 
 func (r *Renderer) manifestFiles(p string, recurse bool) ([]string, error) {

@@ -43,7 +43,8 @@ func TestSourceMapGolden(t *testing.T) {
 	r := NewRenderer(fsys, Options{})
 	var b strings.Builder
 	for _, tg := range repo.Targets {
-		objs, err := r.Render(ctx, tg)
+		res, err := r.Render(ctx, tg)
+		objs := res.Objects
 		if err != nil {
 			t.Fatalf("render %s: %v", tg.ID(), err)
 		}
