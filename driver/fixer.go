@@ -21,10 +21,12 @@ import (
 // run ends when a round has nothing left to apply. Nothing is written
 // until every round is done; see writeFixes.
 
-// maxFixRounds bounds the rounds of one run. Each round is a full render
-// and lint of the repository, and normal repositories need two (fixes,
-// then deferred fixes).
-const maxFixRounds = 4
+// maxFixRounds bounds the rounds of one run. Each round renders and
+// lints what its edits affect; normal repositories need two (fixes, then
+// deferred fixes), and a fix skipped in one round is tried again in the
+// next when other fixes changed the state meanwhile, so that one run
+// reaches the fixpoint a second run would (a second run writes nothing).
+const maxFixRounds = 6
 
 // FixOptions select what a fix run fixes.
 type FixOptions struct {
@@ -68,8 +70,18 @@ type fixer struct {
 
 	orig  map[string][]byte
 	files map[string][]byte
-	disk  map[string][]byte // files read from disk, read once per run
-	tried map[string]bool   // fingerprints of findings planned once
+	disk map[string][]byte // files read from disk, read once per run
+	// tried holds, by finding fingerprint, the round a fix was last
+	// planned in; changedAt is the first round that started from a state
+	// other fixes had changed. A fix is planned again only when the state
+	// changed after its last try.
+	tried     map[string]int
+	round     int
+	changedAt int
+	// skipped holds the reason each fix not applied was last skipped for,
+	// by fingerprint, and skipOrder their first-skip order.
+	skipped   map[string]SkippedFix
+	skipOrder []string
 
 	res FixResult
 }
@@ -79,7 +91,7 @@ type fixer struct {
 func (r *Repo) Fix(ctx context.Context, opts FixOptions) (*FixResult, error) {
 	all := *r
 	all.paths = []string{"."}
-	f := &fixer{r: &all, opts: opts, orig: map[string][]byte{}, files: map[string][]byte{}, tried: map[string]bool{}}
+	f := &fixer{r: &all, opts: opts, orig: map[string][]byte{}, files: map[string][]byte{}, tried: map[string]int{}, skipped: map[string]SkippedFix{}}
 	if !slices.Contains(r.paths, ".") {
 		ts, _, err := r.targets(ctx)
 		if err != nil {
@@ -94,8 +106,8 @@ func (r *Repo) Fix(ctx context.Context, opts FixOptions) (*FixResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	for round := 0; round < maxFixRounds; round++ {
-		next, progress, err := f.round(ctx, snap)
+	for f.round = 1; f.round <= maxFixRounds; f.round++ {
+		next, progress, err := f.fixRound(ctx, snap)
 		if err != nil {
 			return nil, err
 		}
@@ -103,15 +115,21 @@ func (r *Repo) Fix(ctx context.Context, opts FixOptions) (*FixResult, error) {
 		if !progress {
 			break
 		}
+		f.changedAt = f.round + 1
+	}
+	for _, fp := range f.skipOrder {
+		if s, ok := f.skipped[fp]; ok {
+			f.res.Skipped = append(f.res.Skipped, s)
+		}
 	}
 	f.res.Orig, f.res.Files, f.res.Final = f.orig, f.files, snap
 	return &f.res, nil
 }
 
-// round plans the fixes the snapshot offers, verifies them and keeps
+// fixRound plans the fixes the snapshot offers, verifies them and keeps
 // those that pass. It returns the snapshot of the resulting state and
 // whether anything was applied.
-func (f *fixer) round(ctx context.Context, snap *Snapshot) (*Snapshot, bool, error) {
+func (f *fixer) fixRound(ctx context.Context, snap *Snapshot) (*Snapshot, bool, error) {
 	cands := f.candidates(snap)
 	for len(cands) > 0 {
 		p := f.plan(ctx, snap, cands)
@@ -147,6 +165,7 @@ func (f *fixer) round(ctx context.Context, snap *Snapshot) (*Snapshot, bool, err
 			f.files = files
 			for i, c := range cands {
 				f.res.Applied = append(f.res.Applied, AppliedFix{Finding: c, Files: p.touched(i)})
+				delete(f.skipped, lint.Fingerprint(c))
 			}
 			return after, true, nil
 		}
@@ -164,11 +183,15 @@ func (f *fixer) round(ctx context.Context, snap *Snapshot) (*Snapshot, bool, err
 }
 
 func (f *fixer) skip(c lint.Finding, reason string) {
-	f.res.Skipped = append(f.res.Skipped, SkippedFix{Finding: c, Reason: reason})
+	fp := lint.Fingerprint(c)
+	if _, seen := f.skipped[fp]; !seen && !slices.Contains(f.skipOrder, fp) {
+		f.skipOrder = append(f.skipOrder, fp)
+	}
+	f.skipped[fp] = SkippedFix{Finding: c, Reason: reason}
 }
 
 // candidates returns the findings of snap that have a fix this run
-// should try: of the selected rules and targets, not tried before.
+// should try: of the selected rules and targets, not tried on this state.
 // Deferred fixes come only when no other fix is left.
 func (f *fixer) candidates(snap *Snapshot) []lint.Finding {
 	var now, later []lint.Finding
@@ -180,8 +203,8 @@ func (f *fixer) candidates(snap *Snapshot) []lint.Finding {
 			continue
 		}
 		fp := lint.Fingerprint(fd)
-		if f.tried[fp] {
-			continue
+		if at, ok := f.tried[fp]; ok && at >= f.changedAt {
+			continue // tried on this state already
 		}
 		if fd.Fix.Deferred {
 			later = append(later, fd)
@@ -193,7 +216,7 @@ func (f *fixer) candidates(snap *Snapshot) []lint.Finding {
 		now = later
 	}
 	for _, fd := range now {
-		f.tried[lint.Fingerprint(fd)] = true
+		f.tried[lint.Fingerprint(fd)] = f.round
 	}
 	return now
 }
@@ -230,7 +253,7 @@ func (f *fixer) read(file string) []byte {
 // or cannot be lowered gets none. The fixes are not verified one by one
 // (kubeharden fix verifies them together).
 func (r *Repo) SingleFixes(ctx context.Context, snap *Snapshot) map[string][]fix.FileChange {
-	f := &fixer{r: r, orig: map[string][]byte{}, files: map[string][]byte{}, tried: map[string]bool{}}
+	f := &fixer{r: r, orig: map[string][]byte{}, files: map[string][]byte{}, tried: map[string]int{}, skipped: map[string]SkippedFix{}}
 	out := map[string][]fix.FileChange{}
 	for _, fd := range snap.Findings {
 		if !HasFix(fd) {

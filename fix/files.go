@@ -42,8 +42,9 @@ type Lowered struct {
 // fixes: which document a patch belongs in is the caller's business.
 //
 // A document whose patches do not lower together is retried one owner at
-// a time: owners that fail alone are marked failed, and the rest are
-// lowered together again, or marked as conflicting. A file whose edits
+// a time: owners that fail alone are marked failed, and of the rest each
+// owner in order is kept when its patches lower together with those kept
+// before it, else marked as conflicting. A file whose edits
 // overlap fails every owner of an edit in it. Each file is parsed once for
 // all its documents. The result depends only on the inputs and their order.
 func LowerFiles(read func(file string) []byte, docs []DocPatches, raw []OwnedEdit) *Lowered {
@@ -86,24 +87,31 @@ func LowerFiles(read func(file string) []byte, docs []DocPatches, raw []OwnedEdi
 			add(d.File, es, d.Owners)
 			continue
 		}
-		// Find the owners whose patches fail on their own; lower the
-		// others together.
-		var ok []int
+		// Mark the owners whose patches fail on their own; of the others,
+		// keep each in order whose patches lower together with those kept
+		// before it. An owner left out conflicts with a kept one; on the
+		// state the kept ones leave, it may lower (the planner tries it
+		// again in its next round).
+		var kept []int
+		var ps []Patch
 		for _, o := range uniq(d.Owners) {
 			if _, err := src.LowerAll(d.Node, d.of(o)); err != nil {
 				out.Failed[o] = fmt.Sprintf("%s:%d: %v", d.File, d.Node.Line, err)
-			} else {
-				ok = append(ok, o)
+				continue
 			}
+			with := append(slices.Clone(ps), d.of(o)...)
+			if _, err := src.LowerAll(d.Node, with); err != nil {
+				out.Failed[o] = fmt.Sprintf("%s:%d: conflicts with another fix of the same object", d.File, d.Node.Line)
+				continue
+			}
+			kept, ps = append(kept, o), with
 		}
-		var ps []Patch
-		for _, o := range ok {
-			ps = append(ps, d.of(o)...)
-		}
-		if es, err := src.LowerAll(d.Node, ps); err == nil {
-			add(d.File, es, ok)
-		} else {
-			fail(ok, fmt.Sprintf("%s:%d: conflicts with another fix of the same object; run kubeharden fix again", d.File, d.Node.Line))
+		if len(kept) > 0 {
+			es, err := src.LowerAll(d.Node, ps)
+			if err != nil {
+				panic(fmt.Sprintf("fix: patches that lowered together no longer do: %v", err))
+			}
+			add(d.File, es, kept)
 		}
 	}
 	for _, r := range raw {

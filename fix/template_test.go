@@ -87,3 +87,25 @@ func TestLowerFilesRetriesPerOwner(t *testing.T) {
 		t.Errorf("touched %v", low.Touched)
 	}
 }
+
+// TestLowerFilesKeepsFirstOfConflicting: two fixes whose patches each
+// lower alone but not together: the first is applied, the second marked
+// as conflicting (to be planned again on the new state).
+func TestLowerFilesKeepsFirstOfConflicting(t *testing.T) {
+	src := []byte("metadata:\n  name: x\n")
+	var d yaml.Node
+	if err := yaml.Unmarshal(src, &d); err != nil {
+		t.Fatal(err)
+	}
+	low := LowerFiles(func(string) []byte { return src }, []DocPatches{{
+		File: "f.yaml", Node: d.Content[0],
+		Patches: []Patch{Set(ypath.Path{"metadata", "annotations", "x"}, "1"), Set(ypath.Path{"metadata", "annotations"}, map[string]any{"y": "2"})},
+		Owners:  []int{0, 1},
+	}}, nil)
+	if got := string(low.Files["f.yaml"]); got != "metadata:\n  name: x\n  annotations:\n    x: \"1\"\n" {
+		t.Errorf("file %q", got)
+	}
+	if _, ok := low.Failed[0]; ok || !strings.Contains(low.Failed[1], "conflicts") {
+		t.Errorf("failed %v, want owner 1 conflicting", low.Failed)
+	}
+}
