@@ -58,8 +58,13 @@ func (r Resource) String() string {
 // object's mapping node and must not be modified by rules.
 type Object struct {
 	Resource Resource
-	// Node is the rendered object (a YAML mapping node).
+	// Node is the rendered object (a YAML mapping node) as the API server
+	// reads it: where a mapping has a key twice, only the last occurrence
+	// is kept (Duplicates lists the others' later occurrences).
 	Node *yaml.Node
+	// Duplicates are the keys the rendered object has twice in one
+	// mapping, as written (see DuplicateKeys); nil for almost every object.
+	Duplicates []Duplicate
 	// Target is the chart, overlay or directory the object was rendered
 	// from, relative to the repository root.
 	Target string
@@ -78,7 +83,10 @@ type Object struct {
 // NewObject builds the view of a rendered object node, reading its
 // identity from the node.
 func NewObject(node *yaml.Node, target string, locate func(Path) Location) *Object {
-	o := &Object{Node: node, Target: target, Locate: locate}
+	o := &Object{Node: node, Target: target, Locate: locate, Duplicates: DuplicateKeys(node)}
+	if len(o.Duplicates) > 0 {
+		o.Node = lastKeyWins(node)
+	}
 	o.Resource = Resource{
 		APIVersion: o.String(Path{"apiVersion"}),
 		Kind:       o.String(Path{"kind"}),
@@ -257,4 +265,81 @@ func (pt *PodTemplate) Containers() []ContainerRef {
 		add(EphemeralContainers, c.Name, i, c.SecurityContext)
 	}
 	return out
+}
+
+// Duplicate is a mapping key written again in the same mapping.
+type Duplicate struct {
+	// Path is the key's field path (both occurrences have it).
+	Path Path
+	// Key is the later occurrence; its position is in the parsed text.
+	Key *yaml.Node
+}
+
+// DuplicateKeys returns the keys written twice in one mapping of n, each
+// later occurrence once, in document order. Merge keys ("<<") are not
+// counted.
+func DuplicateKeys(n *yaml.Node) []Duplicate {
+	var out []Duplicate
+	var walk func(n *yaml.Node, at Path)
+	walk = func(n *yaml.Node, at Path) {
+		switch n.Kind {
+		case yaml.DocumentNode:
+			for _, c := range n.Content {
+				walk(c, at)
+			}
+		case yaml.MappingNode:
+			seen := map[string]bool{}
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				k := n.Content[i]
+				if k.Kind == yaml.ScalarNode && k.Value != "<<" {
+					if seen[k.Value] {
+						out = append(out, Duplicate{Path: at.Append(k.Value), Key: k})
+					}
+					seen[k.Value] = true
+				}
+				walk(n.Content[i+1], at.Append(k.Value))
+			}
+		case yaml.SequenceNode:
+			for i, c := range n.Content {
+				walk(c, at.Append(ypath.Index(i)))
+			}
+		}
+	}
+	walk(n, nil)
+	return out
+}
+
+// lastKeyWins returns a copy of n in which only the last occurrence of
+// each key of a mapping is kept, which is how the API server reads such an
+// object without strict field validation (and what encoding/json does).
+// Rules so see the object as it would be applied; invalid-object reports
+// the duplicates.
+func lastKeyWins(n *yaml.Node) *yaml.Node {
+	var dedupe func(n *yaml.Node) *yaml.Node
+	dedupe = func(n *yaml.Node) *yaml.Node {
+		c := *n
+		c.Content = nil
+		switch n.Kind {
+		case yaml.MappingNode:
+			last := map[string]int{}
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				if k := n.Content[i]; k.Kind == yaml.ScalarNode && k.Value != "<<" {
+					last[k.Value] = i
+				}
+			}
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				k := n.Content[i]
+				if j, ok := last[k.Value]; ok && k.Kind == yaml.ScalarNode && k.Value != "<<" && j != i {
+					continue
+				}
+				c.Content = append(c.Content, k, dedupe(n.Content[i+1]))
+			}
+		default:
+			for _, e := range n.Content {
+				c.Content = append(c.Content, dedupe(e))
+			}
+		}
+		return &c
+	}
+	return dedupe(n)
 }

@@ -227,16 +227,6 @@ var builtinTypes = []builtinType{
 	{"admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration", reflect.TypeFor[admissionregistrationv1.ValidatingWebhookConfiguration]()},
 }
 
-// builtinKinds are the kinds builtinTypes names, sorted.
-func builtinKinds(ts []builtinType) []string {
-	var kinds []string
-	for _, t := range ts {
-		kinds = append(kinds, t.kind)
-	}
-	slices.Sort(kinds)
-	return slices.Compact(kinds)
-}
-
 // lookupBuiltin returns the Go type of a builtinTypes kind, or nil.
 func lookupBuiltin(apiVersion, kind string) reflect.Type {
 	for _, t := range builtinTypes {
@@ -262,7 +252,10 @@ var invalidObjectRule = &lint.Rule{
 		"default, the API server rejects the object instead, at deploy time. Values of the wrong type, such " +
 		"as a quoted `replicas` or a numeric label value, are always rejected.\n\n" +
 		"The rule decodes the stable built-in kinds with the API server's own strict JSON decoder, and " +
-		"reports unknown fields with the closest known name.",
+		"reports unknown fields with the closest known name. In objects of every kind, custom resources " +
+		"included, it reports a key written twice in one mapping (two `securityContext:` in one pod spec), " +
+		"which strict decoding rejects and lenient clients resolve by silently keeping one value; the other " +
+		"rules judge such an object as the API server reads it, by its last value.",
 	Remediation: "Fix the field name, its place or its type to what the API version of the kind defines.",
 	Links: []string{
 		"https://kubernetes.io/docs/reference/using-api/api-concepts/#field-validation",
@@ -270,7 +263,6 @@ var invalidObjectRule = &lint.Rule{
 	},
 	Severity: lint.High,
 	Since:    "v0.1.0",
-	Kinds:    builtinKinds(builtinTypes),
 	Before: `apiVersion: v1
 kind: Service
 metadata:
@@ -293,10 +285,17 @@ spec:
   - port: 80
     targetPort: 8080
 `,
-	Check: checkInvalidObject,
+	// Duplicate keys are checked in every kind; strict decoding in the
+	// built-in kinds (checkInvalidObject).
+	Run: func(p *lint.Pass) {
+		for _, o := range p.Objects {
+			checkInvalidObject(p, o)
+		}
+	},
 }
 
 func checkInvalidObject(p *lint.Pass, o *lint.Object) {
+	reportDuplicateKeys(p, o)
 	t := lookupBuiltin(o.Resource.APIVersion, o.Resource.Kind)
 	if t == nil {
 		return
@@ -334,6 +333,27 @@ func checkInvalidObject(p *lint.Pass, o *lint.Object) {
 			msg += fmt.Sprintf(" (did you mean %q?)", s)
 		}
 		p.Report(lint.Finding{Object: o, Field: field, Message: msg})
+	}
+}
+
+// reportDuplicateKeys reports each key an object has twice in one
+// mapping, of any kind: the API server's strict decoding rejects the
+// object, and lenient clients keep one of the values silently. The
+// finding is at the later key when the object's text is the source file
+// (a manifest), else where the mapping is written.
+func reportDuplicateKeys(p *lint.Pass, o *lint.Object) {
+	for _, d := range o.Duplicates {
+		parent, name := d.Path[:len(d.Path)-1], d.Path[len(d.Path)-1]
+		where := "at the top level"
+		if len(parent) > 0 {
+			where = "in " + parent.String()
+		}
+		at := o.Location(parent)
+		if at.Origin == lint.OriginManifest && at.Known() {
+			at.Line, at.Column = d.Key.Line, d.Key.Column
+		}
+		p.Report(lint.Finding{Object: o, Field: d.Path, Location: at,
+			Message: fmt.Sprintf("%s sets field %q twice %s; the API server rejects it, and lenient clients keep only one of the values", objectLabel(o), name, where)})
 	}
 }
 
