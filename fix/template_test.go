@@ -88,7 +88,7 @@ func TestLowerFilesRetriesPerOwner(t *testing.T) {
 	}
 }
 
-func renderedNode(t *testing.T, src string) *yaml.Node {
+func renderedNode(t testing.TB, src string) *yaml.Node {
 	t.Helper()
 	var d yaml.Node
 	if err := yaml.Unmarshal([]byte(src), &d); err != nil {
@@ -298,4 +298,32 @@ func TestLowerFilesCollapsesIdenticalEdits(t *testing.T) {
 			t.Errorf("owner %d touches %v", o, low.Touched[o])
 		}
 	}
+}
+
+// FuzzTemplateEdits: on any template text and anchor lines, TemplateEdits
+// never panics, and its edits apply; an insertion that a second patch of
+// the same fields would repeat is never made twice.
+func FuzzTemplateEdits(f *testing.F) {
+	f.Add("spec:\n  template:\n    spec:\n      containers:\n        - name: web\n{{- with .Values.x }}\n      nodeSelector:\n{{- end }}\n", 3, 5)
+	f.Add("spec:\n  securityContext:\n    runAsUser: 0\n", 2, 1)
+	f.Add("- name: web\n  image: x", 1, 1)
+	obj := renderedNode(f, "spec:\n  template:\n    spec:\n      containers:\n      - name: web\n")
+	sc := ypath.Path{"spec", "template", "spec", "securityContext"}
+	web := ypath.Path{"spec", "template", "spec", "containers", "[name=web]", "securityContext"}
+	f.Fuzz(func(t *testing.T, src string, pod, ctr int) {
+		pts := []TemplatePatch{
+			{Line: pod, Obj: obj, Patch: Set(sc.Append("runAsNonRoot"), true), Owner: 0},
+			{Line: pod, Obj: obj, Patch: Set(sc.Append("seccompProfile", "type"), "RuntimeDefault"), Owner: 1},
+			{Line: ctr, Obj: obj, Patch: EnsureItem(web.Append("capabilities", "drop"), "ALL"), Owner: 2},
+			{Line: pod, Obj: obj, Patch: Set(sc.Append("runAsNonRoot"), true), Owner: 3},
+		}
+		es, _ := TemplateEdits("t", []byte(src), pts)
+		low := LowerFiles(func(string) []byte { return []byte(src) }, nil, es)
+		if len(es) > 0 && len(low.Failed) > 0 {
+			t.Fatalf("edits do not apply: %v", low.Failed)
+		}
+		if n := strings.Count(string(low.Files["t"]), "runAsNonRoot"); n > strings.Count(src, "runAsNonRoot")+1 {
+			t.Errorf("runAsNonRoot inserted %d times:\n%s", n, low.Files["t"])
+		}
+	})
 }
