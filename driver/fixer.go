@@ -4,6 +4,7 @@ import (
 	"context"
 	"maps"
 	"slices"
+	"strings"
 
 	"github.com/kubeharden/kubeharden/fix"
 	"github.com/kubeharden/kubeharden/lint"
@@ -70,7 +71,7 @@ type fixer struct {
 
 	orig  map[string][]byte
 	files map[string][]byte
-	disk map[string][]byte // files read from disk, read once per run
+	disk  map[string][]byte // files read from disk, read once per run
 	// tried holds, by finding fingerprint, the round a fix was last
 	// planned in; changedAt is the first round that started from a state
 	// other fixes had changed. A fix is planned again only when the state
@@ -79,7 +80,8 @@ type fixer struct {
 	round     int
 	changedAt int
 	// skipped holds the reason each fix not applied was last skipped for,
-	// by fingerprint, and skipOrder their first-skip order.
+	// by fingerprint and message (findings may share a fingerprint), and
+	// skipOrder their first-skip order.
 	skipped   map[string]SkippedFix
 	skipOrder []string
 
@@ -165,7 +167,7 @@ func (f *fixer) fixRound(ctx context.Context, snap *Snapshot) (*Snapshot, bool, 
 			f.files = files
 			for i, c := range cands {
 				f.res.Applied = append(f.res.Applied, AppliedFix{Finding: c, Files: p.touched(i)})
-				delete(f.skipped, lint.Fingerprint(c))
+				f.unskip(c)
 			}
 			return after, true, nil
 		}
@@ -182,8 +184,19 @@ func (f *fixer) fixRound(ctx context.Context, snap *Snapshot) (*Snapshot, bool, 
 	return snap, false, nil
 }
 
+// unskip forgets the skips of the applied fix c's finding, whatever its
+// message said when it was skipped.
+func (f *fixer) unskip(c lint.Finding) {
+	fp := lint.Fingerprint(c) + "\x00"
+	for k := range f.skipped {
+		if strings.HasPrefix(k, fp) {
+			delete(f.skipped, k)
+		}
+	}
+}
+
 func (f *fixer) skip(c lint.Finding, reason string) {
-	fp := lint.Fingerprint(c)
+	fp := lint.Fingerprint(c) + "\x00" + c.Message
 	if _, seen := f.skipped[fp]; !seen && !slices.Contains(f.skipOrder, fp) {
 		f.skipOrder = append(f.skipOrder, fp)
 	}

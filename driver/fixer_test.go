@@ -220,6 +220,9 @@ func TestFixPlanner(t *testing.T) {
 					t.Errorf("want/%s, but %s did not change", f, f)
 				}
 			}
+			// Valid: every object of the fixed repository decodes
+			// strictly (no key twice in a mapping).
+			checkStrictRender(t, open())
 			// Effective on disk: a fresh lint of the written files has no
 			// finding that had a fix applied.
 			snap, err := open().Lint(ctx)

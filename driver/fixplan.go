@@ -20,10 +20,15 @@ import (
 
 // plan is the edits a set of candidate findings needs, by file.
 type plan struct {
-	// raw are edits on files that are not YAML documents (templates).
-	raw   []rawEdit
-	orig  map[string][]byte // content before the plan (nil: new file)
-	files map[string][]byte // content after
+	// tmpl are the patches planned into Helm templates, by file (in the
+	// order of tmplFiles), and tmplWhy why each candidate's go there (no
+	// values key reaches the field); raw are the edits they lower to.
+	tmpl      map[string][]fix.TemplatePatch
+	tmplFiles []string
+	tmplWhy   map[int]string
+	raw       []fix.OwnedEdit
+	orig      map[string][]byte // content before the plan (nil: new file)
+	files     map[string][]byte // content after
 	// by[i] are the files candidate i's fix touches.
 	by map[int][]string
 	// failed[i] says why candidate i cannot be fixed.
@@ -170,8 +175,25 @@ func (f *fixer) plan(ctx context.Context, snap *Snapshot, cands []lint.Finding) 
 		}
 	}
 
+	f.templateEdits(p)
 	f.lowerPlan(p, docs, docOrder, news, newOrder)
 	return p
+}
+
+// templateEdits lowers the planned template patches of every candidate
+// together, file by file, so that the fields several fixes add to one
+// mapping go in as one entry and an edit several targets want is made
+// once (fix.TemplateEdits).
+func (f *fixer) templateEdits(p *plan) {
+	for _, file := range p.tmplFiles {
+		edits, failed := fix.TemplateEdits(file, f.read(file), p.tmpl[file])
+		p.raw = append(p.raw, edits...)
+		for o, reason := range failed {
+			if _, ok := p.failed[o]; !ok {
+				p.failed[o] = fmt.Sprintf("%s (no template edit: %s)", p.tmplWhy[o], reason)
+			}
+		}
+	}
 }
 
 // helmValues plans a Helm-rendered finding's patches into the values
@@ -184,19 +206,24 @@ func (f *fixer) helmValues(ctx context.Context, snap *Snapshot, c lint.Finding, 
 		p   fix.Patch
 	}
 	var out []planned
-	var raws []rawEdit
+	type inTemplate struct {
+		file string
+		tp   fix.TemplatePatch
+	}
+	var tmpl []inTemplate
+	why := ""
 	for _, pt := range c.Fix.Patches {
 		site, err := snap.renderer.ValuesSite(ctx, src.target, src.object, pt.Path)
 		var nk *render.NoValuesKeyError
 		if errors.As(err, &nk) && nk.Template.File != "" {
 			// No values key reaches the field: edit the template's
 			// literal YAML, where it has the field's parent as a plain
-			// line.
-			e, terr := fix.TemplateEdit(f.read(nk.Template.File), nk.Template.Line, src.object.Node, pt)
-			if terr != nil {
-				return fmt.Errorf("%v (no template edit: %v)", err, terr)
+			// line (lowered with the other candidates' template
+			// patches, in templateEdits).
+			tmpl = append(tmpl, inTemplate{nk.Template.File, fix.TemplatePatch{Line: nk.Template.Line, Obj: src.object.Node, Patch: pt, Owner: i}})
+			if why == "" {
+				why = err.Error()
 			}
-			raws = append(raws, rawEdit{file: nk.Template.File, edit: e, owner: i})
 			continue
 		}
 		if err != nil {
@@ -215,7 +242,16 @@ func (f *fixer) helmValues(ctx context.Context, snap *Snapshot, c lint.Finding, 
 	for _, pl := range out {
 		addDoc(pl.doc, i, pl.p)
 	}
-	p.raw = append(p.raw, raws...)
+	for _, pl := range tmpl {
+		if p.tmpl == nil {
+			p.tmpl, p.tmplWhy = map[string][]fix.TemplatePatch{}, map[int]string{}
+		}
+		if _, ok := p.tmpl[pl.file]; !ok {
+			p.tmplFiles = append(p.tmplFiles, pl.file)
+		}
+		p.tmpl[pl.file] = append(p.tmpl[pl.file], pl.tp)
+		p.tmplWhy[i] = why
+	}
 	return nil
 }
 
@@ -223,13 +259,6 @@ func (f *fixer) helmValues(ctx context.Context, snap *Snapshot, c lint.Finding, 
 type inlineEdit struct {
 	line, col int
 	path      ypath.Path
-}
-
-// rawEdit is an edit planned on text that is not YAML (a Helm template).
-type rawEdit struct {
-	file  string
-	edit  fix.Edit
-	owner int
 }
 
 // noSourceReason says why a finding's object, not rendered by Helm (whose
@@ -539,11 +568,7 @@ func (f *fixer) lowerPlan(p *plan, docs map[docKey]*docEdit, docOrder []docKey, 
 		de := docs[k]
 		dps = append(dps, fix.DocPatches{File: de.file, Node: de.node, Patches: de.patches, Owners: de.owners})
 	}
-	var raw []fix.OwnedEdit
-	for _, re := range p.raw {
-		raw = append(raw, fix.OwnedEdit{File: re.file, Edit: re.edit, Owner: re.owner})
-	}
-	low := fix.LowerFiles(f.read, dps, raw)
+	low := fix.LowerFiles(f.read, dps, p.raw)
 	maps.Copy(p.orig, low.Orig)
 	maps.Copy(p.files, low.Files)
 	maps.Copy(p.failed, low.Failed)

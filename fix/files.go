@@ -18,7 +18,8 @@ type DocPatches struct {
 }
 
 // OwnedEdit is a byte edit on a file that is not lowered from patches (a
-// Helm template line), owned by one fix.
+// Helm template line), owned by one fix. Several owners of one edit each
+// have an OwnedEdit with the same Edit.
 type OwnedEdit struct {
 	File  string
 	Edit  Edit
@@ -38,8 +39,9 @@ type Lowered struct {
 
 // LowerFiles lowers the patches of every document onto the content that
 // read returns for its file (nil: it cannot be read), adds the owned
-// edits, and applies each file's edits. It is the generic half of placing
-// fixes: which document a patch belongs in is the caller's business.
+// edits (byte-identical owned edits of a file once), and applies each
+// file's edits. It is the generic half of placing fixes: which document a
+// patch belongs in is the caller's business.
 //
 // A document whose patches do not lower together is retried one owner at
 // a time: owners that fail alone are marked failed, and of the rest each
@@ -114,7 +116,19 @@ func LowerFiles(read func(file string) []byte, docs []DocPatches, raw []OwnedEdi
 			add(d.File, es, kept)
 		}
 	}
+	// Byte-identical edits at one place are one edit with several owners
+	// (the same template edit planned for each target that renders it):
+	// applied once, not once per owner.
+	seen := map[string]map[Edit]bool{}
 	for _, r := range raw {
+		if seen[r.File][r.Edit] {
+			add(r.File, nil, []int{r.Owner})
+			continue
+		}
+		if seen[r.File] == nil {
+			seen[r.File] = map[Edit]bool{}
+		}
+		seen[r.File][r.Edit] = true
 		add(r.File, []Edit{r.Edit}, []int{r.Owner})
 	}
 	for _, file := range order {
