@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -62,6 +63,10 @@ import (
 // detAPIVersion is the apiVersion of the lookups that stand in for the
 // replaced functions.
 const detAPIVersion = "det.kubeharden.invalid/v1"
+
+// detErrRE matches what the engine says before the error of a
+// stand-in.
+var detErrRE = regexp.MustCompile(`at <lookup "det\.kubeharden\.invalid/v1" "\d+" "">: error calling lookup: `)
 
 // detSite is one call site of a replaced function.
 type detSite struct {

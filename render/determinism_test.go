@@ -197,3 +197,18 @@ func parseTemplateForTest(src string) (map[string]*parse.Tree, error) {
 	_, err := t.Parse(src, "", "", trees)
 	return trees, err
 }
+
+// TestDeterministicError: an error of a replaced function names the
+// function and the template line, not the lookup standing in for it.
+func TestDeterministicError(t *testing.T) {
+	dir := t.TempDir()
+	writeTree(t, dir, map[string]string{
+		"c/Chart.yaml":       "apiVersion: v2\nname: c\nversion: 0.1.0\n",
+		"c/templates/x.yaml": "a: 1\nb: {{ randAlphaNum \"x\" }}\n",
+	})
+	_, err := newHelmRenderer(t, dir, Options{}).Render(context.Background(), &Target{Kind: KindHelm, Path: "c"})
+	want := "c/templates/x.yaml:2: template execution failed: randAlphaNum: argument 1 is a string, not an integer"
+	if err == nil || err.Error() != want {
+		t.Errorf("error %v, want %s", err, want)
+	}
+}

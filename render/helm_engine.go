@@ -252,7 +252,9 @@ var tmplErrPrefixRE = regexp.MustCompile(`^(?:template: |parse error at \(|execu
 // templateError converts an engine error into an *Error on the template
 // file and line it names.
 func templateError(dir string, err error, tmpls map[string]*tmplFile) *Error {
-	msg := err.Error()
+	// The stand-ins of replaced functions are lookups (determinism.go);
+	// their errors name the function.
+	msg := detErrRE.ReplaceAllString(err.Error(), "")
 	for _, m := range tmplLocRE.FindAllStringSubmatch(msg, -1) {
 		tf, ok := tmpls[m[1]]
 		if !ok {
