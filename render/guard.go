@@ -79,11 +79,17 @@ type helmGuard struct {
 	budget int64 // bytes counted so far
 	// err is the error that stopped the template, when the guard did.
 	err *Error
+	// det runs the stand-ins of the non-deterministic functions
+	// (determinism.go).
+	det *detState
 }
 
 // GetClientFor implements helm.ClientProvider. Real lookups find
 // nothing, as with no cluster; the guard's own lookups are counted.
 func (g *helmGuard) GetClientFor(apiVersion, kind string) (dynamic.NamespaceableResourceInterface, bool, error) {
+	if apiVersion == detAPIVersion {
+		return g.det.client(kind)
+	}
 	if apiVersion != guardAPIVersion {
 		return notFound{}, false, nil
 	}
@@ -139,18 +145,22 @@ func renderGuarded(ch *helm.Chart, top *helm.RenderValues, g *helmGuard, tmpls m
 }
 
 // instrumentChart instruments the templates of ch and its subcharts in
-// place (replacing each template's Data, never its bytes) and refuses
-// function calls that would make more than the output limit.
+// place (replacing each template's Data, never its bytes), refuses
+// function calls that would make more than the output limit, and, with
+// g.det set, replaces the non-deterministic functions (determinism.go).
 func instrumentChart(c *helm.Chart, g *helmGuard, tmpls map[string]*tmplFile) error {
 	for _, f := range c.Templates() {
-		file := path.Join(c.FullPath(), f.Name())
-		line := true
+		name := path.Join(c.FullPath(), f.Name())
+		file, line := name, true
 		if tf := tmpls[file]; tf != nil {
 			file, line = tf.file, !tf.archive
 		}
 		data, err := instrument(file, line, f.Data(), g)
 		if err != nil {
 			return err
+		}
+		if g.det != nil {
+			data = determinize(name, data, g.det)
 		}
 		f.SetData(data)
 	}

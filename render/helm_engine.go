@@ -23,7 +23,9 @@ import (
 //  2. merge values: values files, inline values, --set parameters;
 //  3. ProcessDependenciesWithMerge, ToRenderValues, values.schema.json;
 //  4. render every template with engine.Engine{} (no cluster: lookup
-//     returns nothing, getHostByName returns "");
+//     returns nothing, getHostByName returns ""), sprig's random, crypto
+//     and clock functions replaced by deterministic ones seeded by the
+//     target and the call site (determinism.go);
 //  5. split the output into objects whose source map points into the
 //     template that wrote them.
 
@@ -162,7 +164,8 @@ func (r *Renderer) renderChart(ctx context.Context, dir string, t *Target, opts 
 	}
 
 	tmpls := templateFiles(ch, b.ix)
-	g := &helmGuard{ctx: ctx, limit: r.opts.MaxOutput}
+	g := &helmGuard{ctx: ctx, limit: r.opts.MaxOutput,
+		det: &detState{target: t.ID(), limit: r.opts.MaxOutput}}
 	out, err := renderGuarded(ch, top, g, tmpls)
 	if g.err != nil {
 		return helmRun{}, g.err
@@ -249,7 +252,9 @@ var tmplErrPrefixRE = regexp.MustCompile(`^(?:template: |parse error at \(|execu
 // templateError converts an engine error into an *Error on the template
 // file and line it names.
 func templateError(dir string, err error, tmpls map[string]*tmplFile) *Error {
-	msg := err.Error()
+	// The stand-ins of replaced functions are lookups (determinism.go);
+	// their errors name the function.
+	msg := detErrRE.ReplaceAllString(err.Error(), "")
 	for _, m := range tmplLocRE.FindAllStringSubmatch(msg, -1) {
 		tf, ok := tmpls[m[1]]
 		if !ok {
