@@ -17,7 +17,8 @@ import (
 // the objects as YAML, and the string data of Secret/rnd.
 func renderText(t testing.TB, dir string, target *Target) (string, map[string]string) {
 	t.Helper()
-	objs, err := newHelmRenderer(t, dir, Options{}).Render(context.Background(), target)
+	res, err := newHelmRenderer(t, dir, Options{}).Render(context.Background(), target)
+	objs := res.Objects
 	if err != nil {
 		t.Fatal(err)
 	}
