@@ -89,6 +89,7 @@ var readOnlyRootFilesystemRule = &lint.Rule{
 	Check: containerCheck(notEphemeral, checkReadOnlyRootFilesystem),
 	Fix: "Sets securityContext.readOnlyRootFilesystem: true on the container; an application that writes " +
 		"to its file system then needs an emptyDir mounted where it writes.",
+	FixRisk: riskDoc(riskReadOnlyRootFilesystem),
 }
 
 var resourcesUnsetRule = &lint.Rule{
@@ -170,6 +171,7 @@ var automountServiceAccountTokenRule = &lint.Rule{
 	After:       podExample{pod: "serviceAccountName: web\nautomountServiceAccountToken: false\n"}.deployment(),
 	Check:       podCheck(checkAutomountToken),
 	Fix:         "Sets automountServiceAccountToken: false on the pod spec.",
+	FixRisk:     riskDoc(riskAutomount),
 }
 
 var defaultServiceAccountRule = &lint.Rule{
@@ -469,7 +471,7 @@ func checkAutomountToken(p *lint.Pass, o *lint.Object, pt *lint.PodTemplate) []i
 	fx := setFix("set automountServiceAccountToken: false on the pod", pt.SpecPath.Append("automountServiceAccountToken"), false)
 	return []issue{{lint.Path{"automountServiceAccountToken"}, fmt.Sprintf(
 		"mounts an API token for service account %q, which has no RBAC binding in the repo", sa.name),
-		fx}}
+		withRisk(fx, riskAutomount)}}
 }
 
 type namespacedName struct{ namespace, name string }
