@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -21,6 +22,7 @@ func newFixCmd(e env) *cobra.Command {
 		failOn   string
 		showDiff bool
 		auditLog string
+		risk     string
 	)
 	cmd := &cobra.Command{
 		Use:   "fix [PATH...]",
@@ -61,6 +63,10 @@ be written.`,
 			if format != "text" && format != "json" {
 				return usageError("unknown format %q (want text or json)", format)
 			}
+			maxRisk, err := lint.ParseFixRisk(risk)
+			if risk != "" && err != nil {
+				return usageError("--risk: %v", err)
+			}
 			for _, id := range ruleIDs {
 				if rules.ByID(id) == nil {
 					return usageError("--rule: unknown rule %q (see kubeharden rules)", id)
@@ -71,7 +77,7 @@ be written.`,
 				return err
 			}
 			stop := startProgress(r, cmd.ErrOrStderr(), quiet(cmd))
-			res, err := r.Fix(cmd.Context(), driver.FixOptions{Rules: ruleIDs})
+			res, err := r.Fix(cmd.Context(), driver.FixOptions{Rules: ruleIDs, MaxRisk: maxRisk})
 			stop()
 			if err != nil {
 				return &codeError{code: exitError, err: err}
@@ -91,7 +97,7 @@ be written.`,
 				} else if showDiff {
 					writeFixDiff(out, res)
 				}
-				writeFixText(summary, res, dryRun, writeErrs, quiet(cmd))
+				writeFixText(summary, res, dryRun, writeErrs, quiet(cmd), maxRisk)
 			}
 			if err != nil {
 				return &codeError{code: exitError, err: err}
@@ -109,12 +115,14 @@ be written.`,
 	cmd.Flags().StringArrayVar(&ruleIDs, "rule", nil, "fix only the findings of this rule; repeat for several")
 	cmd.Flags().StringVarP(&format, "format", "f", "text", "output format: text or json (applied and skipped fixes with reasons)")
 	cmd.Flags().StringVar(&failOn, "fail-on", "low", "exit 1 when a finding of this severity or higher remains (info, low, medium, high, critical, or none)")
+	cmd.Flags().StringVar(&risk, "risk", "", "write only fixes of this risk class or a lesser one: safe (cannot stop a working workload) or may-break (default: all)")
 	cmd.Flags().BoolVar(&showDiff, "diff", false, "also print the unified diff of what is written")
 	cmd.Flags().StringVar(&auditLog, "audit-log", "", "Kubernetes audit log (audit.k8s.io/v1 Event JSON lines) whose evidence narrows RBAC wildcards to the verbs and resources actually used")
 	// --quiet (-q) is the root's: it also prints only the summary line.
 	cmd.RegisterFlagCompletionFunc("rule", completeRuleIDs)
 	cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions([]string{"text", "json"}, cobra.ShellCompDirectiveNoFileComp))
 	cmd.RegisterFlagCompletionFunc("fail-on", completeFailOn)
+	cmd.RegisterFlagCompletionFunc("risk", cobra.FixedCompletions([]string{"safe", "may-break"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
 
@@ -124,13 +132,13 @@ func writeFixDiff(w io.Writer, res *driver.FixResult) {
 	}
 }
 
-func writeFixText(w io.Writer, res *driver.FixResult, dryRun bool, writeErrs []error, quiet bool) {
+func writeFixText(w io.Writer, res *driver.FixResult, dryRun bool, writeErrs []error, quiet bool, maxRisk lint.FixRisk) {
 	if !quiet {
 		for _, a := range res.Applied {
-			fmt.Fprintf(w, "fixed   %s  %s  %s (%s)\n", a.Finding.Location, a.Finding.Rule.ID, a.Finding.Fix.Description, a.Finding.Object.Resource)
+			fmt.Fprintf(w, "fixed   %s  %s  %s (%s) [%s]\n", a.Finding.Location, a.Finding.Rule.ID, a.Finding.Fix.Description, a.Finding.Object.Resource, a.Finding.Fix.Risk.Class())
 		}
 		for _, s := range res.Skipped {
-			fmt.Fprintf(w, "skipped %s  %s  %s\n", s.Finding.Location, s.Finding.Rule.ID, s.Reason)
+			fmt.Fprintf(w, "skipped %s  %s  %s [%s]\n", s.Finding.Location, s.Finding.Rule.ID, s.Reason, s.Finding.Fix.Risk.Class())
 		}
 		for _, e := range res.Final.Errors {
 			fmt.Fprintf(w, "error   %s\n", describeError(e))
@@ -146,6 +154,15 @@ func writeFixText(w io.Writer, res *driver.FixResult, dryRun bool, writeErrs []e
 	files := res.FixedFiles()
 	total := len(res.Applied) + len(res.Skipped)
 	fmt.Fprintf(w, "applied %d of %d fixes; %s %d %s", len(res.Applied), total, verb, len(files), plural(len(files), "file"))
+	riskier := 0
+	for _, f := range res.Final.Findings {
+		if driver.HasFix(f) && !f.Fix.Risk.AtMost(maxRisk) {
+			riskier++
+		}
+	}
+	if riskier > 0 {
+		fmt.Fprintf(w, "; %d %s riskier than --risk %s not tried", riskier, plural(riskier, "fix"), maxRisk)
+	}
 	if n := len(res.Unfixable()); n > 0 {
 		fmt.Fprintf(w, "; %d %s without an automatic fix", n, plural(n, "finding"))
 	}
@@ -155,6 +172,9 @@ func writeFixText(w io.Writer, res *driver.FixResult, dryRun bool, writeErrs []e
 func plural(n int, word string) string {
 	if n == 1 {
 		return word
+	}
+	if strings.HasSuffix(word, "x") {
+		return word + "es"
 	}
 	return word + "s"
 }

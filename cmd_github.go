@@ -80,7 +80,7 @@ func (e githubEngine) Fix(ctx context.Context, dir string) (*github.Remediation,
 	for _, a := range res.Applied {
 		gf := githubFinding(a.Finding)
 		rem.Applied = append(rem.Applied, github.AppliedFix{Rule: gf.Rule, Resource: gf.Resource, Files: a.Files,
-			Description: a.Finding.Fix.Description, URL: gf.URL})
+			Description: a.Finding.Fix.Description, URL: gf.URL, Risk: gf.FixRisk, RiskReason: gf.FixRiskReason})
 	}
 	for _, f := range res.Final.Findings {
 		rem.Remaining = append(rem.Remaining, githubFinding(f))
@@ -104,6 +104,9 @@ func githubFinding(f lint.Finding) github.Finding {
 	}
 	if f.Location.Known() {
 		gf.File, gf.Line, gf.Column = f.Location.File, f.Location.Line, f.Location.Column
+	}
+	if f.Fix != nil {
+		gf.FixRisk, gf.FixRiskReason = f.Fix.Risk.Class(), f.Fix.RiskReason
 	}
 	return gf
 }

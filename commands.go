@@ -397,7 +397,7 @@ func writeRulesMarkdown(w io.Writer, all []*lint.Rule) {
 			fmt.Fprintf(w, "\n**Remediation:** %s\n", r.Remediation)
 		}
 		if r.Fix != "" {
-			fmt.Fprintf(w, "\n**Automatic fix** (`kubeharden fix`): %s\n", r.Fix)
+			fmt.Fprintf(w, "\n**Automatic fix** (`kubeharden fix`): %s\n\n**Fix risk:** %s\n", r.Fix, r.FixRisk)
 		}
 		if r.Before != "" {
 			fmt.Fprintf(w, "\nFails:\n\n```yaml\n%s```\n", ensureNewline(r.Before))
@@ -447,7 +447,7 @@ func printRuleDoc(w io.Writer, r *lint.Rule) {
 		fmt.Fprintf(w, "\nremediation: %s\n", r.Remediation)
 	}
 	if r.Fix != "" {
-		fmt.Fprintf(w, "automatic fix: %s\n", r.Fix)
+		fmt.Fprintf(w, "automatic fix: %s\nfix risk: %s\n", r.Fix, r.FixRisk)
 	}
 	if r.Before != "" {
 		fmt.Fprintf(w, "\nfailing example:\n\n%s\n", indent(r.Before))

@@ -33,6 +33,10 @@ const maxFixRounds = 6
 type FixOptions struct {
 	// Rules limits the fixes to these rule IDs; empty means all.
 	Rules []string
+	// MaxRisk limits the fixes to those no riskier than this class
+	// (lint.FixSafe: only fixes that cannot stop a working workload);
+	// empty means every class.
+	MaxRisk lint.FixRisk
 }
 
 // AppliedFix is a finding whose fix verified.
@@ -209,7 +213,7 @@ func (f *fixer) skip(c lint.Finding, reason string) {
 func (f *fixer) candidates(snap *Snapshot) []lint.Finding {
 	var now, later []lint.Finding
 	for _, fd := range snap.Findings {
-		if !HasFix(fd) || len(f.opts.Rules) > 0 && !slices.Contains(f.opts.Rules, fd.Rule.ID) {
+		if !HasFix(fd) || len(f.opts.Rules) > 0 && !slices.Contains(f.opts.Rules, fd.Rule.ID) || !fd.Fix.Risk.AtMost(f.opts.MaxRisk) {
 			continue
 		}
 		if f.wanted != nil && !f.wanted[snap.sources[fd.Object].target.ID()] {

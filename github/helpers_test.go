@@ -178,6 +178,7 @@ func (e *fakeEngine) scan(dir string) ([]Finding, map[string][]byte, error) {
 				nl := slicesClone(orig)
 				nl[i] = m[1] + m[2] + ": good"
 				f.Fix = &fix.FileChange{Path: rel, Old: data, New: []byte(strings.Join(nl, "\n"))}
+				f.FixRisk, f.FixRiskReason = lint.FixMayBreak, "a reader may want it bad"
 				lines[i] = nl[i]
 				changed = true
 			}
@@ -221,8 +222,14 @@ func (e *fakeEngine) Fix(ctx context.Context, dir string) (*Remediation, error) 
 			rem.Remaining = append(rem.Remaining, f)
 			continue
 		}
+		// ConfigMap a's fix may break it, the others' are safe.
+		risk, reason := lint.FixSafe, "good is what every reader of the key expects"
+		if f.Resource == "ConfigMap/default/a" {
+			risk, reason = lint.FixMayBreak, "a reader of a may want it bad"
+		}
 		rem.Applied = append(rem.Applied, AppliedFix{Rule: f.Rule, Resource: f.Resource, Files: []string{f.File},
-			Description: "set " + strings.TrimPrefix(f.Resource, "ConfigMap/default/") + ": good", URL: f.URL})
+			Description: "set " + strings.TrimPrefix(f.Resource, "ConfigMap/default/") + ": good", URL: f.URL,
+			Risk: risk, RiskReason: reason})
 	}
 	return rem, nil
 }

@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+
+	"github.com/kubeharden/kubeharden/lint"
 )
 
 // marker is the hidden fingerprint every comment of the bot ends with,
@@ -81,10 +83,22 @@ func commentBody(f Finding, s *Suggestion) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "**%s** · [%s](%s) · kubeharden\n\n%s\n\n%s\n", f.Severity, code(f.Rule), f.URL, text(f.Message), code(f.Resource))
 	if s != nil {
+		if f.FixRisk != "" {
+			fmt.Fprintf(&b, "\nFix risk: %s\n", riskText(f.FixRisk, f.FixRiskReason))
+		}
 		b.WriteString("\n" + s.Block())
 	}
 	b.WriteString("\n" + marker(f.Fingerprint))
 	return b.String()
+}
+
+// riskText is a fix's risk class in bold, with its reason.
+func riskText(risk lint.FixRisk, reason string) string {
+	s := "**" + string(risk.Class()) + "**"
+	if reason != "" {
+		s += " — " + text(reason)
+	}
+	return s
 }
 
 // truncate cuts a body at a line boundary under maxBody and says so.

@@ -13,6 +13,8 @@ import (
 	"strings"
 
 	gh "github.com/google/go-github/v60/github"
+
+	"github.com/kubeharden/kubeharden/lint"
 )
 
 // DefaultBranch is the branch remediations are written to.
@@ -288,11 +290,20 @@ func fileMode(dir, file string) string {
 	return "100644"
 }
 
+// rollback says, per risk class, what merging the class's fixes risks
+// and how to undo them.
+var rollback = map[lint.FixRisk]string{
+	lint.FixMayBreak: "Each of these can stop a working workload (the Risk column says how): roll them out where a failure is seen " +
+		"before it matters (a staging environment first). To roll one back, revert its lines in the listed files; to roll back all of them, revert the commit of this pull request.",
+	lint.FixSafe: "These cannot stop a working workload. To roll one back anyway, revert its lines in the listed files; " +
+		"to roll back all of them, revert the commit of this pull request.",
+}
+
 func commitMessage(res *RemediateResult, rem *Remediation) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "kubeharden: apply %s\n\nOn %s at %s:\n\n", plural(len(rem.Applied), "automatic fix"), res.Base, res.BaseSHA)
 	for _, a := range rem.Applied {
-		fmt.Fprintf(&b, "- %s: %s: %s (%s)\n", strings.Join(a.Files, ", "), a.Rule, a.Description, a.Resource)
+		fmt.Fprintf(&b, "- %s: %s: %s (%s) [%s]\n", strings.Join(a.Files, ", "), a.Rule, a.Description, a.Resource, a.Risk.Class())
 	}
 	return b.String()
 }
@@ -303,12 +314,28 @@ func (c *Client) pullBody(o RemediateOptions, res *RemediateResult, rem *Remedia
 	var b strings.Builder
 	fmt.Fprintf(&b, "kubeharden fixed %s on `%s` at %s. Each fix was verified before it was written: the targets re-render, the finding is gone and no other appears.\n\n",
 		plural(len(rem.Applied), "finding"), res.Base, res.BaseSHA)
-	if len(rem.Applied) > 0 {
-		b.WriteString("### Applied fixes\n\n| Rule | Resource | File | What changed | Evidence |\n| --- | --- | --- | --- | --- |\n")
+	// Fixes that can stop a working workload come first, each class
+	// with how to roll it back.
+	for _, class := range []lint.FixRisk{lint.FixMayBreak, lint.FixSafe} {
+		var fixes []AppliedFix
 		for _, a := range rem.Applied {
+			if a.Risk.Class() == class {
+				fixes = append(fixes, a)
+			}
+		}
+		if len(fixes) == 0 {
+			continue
+		}
+		fmt.Fprintf(&b, "### Applied fixes: %s (%d)\n\n%s\n\n", class, len(fixes), rollback[class])
+		b.WriteString("| Rule | Resource | File | What changed | Risk | Evidence |\n| --- | --- | --- | --- | --- | --- |\n")
+		for _, a := range fixes {
 			ev := "—"
 			if a.Evidence != "" {
 				ev = text(a.Evidence)
+			}
+			risk := "—"
+			if a.RiskReason != "" {
+				risk = text(a.RiskReason)
 			}
 			// Links go to the branch's commit: a file the fix creates is
 			// not on the base.
@@ -316,7 +343,7 @@ func (c *Client) pullBody(o RemediateOptions, res *RemediateResult, rem *Remedia
 			for _, f := range a.Files {
 				links = append(links, fmt.Sprintf("[%s](%s)", code(f), c.fileLink(o.Owner, o.Repo, res.Commit, f, 0)))
 			}
-			fmt.Fprintf(&b, "| [%s](%s) | %s | %s | %s | %s |\n", code(a.Rule), a.URL, code(a.Resource), strings.Join(links, "<br>"), text(a.Description), ev)
+			fmt.Fprintf(&b, "| [%s](%s) | %s | %s | %s | %s | %s |\n", code(a.Rule), a.URL, code(a.Resource), strings.Join(links, "<br>"), text(a.Description), risk, ev)
 		}
 		b.WriteString("\n")
 	}

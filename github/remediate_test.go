@@ -74,8 +74,12 @@ func TestRemediateFlow(t *testing.T) {
 		t.Errorf("pull request %+v", pr)
 	}
 	for _, want := range []string{
-		"| Rule | Resource | File | What changed | Evidence |",
-		"| [`no-bad`](" + "https://github.com/kubeharden/kubeharden/blob/main/docs/rules.md#no-bad) | `ConfigMap/default/a` | [`deploy.yaml`](" + srv.WebURL() + "/acme/gitops/blob/" + res.Commit + "/deploy.yaml) | set a: good | — |",
+		"### Applied fixes: may-break (1)\n\nEach of these can stop a working workload",
+		"### Applied fixes: safe (1)\n\nThese cannot stop a working workload. To roll one back anyway, revert its lines in the listed files; " +
+			"to roll back all of them, revert the commit of this pull request.",
+		"| Rule | Resource | File | What changed | Risk | Evidence |",
+		"| [`no-bad`](" + "https://github.com/kubeharden/kubeharden/blob/main/docs/rules.md#no-bad) | `ConfigMap/default/a` | [`deploy.yaml`](" + srv.WebURL() + "/acme/gitops/blob/" + res.Commit + "/deploy.yaml) | set a: good | a reader of a may want it bad | — |",
+		"| `ConfigMap/default/x` | [`run.sh`](" + srv.WebURL() + "/acme/gitops/blob/" + res.Commit + "/run.sh) | set x: good | good is what every reader of the key expects | — |",
 		"### Left without an automatic fix (1)",
 		"far must not be bad",
 	} {

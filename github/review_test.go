@@ -113,7 +113,8 @@ func TestReviewFlow(t *testing.T) {
 	if cm.Path != "deploy.yaml" || cm.Line != 6 || cm.StartLine != 0 || cm.Side != "RIGHT" {
 		t.Errorf("comment at %s:%d-%d %s", cm.Path, cm.StartLine, cm.Line, cm.Side)
 	}
-	for _, want := range []string{"**high**", "`no-bad`", "priv must not be bad", "```suggestion\n  priv: good\n```\n", marker(fingerprintOf("priv"))} {
+	for _, want := range []string{"**high**", "`no-bad`", "priv must not be bad", "Fix risk: **may-break** — a reader may want it bad\n",
+		"```suggestion\n  priv: good\n```\n", marker(fingerprintOf("priv"))} {
 		if !strings.Contains(cm.Body, want) {
 			t.Errorf("comment lacks %q:\n%s", want, cm.Body)
 		}

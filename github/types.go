@@ -27,6 +27,10 @@ type Finding struct {
 	// Fix is the finding's own fix alone, when it has one that changes a
 	// single file.
 	Fix *fix.FileChange
+	// FixRisk and FixRiskReason are the risk class of the finding's
+	// automatic fix and why (lint.FixInfo's); empty when it has none.
+	FixRisk       lint.FixRisk
+	FixRiskReason string
 }
 
 // LintResult is what linting one checkout found.
@@ -72,4 +76,8 @@ type AppliedFix struct {
 	// Evidence is what justified the change beyond the rule (an audit
 	// log excerpt for an RBAC narrowing); "" when none.
 	Evidence string
+	// Risk is the fix's risk class (an empty one counts as
+	// lint.FixMayBreak), RiskReason why.
+	Risk       lint.FixRisk
+	RiskReason string
 }

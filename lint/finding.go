@@ -2,6 +2,7 @@ package lint
 
 import (
 	"cmp"
+	"fmt"
 	"slices"
 
 	yaml "go.yaml.in/yaml/v3"
@@ -53,6 +54,57 @@ type FixInfo struct {
 	// namespace's Pod Security level): the planner applies it only once
 	// no other fix is left to apply.
 	Deferred bool
+	// Risk says whether the fix can stop a workload that works today.
+	// Every automatic fix declares it; an empty Risk is treated as
+	// FixMayBreak.
+	Risk FixRisk
+	// RiskReason says why, as a lowercase clause ("the image may run as
+	// root"); required for FixMayBreak, where it says what can break.
+	RiskReason string
+}
+
+// FixRisk is the risk class of an automatic fix: whether merging it can
+// stop a working workload. The classes are ordered, FixSafe first.
+type FixRisk string
+
+// The risk classes, from the least risky.
+const (
+	// FixSafe fixes cannot stop a working workload: seccomp
+	// RuntimeDefault, allowPrivilegeEscalation: false, RBAC narrowed to
+	// what the audit log shows was used.
+	FixSafe FixRisk = "safe"
+	// FixMayBreak fixes can stop a working workload (runAsNonRoot on an
+	// image that runs as root, a default-deny NetworkPolicy); roll them
+	// out with a test of the workload.
+	FixMayBreak FixRisk = "may-break"
+)
+
+// FixRisks are the risk classes, from the least risky.
+var FixRisks = []FixRisk{FixSafe, FixMayBreak}
+
+// ParseFixRisk reads a risk class by its name; anything else is an error
+// naming the classes.
+func ParseFixRisk(s string) (FixRisk, error) {
+	for _, r := range FixRisks {
+		if s == string(r) {
+			return r, nil
+		}
+	}
+	return "", fmt.Errorf("unknown fix risk %q (want %s or %s)", s, FixSafe, FixMayBreak)
+}
+
+// Class is r as declared, with an undeclared risk taken as FixMayBreak.
+func (r FixRisk) Class() FixRisk {
+	if r == FixSafe {
+		return FixSafe
+	}
+	return FixMayBreak
+}
+
+// AtMost reports whether r is no riskier than limit; an empty limit
+// allows every class.
+func (r FixRisk) AtMost(limit FixRisk) bool {
+	return limit == "" || limit.Class() == FixMayBreak || r.Class() == FixSafe
 }
 
 // Error is a target or file that could not be discovered, rendered or

@@ -32,6 +32,11 @@ type Rule struct {
 	// set may still leave some findings without a fix (the finding's
 	// message then says why).
 	Fix string
+	// FixRisk says in one sentence, for the catalogue, which risk class
+	// the rule's fixes declare (FixInfo.Risk) and why: "may-break: the
+	// image may run as root". Required when Fix is set, and it names
+	// every class the fixes declare.
+	FixRisk string
 	// Links point at the Kubernetes documentation or hardening guides.
 	Links []string
 	// Severity is the default severity of the rule's findings.

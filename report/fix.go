@@ -36,6 +36,17 @@ type FixOutcome struct {
 	Reason  string
 }
 
+// FixRisk is the risk class of fx as users read it: "safe", or
+// "may-break: <reason>" (the reason when there is one). A fix that
+// declares no class is shown as may-break.
+func FixRisk(fx *lint.FixInfo) string {
+	class := fx.Risk.Class()
+	if fx.RiskReason == "" || class == lint.FixSafe {
+		return string(class)
+	}
+	return string(class) + ": " + fx.RiskReason
+}
+
 // FixedFile is one file a fix run changes or creates, as a unified diff.
 type FixedFile struct {
 	Path    string

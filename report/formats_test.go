@@ -39,7 +39,7 @@ func hostileReport(t testing.TB) *Report {
 				Rule: ruleRunAsNonRoot, Severity: lint.High, Object: obj, Message: hostileMessage,
 				Field:    path(t, `metadata.labels["a|b"]`),
 				Location: lint.Location{File: hostileFile, Line: 3, Column: 2, Origin: lint.OriginManifest},
-				Fix:      &lint.FixInfo{Description: "set ]]> | \n"},
+				Fix:      &lint.FixInfo{Description: "set ]]> | \n", Risk: lint.FixMayBreak, RiskReason: "]]> | \x1b[31m\n"},
 			},
 			{Rule: ruleLatestTag, Severity: lint.Low, Object: obj, Message: hostileMessage},
 		},
@@ -249,7 +249,7 @@ func TestJUnitEscaping(t *testing.T) {
 		t.Errorf("failing test case does not round-trip: %+v", f)
 	}
 	wantBody := clean(hostileFile) + ":3:2: " + clean(hostileMessage) + "\n"
-	if !strings.HasPrefix(f.Failure.Body, wantBody) || !strings.Contains(f.Failure.Body, "fix: set ]]> | \\n\n") {
+	if !strings.HasPrefix(f.Failure.Body, wantBody) || !strings.Contains(f.Failure.Body, "fix: set ]]> | \\n (may-break: ]]> | \\x1b[31m\\n)\n") {
 		t.Errorf("failure body does not round-trip:\n%q\nwant prefix\n%q", f.Failure.Body, wantBody)
 	}
 	if f.Name != clean(hostileName+` metadata.labels["a|b"]`) && !strings.Contains(f.Name, clean(hostileName)) {

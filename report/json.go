@@ -104,6 +104,8 @@ type jsonSource struct {
 type jsonFix struct {
 	Available   bool   `json:"available"`
 	Description string `json:"description,omitempty"`
+	Risk        string `json:"risk,omitempty"`
+	RiskReason  string `json:"riskReason,omitempty"`
 }
 
 type jsonPSS struct {
@@ -198,7 +200,8 @@ func jsonFindingOf(f lint.Finding, loc lint.Location) jsonFinding {
 		Docs:     f.Rule.URL(),
 	}
 	if f.Fix != nil {
-		jf.Fix = jsonFix{Available: true, Description: f.Fix.Description}
+		jf.Fix = jsonFix{Available: true, Description: f.Fix.Description,
+			Risk: string(f.Fix.Risk.Class()), RiskReason: f.Fix.RiskReason}
 	}
 	if f.PSS != nil {
 		jf.PSS = &jsonPSS{Level: f.PSS.Level, Version: f.PSS.Version, Check: f.PSS.Check}

@@ -178,7 +178,7 @@ func junitFindingBody(f finding) string {
 		fmt.Fprintf(&b, "pod security: %s level, version %s, check %s\n", f.PSS.Level, f.PSS.Version, f.PSS.Check)
 	}
 	if f.Fix != nil {
-		fmt.Fprintf(&b, "fix: %s\n", clean(f.Fix.Description))
+		fmt.Fprintf(&b, "fix: %s (%s)\n", clean(f.Fix.Description), clean(FixRisk(f.Fix)))
 	}
 	fmt.Fprintf(&b, "docs: %s", f.Rule.URL())
 	return b.String()

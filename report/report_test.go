@@ -121,7 +121,8 @@ metadata: {name: settings, namespace: prod}
 				Field:    path(t, "spec.template.spec.containers[name=web].securityContext.runAsNonRoot"),
 				Location: lint.Location{File: "deploy/web/deployment.yaml", Line: 12, Column: 7, Origin: lint.OriginManifest},
 				PSS:      &lint.PSS{Level: "restricted", Version: "latest", Check: "runAsNonRoot"},
-				Fix:      &lint.FixInfo{Description: "set securityContext.runAsNonRoot: true"},
+				Fix: &lint.FixInfo{Description: "set securityContext.runAsNonRoot: true",
+					Risk: lint.FixMayBreak, RiskReason: "the image may run as root"},
 			},
 			{
 				Rule: ruleNSLabel, Severity: lint.Info, Object: ns,
@@ -155,7 +156,8 @@ metadata: {name: settings, namespace: prod}
 				Field:    path(t, "spec.template.spec.containers[name=worker].securityContext.runAsNonRoot"),
 				Location: lint.Location{File: "charts/worker/values.yaml", Line: 14, Column: 3, Origin: lint.OriginHelmValues},
 				PSS:      &lint.PSS{Level: "restricted", Version: "latest", Check: "runAsNonRoot"},
-				Fix:      &lint.FixInfo{Description: "set securityContext.runAsNonRoot: true in values"},
+				Fix: &lint.FixInfo{Description: "set securityContext.seccompProfile.type: RuntimeDefault in values",
+					Risk: lint.FixSafe, RiskReason: "the runtime's default profile allows what ordinary containers do"},
 			},
 		},
 		Errors: []lint.Error{
@@ -450,7 +452,7 @@ func TestTextQuotesSourceLines(t *testing.T) {
 	}
 	out := string(write(t, FormatText, r, Options{}))
 	want := "  12:7  high      pss-run-as-non-root  container \"web\" must set securityContext.runAsNonRoot=true  [Deployment/prod/web]\n" +
-		"        fix: set securityContext.runAsNonRoot: true (kubeharden fix)\n" +
+		"        fix: set securityContext.runAsNonRoot: true (kubeharden fix, may-break: the image may run as root)\n" +
 		"        12 |       runAsUser: 0 # root\n" +
 		"           |       ^\n"
 	if !strings.Contains(out, want) {

@@ -182,6 +182,10 @@ type sarifResultProps struct {
 	// whose physical location is only an anchor.
 	Origin string   `json:"origin"`
 	PSS    *jsonPSS `json:"pss,omitempty"`
+	// FixRisk and FixRiskReason are the JSON format's fix.risk and
+	// fix.riskReason, on results with an automatic fix.
+	FixRisk       string `json:"fixRisk,omitempty"`
+	FixRiskReason string `json:"fixRiskReason,omitempty"`
 }
 
 type sarifLocation struct {
@@ -268,8 +272,11 @@ func writeSARIF(buf *bytes.Buffer, v *view, _ Options) error {
 		if f.PSS != nil {
 			r.Properties.PSS = &jsonPSS{Level: f.PSS.Level, Version: f.PSS.Version, Check: f.PSS.Check}
 		}
+		if f.Fix != nil {
+			r.Properties.FixRisk, r.Properties.FixRiskReason = string(f.Fix.Risk.Class()), f.Fix.RiskReason
+		}
 		if changes := v.fixes[Fingerprint(*f.Finding)]; len(changes) > 0 && f.Fix != nil {
-			r.Fixes = []sarifFix{sarifFixOf(f.Fix.Description, changes)}
+			r.Fixes = []sarifFix{sarifFixOf(f.Fix.Description+" ("+FixRisk(f.Fix)+")", changes)}
 		}
 		run.Results = append(run.Results, r)
 	}

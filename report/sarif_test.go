@@ -107,7 +107,7 @@ func TestSARIFFixes(t *testing.T) {
 		t.Fatalf("%d fixes, want 1", len(fixes))
 	}
 	got, _ := json.Marshal(fixes[0])
-	want := `{"description":{"text":"set securityContext.runAsNonRoot: true"},"artifactChanges":[` +
+	want := `{"description":{"text":"set securityContext.runAsNonRoot: true (may-break: the image may run as root)"},"artifactChanges":[` +
 		`{"artifactLocation":{"uri":"deploy/web/deployment.yaml","uriBaseId":"%SRCROOT%"},"replacements":[{"deletedRegion":{"startLine":4,"startColumn":1,"endLine":4,"endColumn":1},"insertedContent":{"text":"  e: true\n"}}]},` +
 		`{"artifactLocation":{"uri":"deploy/web/policy.yaml","uriBaseId":"%SRCROOT%"},"replacements":[{"deletedRegion":{"startLine":1,"startColumn":1,"endLine":1,"endColumn":1},"insertedContent":{"text":"kind: NetworkPolicy\n"}}]}]}`
 	if string(got) != want {

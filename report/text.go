@@ -115,7 +115,7 @@ func writeText(buf *bytes.Buffer, v *view, opts Options) error {
 				clean(f.Message),
 				clean(what))
 			if f.Fix != nil && f.Fix.Description != "" {
-				fmt.Fprintf(buf, "%s%s %s (kubeharden fix)\n", indent, paint(ansiDim, "fix:"), clean(f.Fix.Description))
+				fmt.Fprintf(buf, "%s%s %s (kubeharden fix, %s)\n", indent, paint(ansiDim, "fix:"), clean(f.Fix.Description), clean(FixRisk(f.Fix)))
 			}
 			// The source line once after the last finding at a position.
 			if next := j + 1; !g.unknown && (next == len(g.findings) || g.findings[next].loc.Line != f.loc.Line || g.findings[next].loc.Column != f.loc.Column) {

@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -234,7 +235,16 @@ func checkFixDoc(t *testing.T, r *lint.Rule) {
 	case r.Fix != "" && (unicode.IsLower([]rune(r.Fix)[0]) || !strings.HasSuffix(r.Fix, ".")):
 		t.Errorf("Fix %q must be a sentence", r.Fix)
 	}
-	if r.Fix != "" || r.ReportedByRunner() {
+	switch {
+	case r.Fix != "" && !strings.HasPrefix(r.FixRisk, string(lint.FixSafe)+" ") && !strings.HasPrefix(r.FixRisk, string(lint.FixMayBreak)+" ") &&
+		!strings.HasPrefix(r.FixRisk, string(lint.FixSafe)+":") && !strings.HasPrefix(r.FixRisk, string(lint.FixMayBreak)+":"):
+		t.Errorf("FixRisk %q must start with the risk class of the rule's fixes (safe or may-break)", r.FixRisk)
+	case r.Fix != "" && !strings.HasSuffix(r.FixRisk, "."):
+		t.Errorf("FixRisk %q must be a sentence", r.FixRisk)
+	case r.Fix == "" && r.FixRisk != "":
+		t.Errorf("FixRisk is set but Fix is empty")
+	}
+	if r.ReportedByRunner() {
 		return
 	}
 	bad, err := os.ReadFile(filepath.Join("testdata", r.ID, "bad.yaml"))
@@ -242,8 +252,29 @@ func checkFixDoc(t *testing.T, r *lint.Rule) {
 		return
 	}
 	for _, f := range runRule(t, r, fixtureSettings(r), "bad.yaml", bad) {
-		if f.Fix != nil {
+		switch {
+		case f.Fix != nil && r.Fix == "":
 			t.Errorf("bad.yaml:%d: the finding has a fix (%s) but the rule's Fix is empty", f.Location.Line, f.Fix.Description)
+		case f.Fix != nil:
+			checkFixRisk(t, fmt.Sprintf("bad.yaml:%d", f.Location.Line), r, f.Fix)
 		}
+	}
+}
+
+// checkFixRisk checks that a fix of rule r declares its risk class, with
+// a reason (a lowercase clause), and that the rule's FixRisk names the
+// class for the catalogue.
+func checkFixRisk(t *testing.T, at string, r *lint.Rule, fx *lint.FixInfo) {
+	t.Helper()
+	if _, err := lint.ParseFixRisk(string(fx.Risk)); err != nil {
+		t.Errorf("%s: fix %q declares no risk class: %v", at, fx.Description, err)
+		return
+	}
+	if fx.RiskReason == "" || fx.RiskReason != strings.TrimSpace(fx.RiskReason) ||
+		unicode.IsUpper([]rune(fx.RiskReason)[0]) || strings.HasSuffix(fx.RiskReason, ".") {
+		t.Errorf("%s: fix %q: risk reason %q is not a lowercase clause", at, fx.Description, fx.RiskReason)
+	}
+	if !strings.Contains(r.FixRisk, string(fx.Risk)) {
+		t.Errorf("%s: fix %q is %s, which the rule's FixRisk %q does not name", at, fx.Description, fx.Risk, r.FixRisk)
 	}
 }

@@ -80,7 +80,8 @@ metadata:
 		"repository deploys into the namespace passes once the other fixes are applied, provided that level meets the " +
 		"required one, and " + lint.LabelEnforceVersion + " with the configured Pod Security version, else the " +
 		"targeted Kubernetes version, else latest.",
-	Check: checkNamespacePSSLevel,
+	FixRisk: riskDoc(riskEnforceLabel),
+	Check:   checkNamespacePSSLevel,
 }
 
 // pssLevels are the Pod Security levels, weakest first.
@@ -157,6 +158,8 @@ func namespaceLevelFix(p *lint.Pass, o *lint.Object, minLevel string) (*lint.Fix
 			Description: fmt.Sprintf("label namespace %q %s: %s", o.Resource.Name, lint.LabelEnforce, level),
 			Patches:     []fix.Patch{fix.Set(labels.Append(lint.LabelEnforce), level)},
 			Deferred:    true,
+			Risk:        riskEnforceLabel.class,
+			RiskReason:  riskEnforceLabel.reason,
 		}
 		if setVersion {
 			fx.Description += fmt.Sprintf(" and %s: %s", lint.LabelEnforceVersion, version)

@@ -227,6 +227,8 @@ func describeFixes(t *testing.T, findings []lint.Finding) string {
 		if f.Fix.Deferred {
 			fmt.Fprintf(&desc, "\tdeferred\n")
 		}
+		fmt.Fprintf(&desc, "\trisk %s: %s\n", f.Fix.Risk, f.Fix.RiskReason)
+		checkFixRisk(t, at, f.Rule, f.Fix)
 	}
 	return desc.String()
 }

@@ -105,7 +105,8 @@ spec:
 `,
 	Fix: "Adds a NetworkPolicy named default-deny to the namespace that selects every pod and denies all ingress, " +
 		"and all egress except DNS (port 53, UDP and TCP) to the kube-dns pods of kube-system.",
-	Run: runNetworkPolicyDefaultDeny,
+	FixRisk: riskDoc(riskDefaultDeny),
+	Run:     runNetworkPolicyDefaultDeny,
 }
 
 func runNetworkPolicyDefaultDeny(p *lint.Pass) {
@@ -167,6 +168,8 @@ func runNetworkPolicyDefaultDeny(p *lint.Pass) {
 			fx = &lint.FixInfo{
 				Description: fmt.Sprintf("add networkpolicy %q to namespace %q, denying all ingress and all egress but DNS", name, ns),
 				New:         []*yaml.Node{defaultDenyPolicy(ns, name)},
+				Risk:        riskDefaultDeny.class,
+				RiskReason:  riskDefaultDeny.reason,
 			}
 		} else {
 			note = fmt.Sprintf("; no automatic fix: networkpolicies %q and %q exist already", defaultDenyNames[0], defaultDenyNames[1])

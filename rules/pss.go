@@ -76,7 +76,7 @@ type pssLocator struct {
 // not empty, is added to the message to say why.
 type pssFixer struct {
 	container func(pt *lint.PodTemplate, c podContainer, field lint.Path) (fx *lint.FixInfo, note string)
-	pod       func(pt *lint.PodTemplate, field lint.Path) *lint.FixInfo
+	pod       func(pt *lint.PodTemplate, field lint.Path) (fx *lint.FixInfo, note string)
 }
 
 // podPart is a pod spec reduced to one pod-level item, with the item's
@@ -384,7 +384,8 @@ var pssCapabilitiesRestrictedRule = &lint.Rule{
 	After:       podExample{}.deployment(),
 	Fix: "Adds ALL to securityContext.capabilities.drop of each container that does not drop it, keeping an " +
 		"added NET_BIND_SERVICE. Other added capabilities are left for a human to remove: the application may need them.",
-	Check: checkPodSecurity,
+	FixRisk: riskDoc(riskDropAll),
+	Check:   checkPodSecurity,
 }
 
 var pssRunAsNonRootRule = &lint.Rule{
@@ -400,8 +401,11 @@ var pssRunAsNonRootRule = &lint.Rule{
 	Kinds:       workloadKinds,
 	Before:      podExample{podSC: "seccompProfile:\n  type: RuntimeDefault\n"}.deployment(),
 	After:       podExample{}.deployment(),
-	Fix:         "Sets securityContext.runAsNonRoot: true on the pod, and on each container that sets it to false.",
-	Check:       checkPodSecurity,
+	Fix: "Sets securityContext.runAsNonRoot: true on the pod, and on each container that sets it to false " +
+		"(on the container alone where another one runs as root by the user's choice). A container that sets " +
+		"runAsUser: 0, or inherits it from the pod, gets no fix: it could not start.",
+	FixRisk: riskDoc(riskRunAsNonRoot),
+	Check:   checkPodSecurity,
 }
 
 var pssRunAsUserRule = &lint.Rule{
@@ -455,7 +459,8 @@ var pssSeccompRestrictedRule = &lint.Rule{
 	After:       podExample{}.deployment(),
 	Fix: "Sets securityContext.seccompProfile.type: RuntimeDefault on the pod, or on each container that sets " +
 		"another profile.",
-	Check: checkPodSecurity,
+	FixRisk: riskDoc(riskSeccompRuntimeDefault),
+	Check:   checkPodSecurity,
 }
 
 var pssAllowPrivilegeEscalationRule = &lint.Rule{
@@ -472,7 +477,8 @@ var pssAllowPrivilegeEscalationRule = &lint.Rule{
 	After:       podExample{}.deployment(),
 	Fix: "Sets securityContext.allowPrivilegeEscalation: false on each container that does not, except " +
 		"privileged containers and those adding SYS_ADMIN, where the API server would reject it.",
-	Check: checkPodSecurity,
+	FixRisk: riskDoc(riskNoPrivilegeEscalation),
+	Check:   checkPodSecurity,
 }
 
 var pssApparmorRule = &lint.Rule{
@@ -937,7 +943,7 @@ func localise(loc pssLocator, fixer pssFixer, vc policy.VersionedCheck, pt *lint
 			}
 			x := pssViolation{field: field, message: message(podRes)}
 			if fixer.pod != nil {
-				x.fix = fixer.pod(pt, field)
+				x.fix, x.note = fixer.pod(pt, field)
 			}
 			out = append(out, x)
 		}
@@ -1183,10 +1189,20 @@ func capabilitiesRestrictedField(_ *lint.PodTemplate, c podContainer, _ api.Vers
 	return c.ref.Path.Append("securityContext", "capabilities", "drop")
 }
 
-// runAsNonRootField points at the container's runAsNonRoot when it sets
-// false, else at the pod's, where one line fixes every container.
+// runAsNonRootField points where fixRunAsNonRootContainer writes, or
+// where the user must act: the container's runAsNonRoot when it sets
+// false; the field that makes it run as root by the user's choice (its
+// runAsUser: 0, or the pod's it inherits); the container's runAsNonRoot
+// when another container would make the pod's unusable; else the pod's,
+// where one line fixes every container.
 func runAsNonRootField(pt *lint.PodTemplate, c podContainer, _ api.Version) lint.Path {
 	if sc := c.spec.SecurityContext; sc != nil && sc.RunAsNonRoot != nil && !*sc.RunAsNonRoot {
+		return c.ref.Path.Append("securityContext", "runAsNonRoot")
+	}
+	if why, field := rootByChoice(pt, c); why != "" {
+		return field
+	}
+	if _, why := inheritingRoot(pt); why != "" {
 		return c.ref.Path.Append("securityContext", "runAsNonRoot")
 	}
 	return pt.SpecPath.Append("securityContext", "runAsNonRoot")

@@ -123,6 +123,8 @@ rules:
 		"Given an audit log (`--audit-log`), it narrows wildcard verbs, resources and API groups to what the " +
 		"subjects of the role's bindings in the repository were seen using instead, and leaves a rule they " +
 		"never used for a human to remove.",
+	FixRisk: "may-break where no audit log narrows the rule: " + riskVerbsWithoutEvidence.reason +
+		"; safe where one does: " + riskNarrowedByEvidence.reason + ".",
 	Check: checkRBACWildcard,
 }
 
@@ -180,7 +182,7 @@ func wildcardFix(o *lint.Object, ev *roleEvidence, i int, r rbacv1.PolicyRule, l
 		if ev != nil {
 			desc += fmt.Sprintf(" (the audit log cannot narrow it: no binding in the repo names %s)", objectLabel(o))
 		}
-		return &lint.FixInfo{Description: desc, Patches: []fix.Patch{fix.Set(path, withoutWildcard(items, nonEscalatingVerbs))}}, ""
+		return withRisk(&lint.FixInfo{Description: desc, Patches: []fix.Patch{fix.Set(path, withoutWildcard(items, nonEscalatingVerbs))}}, riskVerbsWithoutEvidence), ""
 	}
 	u := ev.usage(r)
 	if u.requests == 0 {
@@ -201,7 +203,7 @@ func wildcardFix(o *lint.Object, ev *roleEvidence, i int, r rbacv1.PolicyRule, l
 	}
 	desc := fmt.Sprintf("narrow the %s of rules[%d] to %s: what %s used in %s", list, i,
 		joinCut(shown, len(shown)), subjectNames(u.subjects, 3), u.window())
-	return &lint.FixInfo{Description: desc, Patches: []fix.Patch{fix.Set(path, narrowed)}}, ""
+	return withRisk(&lint.FixInfo{Description: desc, Patches: []fix.Patch{fix.Set(path, narrowed)}}, riskNarrowedByEvidence), ""
 }
 
 // withoutWildcard replaces "*" in items with add, keeping the other

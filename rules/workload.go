@@ -3,6 +3,7 @@ package rules
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -88,6 +89,7 @@ var readOnlyRootFilesystemRule = &lint.Rule{
 	Check: containerCheck(notEphemeral, checkReadOnlyRootFilesystem),
 	Fix: "Sets securityContext.readOnlyRootFilesystem: true on the container; an application that writes " +
 		"to its file system then needs an emptyDir mounted where it writes.",
+	FixRisk: riskDoc(riskReadOnlyRootFilesystem),
 }
 
 var resourcesUnsetRule = &lint.Rule{
@@ -159,13 +161,17 @@ var automountServiceAccountTokenRule = &lint.Rule{
 		"`system:serviceaccounts:<namespace>` group or `system:serviceaccounts`), the workload has " +
 		"no use for the token and should not carry it.\n\nThe token is mounted when the pod does " +
 		"not set `automountServiceAccountToken: false` and neither does the ServiceAccount object " +
-		"in the repository (same namespace, the pod's `serviceAccountName` or `default`).",
+		"in the repository (same namespace, the pod's `serviceAccountName` or `default`).\n\n" +
+		"A chart linted on its own has no known namespace: there a subject matches by name when it " +
+		"comes from the same render and its namespace is unknown too or is Helm's placeholder " +
+		"`default`, what `{{ .Release.Namespace }}` renders to.",
 	Remediation: "Set automountServiceAccountToken: false on the pod spec or on its ServiceAccount.",
 	Links:       []string{automountURL, serviceAccountsURL, nsaGuideURL},
 	Before:      podExample{pod: "serviceAccountName: web\n"}.deployment(),
 	After:       podExample{pod: "serviceAccountName: web\nautomountServiceAccountToken: false\n"}.deployment(),
 	Check:       podCheck(checkAutomountToken),
 	Fix:         "Sets automountServiceAccountToken: false on the pod spec.",
+	FixRisk:     riskDoc(riskAutomount),
 }
 
 var defaultServiceAccountRule = &lint.Rule{
@@ -459,29 +465,74 @@ func checkAutomountToken(p *lint.Pass, o *lint.Object, pt *lint.PodTemplate) []i
 			return nil
 		}
 	}
-	if ix.bound(sa) {
+	if ix.bound(scopeOf(o), sa) {
 		return nil
 	}
+	fx := setFix("set automountServiceAccountToken: false on the pod", pt.SpecPath.Append("automountServiceAccountToken"), false)
 	return []issue{{lint.Path{"automountServiceAccountToken"}, fmt.Sprintf(
 		"mounts an API token for service account %q, which has no RBAC binding in the repo", sa.name),
-		setFix("set automountServiceAccountToken: false on the pod", pt.SpecPath.Append("automountServiceAccountToken"), false)}}
+		withRisk(fx, riskAutomount)}}
 }
 
 type namespacedName struct{ namespace, name string }
 
+// renderScope is one render: a target as deployed by one GitOps object
+// (or by none). Objects of one render share their release namespace,
+// even where it is unknown.
+type renderScope struct {
+	target string
+	via    lint.Via
+}
+
+func scopeOf(o *lint.Object) renderScope {
+	s := renderScope{target: o.Target}
+	if o.Via != nil {
+		s.via = *o.Via
+	}
+	return s
+}
+
+// saSubject is a binding subject that names service accounts: one (name
+// set) or every one of a namespace (name empty), with the namespace as
+// written. unknownNamespace says that the namespace is not known: the
+// subject leaves it out (a RoleBinding's is the binding's, and a chart
+// linted on its own has none, since the driver clears Helm's placeholder),
+// or it is the placeholder itself, "default", what
+// {{ .Release.Namespace }} renders to in a chart that no GitOps object
+// deploys.
+type saSubject struct {
+	scope            renderScope
+	namespace, name  string
+	unknownNamespace bool
+}
+
+// matches reports whether s binds service account sa of a workload
+// rendered in scope: same name (or a group of every account), and the
+// same namespace, known on both sides; within one render also when
+// either namespace is unknown, since there both are the namespace the
+// chart is installed in.
+func (s saSubject) matches(scope renderScope, sa namespacedName) bool {
+	if s.name != "" && s.name != sa.name {
+		return false
+	}
+	if s.namespace != "" && s.namespace == sa.namespace {
+		return true
+	}
+	return s.scope == scope && (s.unknownNamespace || sa.namespace == "")
+}
+
 // serviceAccountIndex is what the repository says about service accounts:
 // the automount setting of each ServiceAccount object and the subjects of
 // every RoleBinding and ClusterRoleBinding. Namespaces are compared as
-// written; an object without one is in namespace "".
+// written; an object without one is in namespace "", which is unknown.
 type serviceAccountIndex struct {
 	automount map[namespacedName]*bool
-	accounts  map[namespacedName]bool // ServiceAccount subjects and system:serviceaccount:<ns>:<name> users
-	groups    map[string]bool         // namespaces bound through system:serviceaccounts:<ns>
-	all       bool                    // system:serviceaccounts is bound
+	subjects  []saSubject // ServiceAccount subjects, system:serviceaccount:<ns>:<name> users, system:serviceaccounts:<ns> groups
+	all       bool        // system:serviceaccounts is bound
 }
 
-func (ix *serviceAccountIndex) bound(sa namespacedName) bool {
-	return ix.all || ix.groups[sa.namespace] || ix.accounts[sa]
+func (ix *serviceAccountIndex) bound(scope renderScope, sa namespacedName) bool {
+	return ix.all || slices.ContainsFunc(ix.subjects, func(s saSubject) bool { return s.matches(scope, sa) })
 }
 
 // serviceAccountIndexKey caches the index of a run's objects in Pass.Cached.
@@ -491,14 +542,14 @@ func serviceAccounts(p *lint.Pass) *serviceAccountIndex {
 	return p.Cached(serviceAccountIndexKey{}, func() any { return indexServiceAccounts(p.Objects) }).(*serviceAccountIndex)
 }
 
-const serviceAccountUserPrefix = "system:serviceaccount:"
+const (
+	serviceAccountUserPrefix  = "system:serviceaccount:"
+	serviceAccountsGroup      = "system:serviceaccounts"
+	serviceAccountGroupPrefix = serviceAccountsGroup + ":"
+)
 
 func indexServiceAccounts(objs []*lint.Object) *serviceAccountIndex {
-	ix := &serviceAccountIndex{
-		automount: map[namespacedName]*bool{},
-		accounts:  map[namespacedName]bool{},
-		groups:    map[string]bool{},
-	}
+	ix := &serviceAccountIndex{automount: map[namespacedName]*bool{}}
 	for _, o := range objs {
 		r := o.Resource
 		group, _, _ := strings.Cut(r.APIVersion, "/")
@@ -513,6 +564,10 @@ func indexServiceAccounts(objs []*lint.Object) *serviceAccountIndex {
 			if o.Decode(&b) != nil {
 				continue
 			}
+			scope := scopeOf(o)
+			add := func(ns, name string) {
+				ix.subjects = append(ix.subjects, saSubject{scope: scope, namespace: ns, name: name, unknownNamespace: unknownNamespace(o, ns)})
+			}
 			for _, s := range b.Subjects {
 				switch s.Kind {
 				case rbacv1.ServiceAccountKind:
@@ -520,18 +575,18 @@ func indexServiceAccounts(objs []*lint.Object) *serviceAccountIndex {
 					if ns == "" && r.Kind == "RoleBinding" {
 						ns = r.Namespace
 					}
-					ix.accounts[namespacedName{ns, s.Name}] = true
+					add(ns, s.Name)
 				case rbacv1.UserKind:
 					if rest, ok := strings.CutPrefix(s.Name, serviceAccountUserPrefix); ok {
-						if ns, name, ok := strings.Cut(rest, ":"); ok {
-							ix.accounts[namespacedName{ns, name}] = true
+						if ns, name, ok := strings.Cut(rest, ":"); ok && name != "" {
+							add(ns, name)
 						}
 					}
 				case rbacv1.GroupKind:
-					if s.Name == "system:serviceaccounts" {
+					if s.Name == serviceAccountsGroup {
 						ix.all = true
-					} else if ns, ok := strings.CutPrefix(s.Name, "system:serviceaccounts:"); ok {
-						ix.groups[ns] = true
+					} else if ns, ok := strings.CutPrefix(s.Name, serviceAccountGroupPrefix); ok {
+						add(ns, "")
 					}
 				}
 			}
@@ -539,6 +594,19 @@ func indexServiceAccounts(objs []*lint.Object) *serviceAccountIndex {
 	}
 	return ix
 }
+
+// unknownNamespace reports whether subject namespace ns of binding o
+// names no known namespace: it is empty, or it is Helm's placeholder
+// release namespace in a render that no GitOps object deploys and whose
+// binding carries no namespace of its own (a ClusterRoleBinding, or a
+// RoleBinding whose placeholder the driver cleared).
+func unknownNamespace(o *lint.Object, ns string) bool {
+	return ns == "" || ns == helmPlaceholderNamespace && o.Via == nil && o.Resource.Namespace == ""
+}
+
+// helmPlaceholderNamespace is the release namespace Helm renders a chart
+// in when none is given.
+const helmPlaceholderNamespace = "default"
 
 // requiredProbes are the probes every long-running container must have.
 var requiredProbes = []struct {

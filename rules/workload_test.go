@@ -1,10 +1,13 @@
 package rules
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/kubeharden/kubeharden/lint"
 )
 
 func TestSplitImage(t *testing.T) {
@@ -155,5 +158,69 @@ spec:
 		if fs := runRule(t, r, fixtureSettings(r), "broken.yaml", []byte(src)); len(fs) > 0 {
 			t.Errorf("%s: %s", r.ID, messages(fs))
 		}
+	}
+}
+
+// TestAutomountBindingScope checks that an unknown namespace matches a
+// binding only within one render: a standalone chart's workload is not
+// bound by another chart's (or another deployment's) binding of the
+// placeholder namespace.
+func TestAutomountBindingScope(t *testing.T) {
+	const src = `apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: agent
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: ClusterRole
+  name: agent
+subjects:
+- kind: ServiceAccount
+  name: agent
+  namespace: default
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: agent
+spec:
+  selector:
+    matchLabels:
+      app: agent
+  template:
+    metadata:
+      labels:
+        app: agent
+    spec:
+      serviceAccountName: agent
+      containers:
+      - name: agent
+        image: registry.example.com/agent:1.0.0
+`
+	r := automountServiceAccountTokenRule
+	tests := []struct {
+		name           string
+		bindingTarget  string
+		bindingVia     *lint.Via
+		workloadTarget string
+		reported       bool
+	}{
+		{"same chart", "charts/agent", nil, "charts/agent", false},
+		{"another chart", "charts/other", nil, "charts/agent", true},
+		{"same chart, another deployment", "charts/agent", &lint.Via{Kind: "Application", Name: "agent", File: "apps/agent.yaml", Line: 1}, "charts/agent", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			objs := loadObjects(t, "agent.yaml", []byte(src))
+			objs[0].Target, objs[0].Via = tt.bindingTarget, tt.bindingVia
+			objs[1].Target = tt.workloadTarget
+			fs, err := lint.Run(context.Background(), objs, []*lint.Rule{r}, fixtureSettings(r))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := len(fs) > 0; got != tt.reported {
+				t.Errorf("reported = %v, want %v (%s)", got, tt.reported, messages(fs))
+			}
+		})
 	}
 }
