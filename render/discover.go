@@ -458,10 +458,34 @@ func (d *discovery) fluxKustomization(file string, n *yaml.Node, via *Via) {
 	t.ForceNamespace = t.Namespace != ""
 	if findKustomization(d.fs, dir) != "" {
 		t.Kind = KindKustomize
-	} else {
-		t.Kind, t.Recurse = KindManifests, true
+		d.addVia(t)
+		return
 	}
+	// Flux generates a kustomization for a path without one: the manifests
+	// of the tree, where a directory with a kustomization of its own is
+	// built by kustomize (and not read file by file: its files may be
+	// patches and bases). Kustomizations used as bases there are built
+	// through their overlays only.
+	t.Kind, t.Recurse = KindManifests, true
 	d.addVia(t)
+	for _, k := range d.kustDirs {
+		if !strings.HasPrefix(k, dir+"/") && dir != "." || d.used[k] || d.kusts[k] == nil || d.underKustomization(k, dir) {
+			continue
+		}
+		d.addVia(&Target{Kind: KindKustomize, Path: k, Via: via, Namespace: t.Namespace, ForceNamespace: t.ForceNamespace})
+	}
+}
+
+// underKustomization reports whether dir lies below another directory
+// with a kustomization, strictly between top and dir: Flux's generator
+// does not descend into that directory.
+func (d *discovery) underKustomization(dir, top string) bool {
+	for p := path.Dir(dir); p != top && p != "."; p = path.Dir(p) {
+		if d.kusts[p] != nil || findKustomization(d.fs, p) != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // addVia adds a target deployed by a GitOps object and marks its path as
@@ -497,7 +521,7 @@ func (d *discovery) addStandalone() {
 			d.repo.Errors = append(d.repo.Errors, fileError(f, err))
 			continue
 		}
-		if looksLikeManifest(src) && !d.unpackagedTemplate(f, src) {
+		if looksLikeManifest(src) && !patchFileRE.Match(src) && !d.unpackagedTemplate(f, src) {
 			d.repo.Targets = append(d.repo.Targets, &Target{Kind: KindManifests, Path: f})
 		}
 	}
@@ -519,6 +543,11 @@ func (d *discovery) unpackagedTemplate(file string, src []byte) bool {
 	chart := path.Dir(dir)
 	return d.fs.Exists(path.Join(chart, "values.yaml")) || d.fs.Exists(path.Join(chart, "Chart.template.yaml"))
 }
+
+// patchFileRE matches a top-level $patch directive: the file holds
+// strategic merge patch fragments (of an overlay that lists it, or of one
+// that no longer does), not objects.
+var patchFileRE = regexp.MustCompile(`(?m)^\$patch:`)
 
 var (
 	kindLineRE       = regexp.MustCompile(`(?m)^\s*(?:-\s+)?kind:\s*\S`)
