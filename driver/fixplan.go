@@ -124,8 +124,13 @@ func (f *fixer) plan(ctx context.Context, snap *Snapshot, cands []lint.Finding) 
 		base := docsOf[len(docsOf)-1]
 		for _, pt := range c.Fix.Patches {
 			loc := src.object.Source.Locate(pt.Path)
-			if d, ok := patchDoc(docsOf, loc, pt.Path); ok {
+			if d, at, ok := patchDoc(docsOf, loc, pt); ok {
+				pt.Path = at
 				addDoc(d, i, pt)
+				continue
+			}
+			if base.At != nil {
+				p.failed[i] = fmt.Sprintf("%s is built from JSON 6902 operations only (%s); edit them by hand", c.Object.Resource, base.File)
 				continue
 			}
 			if base.Origin != lint.OriginKustomizeBase {
@@ -272,21 +277,31 @@ func noSourceReason(c lint.Finding) string {
 }
 
 // patchDoc returns the overlay patch document that writes the field (or
-// its deepest written ancestor), if the field comes from one.
-func patchDoc(docs []render.Doc, loc render.Location, p ypath.Path) (render.Doc, bool) {
+// its deepest written ancestor), if the field comes from one, and the
+// path of the field in it. Several inline patches share their
+// kustomization's file: the one that writes most of the path is the
+// one, the last applied on a tie (docs are in precedence order). A JSON
+// 6902 operation is edited only where it writes the field or an ancestor
+// (its value), and never by deleting its value.
+func patchDoc(docs []render.Doc, loc render.Location, pt fix.Patch) (render.Doc, ypath.Path, bool) {
 	if loc.Origin != lint.OriginKustomizePatch {
-		return render.Doc{}, false
+		return render.Doc{}, nil, false
 	}
-	best, depth := render.Doc{}, -1
+	best, bestAt, depth := render.Doc{}, ypath.Path(nil), -1
 	for _, d := range docs {
 		if d.File != loc.File || d.Origin != lint.OriginKustomizePatch {
 			continue
 		}
-		if m := ypath.Walk(d.Node, p); m.Depth > depth {
-			best, depth = d, m.Depth
+		at, ok := d.Path(pt.Path)
+		if !ok || d.At != nil && pt.Op == fix.OpDelete && len(at) == 1 {
+			continue
+		}
+		// Depth in the object's terms: an operation's value is at At.
+		if m := ypath.Walk(d.Node, at); m.Depth+len(pt.Path)-len(at) > depth {
+			best, bestAt, depth = d, at, m.Depth+len(pt.Path)-len(at)
 		}
 	}
-	return best, depth >= 0
+	return best, bestAt, depth >= 0
 }
 
 // baseUsers maps each Kustomize base document to the objects rendered

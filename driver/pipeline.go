@@ -23,14 +23,33 @@ import (
 // targets discovers the repository's targets and keeps those the user's
 // paths affect.
 func (r *Repo) targets(ctx context.Context) ([]*render.Target, []lint.Error, error) {
+	ts, errs, _, err := r.discover(ctx)
+	return ts, errs, err
+}
+
+// discover is targets, with the namespaces that receive workloads from
+// sources no target renders (found in the whole repository, whatever the
+// user's paths), for lint.Settings.Unrendered.
+func (r *Repo) discover(ctx context.Context) ([]*render.Target, []lint.Error, map[string][]string, error) {
 	disc, err := render.Discover(ctx, r.fs, render.DiscoverOptions{
 		Include:          r.cfg.Include,
 		Exclude:          r.cfg.Exclude,
 		IncludeHelmTests: r.cfg.Helm.IncludeTests,
 	})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
+	unrendered := map[string][]string{}
+	for _, u := range disc.Unrendered {
+		unrendered[u.Namespace] = append(unrendered[u.Namespace], fmt.Sprintf("%s %s (%s)", u.Via.Kind, u.Via.Name, u.Via.File))
+	}
+	ts, errs := r.keep(disc)
+	return ts, errs, unrendered, nil
+}
+
+// keep returns the discovered targets the user's paths affect, and the
+// discovery errors in the files they name.
+func (r *Repo) keep(disc *render.Repo) ([]*render.Target, []lint.Error) {
 	var errs []lint.Error
 	for _, e := range disc.Errors {
 		if r.wanted(e.File) {
@@ -38,10 +57,10 @@ func (r *Repo) targets(ctx context.Context) ([]*render.Target, []lint.Error, err
 		}
 	}
 	if slices.Contains(r.paths, ".") {
-		return disc.Targets, errs, nil
+		return disc.Targets, errs
 	}
 	if len(r.paths) == 0 {
-		return nil, nil, nil
+		return nil, nil
 	}
 	var out []*render.Target
 	for _, t := range disc.Targets {
@@ -53,7 +72,7 @@ func (r *Repo) targets(ctx context.Context) ([]*render.Target, []lint.Error, err
 			}
 		}
 	}
-	return out, errs, nil
+	return out, errs
 }
 
 // wanted reports whether a file is inside what the user asked to lint.
@@ -233,7 +252,7 @@ type Snapshot struct {
 // Lint runs the whole pipeline for the targets the repository's paths
 // affect: discovery, rendering, rules and exemptions.
 func (r *Repo) Lint(ctx context.Context) (*Snapshot, error) {
-	ts, errs, err := r.targets(ctx)
+	ts, errs, unrendered, err := r.discover(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -268,6 +287,9 @@ func (r *Repo) Lint(ctx context.Context) (*Snapshot, error) {
 	}
 	if settings.Now.IsZero() {
 		settings.Now = r.now()
+	}
+	if settings.Unrendered == nil {
+		settings.Unrendered = unrendered
 	}
 	res, err := lint.RunAll(ctx, objs, settings.Enabled(all), settings)
 	if err != nil {

@@ -59,12 +59,21 @@ func ParseSource(src []byte) (*Source, error) {
 	return &Source{f: f}, nil
 }
 
-// LowerAll is the package's LowerAll on the parsed file.
+// LowerAll is the package's LowerAll on the parsed file. obj may also be
+// a document written as the text of a literal block scalar of the file
+// (an inline patch of a kustomization), as a parse of that text whose
+// positions are shifted into the file: the edits then go into the block's
+// lines, indented as the block is.
 func (s *Source) LowerAll(obj *yaml.Node, patches []Patch) ([]Edit, error) {
 	f := s.f
 	chain, idx, err := f.locate(obj)
 	if err != nil {
-		return nil, err
+		if obj == nil || obj.Kind != yaml.MappingNode {
+			return nil, err
+		}
+		// Not a mapping of the file's own tree: a document written as
+		// the text of a literal block (a kustomization's inline patch).
+		return s.lowerEmbedded(obj, patches)
 	}
 	l := &lowerer{f: f}
 	if l.obj, err = objHop(f, chain); err != nil {

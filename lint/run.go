@@ -31,6 +31,11 @@ type Settings struct {
 	// Audit is the API server audit log that RBAC fixes narrow roles
 	// from (kubeharden fix --audit-log); nil means no evidence.
 	Audit *AuditLog
+	// Unrendered maps a namespace to the GitOps objects that deploy into
+	// it from sources the linter cannot render (a chart of a remote Helm
+	// repository, another Git repository), as "Kind name (file)": its
+	// workloads are not all among the linted objects.
+	Unrendered map[string][]string
 }
 
 // RuleSettings overrides a rule's defaults. Nil fields keep the default.
@@ -52,6 +57,10 @@ type PodSecurityLevel struct {
 const (
 	LabelEnforce        = "pod-security.kubernetes.io/enforce"
 	LabelEnforceVersion = "pod-security.kubernetes.io/enforce-version"
+	LabelWarn           = "pod-security.kubernetes.io/warn"
+	LabelWarnVersion    = "pod-security.kubernetes.io/warn-version"
+	LabelAudit          = "pod-security.kubernetes.io/audit"
+	LabelAuditVersion   = "pod-security.kubernetes.io/audit-version"
 )
 
 // Enabled returns the rules that are on under s, in catalogue order.

@@ -33,6 +33,18 @@ type Repo struct {
 	// Errors are files that could not be read or understood; the targets
 	// that do not depend on them are still listed.
 	Errors []*Error
+	// Unrendered are the GitOps objects that deploy from a source
+	// kubeharden does not render (a chart of a Helm or OCI repository,
+	// another Git repository), into a namespace the object names: that
+	// namespace receives workloads the linter never sees. In file order.
+	Unrendered []Unrendered
+}
+
+// Unrendered is a GitOps object deploying what kubeharden cannot render
+// into Namespace.
+type Unrendered struct {
+	Namespace string
+	Via       *Via
 }
 
 // skipDirs are never descended into.
@@ -270,12 +282,17 @@ func (d *discovery) argoApplication(file string, n *yaml.Node, via *Via) {
 	}
 	for _, s := range sources {
 		p := scalar(s, "path")
-		if p == "" || scalar(s, "chart") != "" {
-			continue // a chart from a chart repository, or a values-only ref
+		if scalar(s, "chart") != "" {
+			d.unrendered(ns, via) // a chart from a chart repository
+			continue
+		}
+		if p == "" {
+			continue // a values-only ref
 		}
 		dir, ok := d.repoPath(p)
 		if !ok {
-			continue // another repository's path
+			d.unrendered(ns, via) // another repository's path
+			continue
 		}
 		_, helm := lookup(s, "helm")
 		t := &Target{Namespace: ns, Via: via}
@@ -407,16 +424,18 @@ func (d *discovery) fluxHelmRelease(file string, n *yaml.Node, via *Via) {
 	_, spec := lookup(n, "spec")
 	_, chartSpec := lookup(spec, "chart")
 	_, chartSpec = lookup(chartSpec, "spec")
-	if scalar(chartSpec, "sourceRef", "kind") != "GitRepository" {
-		return // a chart from a HelmRepository or OCIRepository
-	}
-	dir, ok := d.repoPath(scalar(chartSpec, "chart"))
-	if !ok || !d.isChart(dir) {
-		return
-	}
 	ns := scalar(spec, "targetNamespace")
 	if ns == "" {
 		ns = scalar(n, "metadata", "namespace")
+	}
+	if scalar(chartSpec, "sourceRef", "kind") != "GitRepository" {
+		d.unrendered(ns, via) // a chart from a HelmRepository or OCIRepository
+		return
+	}
+	dir, ok := d.repoPath(scalar(chartSpec, "chart"))
+	if !ok || !d.isChart(dir) {
+		d.unrendered(ns, via)
+		return
 	}
 	release := scalar(spec, "releaseName")
 	if release == "" {
@@ -444,6 +463,7 @@ func (d *discovery) fluxHelmRelease(file string, n *yaml.Node, via *Via) {
 func (d *discovery) fluxKustomization(file string, n *yaml.Node, via *Via) {
 	_, spec := lookup(n, "spec")
 	if k := scalar(spec, "sourceRef", "kind"); k != "" && k != "GitRepository" && k != "Bucket" {
+		d.unrendered(scalar(spec, "targetNamespace"), via)
 		return
 	}
 	p := scalar(spec, "path")
@@ -452,16 +472,50 @@ func (d *discovery) fluxKustomization(file string, n *yaml.Node, via *Via) {
 	}
 	dir, ok := d.repoPath(p)
 	if !ok {
+		d.unrendered(scalar(spec, "targetNamespace"), via)
 		return
 	}
 	t := &Target{Path: dir, Via: via, Namespace: scalar(spec, "targetNamespace")}
 	t.ForceNamespace = t.Namespace != ""
 	if findKustomization(d.fs, dir) != "" {
 		t.Kind = KindKustomize
-	} else {
-		t.Kind, t.Recurse = KindManifests, true
+		d.addVia(t)
+		return
 	}
+	// Flux generates a kustomization for a path without one: the manifests
+	// of the tree, where a directory with a kustomization of its own is
+	// built by kustomize (and not read file by file: its files may be
+	// patches and bases). Kustomizations used as bases there are built
+	// through their overlays only.
+	t.Kind, t.Recurse = KindManifests, true
 	d.addVia(t)
+	for _, k := range d.kustDirs {
+		if !strings.HasPrefix(k, dir+"/") && dir != "." || d.used[k] || d.kusts[k] == nil || d.underKustomization(k, dir) {
+			continue
+		}
+		d.addVia(&Target{Kind: KindKustomize, Path: k, Via: via, Namespace: t.Namespace, ForceNamespace: t.ForceNamespace})
+	}
+}
+
+// underKustomization reports whether dir lies below another directory
+// with a kustomization, strictly between top and dir: Flux's generator
+// does not descend into that directory.
+func (d *discovery) underKustomization(dir, top string) bool {
+	for p := path.Dir(dir); p != top && p != "."; p = path.Dir(p) {
+		if d.kusts[p] != nil || findKustomization(d.fs, p) != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// unrendered records a GitOps object whose source is not rendered, when
+// it names the namespace it deploys into (objects that do not may deploy
+// anywhere their manifests say, which cannot be known).
+func (d *discovery) unrendered(ns string, via *Via) {
+	if ns != "" {
+		d.repo.Unrendered = append(d.repo.Unrendered, Unrendered{Namespace: ns, Via: via})
+	}
 }
 
 // addVia adds a target deployed by a GitOps object and marks its path as
@@ -497,7 +551,7 @@ func (d *discovery) addStandalone() {
 			d.repo.Errors = append(d.repo.Errors, fileError(f, err))
 			continue
 		}
-		if looksLikeManifest(src) && !d.unpackagedTemplate(f, src) {
+		if looksLikeManifest(src) && !patchFileRE.Match(src) && !d.unpackagedTemplate(f, src) {
 			d.repo.Targets = append(d.repo.Targets, &Target{Kind: KindManifests, Path: f})
 		}
 	}
@@ -519,6 +573,11 @@ func (d *discovery) unpackagedTemplate(file string, src []byte) bool {
 	chart := path.Dir(dir)
 	return d.fs.Exists(path.Join(chart, "values.yaml")) || d.fs.Exists(path.Join(chart, "Chart.template.yaml"))
 }
+
+// patchFileRE matches a top-level $patch directive: the file holds
+// strategic merge patch fragments (of an overlay that lists it, or of one
+// that no longer does), not objects.
+var patchFileRE = regexp.MustCompile(`(?m)^\$patch:`)
 
 var (
 	kindLineRE       = regexp.MustCompile(`(?m)^\s*(?:-\s+)?kind:\s*\S`)

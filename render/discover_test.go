@@ -89,3 +89,56 @@ func TestDiscoverIncludeExclude(t *testing.T) {
 		t.Errorf("targets:\n%s\nwant:\n%s", strings.Join(got, "\n"), want)
 	}
 }
+
+// TestDiscoverPatchFragments: the files overlays use as patches ($patch
+// delete and replace fragments, partial objects) are not targets, neither
+// on their own nor inside a tree a Flux Kustomization deploys without a
+// kustomization of its own; an overlay in that tree is built by kustomize.
+func TestDiscoverPatchFragments(t *testing.T) {
+	fsys := unpack(t, "discover/patches.txtar")
+	repo, err := Discover(context.Background(), fsys, DiscoverOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, tg := range repo.Targets {
+		got = append(got, describe(tg))
+	}
+	want := []string{
+		"manifests apps recurse via=Kustomization/apps@clusters/prod/apps.yaml:1",
+		"kustomize apps/web/prod via=Kustomization/apps@clusters/prod/apps.yaml:1",
+		"manifests clusters/prod/apps.yaml",
+		"manifests loose/plain.yaml",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("targets:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if len(repo.Errors) != 0 {
+		t.Errorf("errors: %v", repo.Errors)
+	}
+	r := NewRenderer(fsys, Options{})
+	for _, tg := range repo.Targets {
+		res, err := r.Render(context.Background(), tg)
+		objs := res.Objects
+		if err != nil {
+			t.Fatalf("%s: %v", tg.ID(), err)
+		}
+		var names []string
+		for _, o := range objs {
+			names = append(names, scalar(o.Node, "kind")+"/"+scalar(o.Node, "metadata", "name"))
+			if isPatchFragment(o.Node) {
+				t.Errorf("%s renders the patch fragment %s", tg.ID(), names[len(names)-1])
+			}
+		}
+		switch tg.Path {
+		case "apps":
+			if len(names) != 0 {
+				t.Errorf("%s reads the overlay's files as manifests: %v", tg.ID(), names)
+			}
+		case "apps/web/prod":
+			if strings.Join(names, " ") != "Deployment/web" {
+				t.Errorf("%s renders %v, want the Deployment without the deleted Pod", tg.ID(), names)
+			}
+		}
+	}
+}

@@ -129,7 +129,11 @@ func (r *Renderer) kustomizeObjects(t *Target, graph []*kustomization, resources
 		}
 		for _, p := range patches {
 			if n := p.matchObject(node, baseName); n != nil {
-				layers = append(layers, docSource{file: p.file, origin: loc.OriginKustomizePatch, node: n, editable: p.editable})
+				d := docSource{file: p.file, origin: loc.OriginKustomizePatch, node: n, editable: p.editable}
+				if len(p.ops) > 0 {
+					d.ops = p.opDocs(node)
+				}
+				layers = append(layers, d)
 			}
 		}
 		switch {

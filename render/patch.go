@@ -6,6 +6,9 @@ import (
 	"strings"
 
 	yaml "go.yaml.in/yaml/v3"
+
+	"github.com/kubeharden/kubeharden/internal/loc"
+	"github.com/kubeharden/kubeharden/internal/ypath"
 )
 
 // loadedPatch is a kustomize patch read for the source map: strategic
@@ -17,8 +20,12 @@ type loadedPatch struct {
 	ops    []jsonOp
 	target *selector
 	// editable is true for strategic merge documents parsed from a patch
-	// file of their own, whose nodes can be edited in place.
+	// file of their own, or from a literal block of the kustomization,
+	// whose nodes can be edited in place.
 	editable bool
+	// opsEditable is true for JSON 6902 operations read from such a file
+	// or block: an operation's value can be edited in place.
+	opsEditable bool
 }
 
 // jsonOp is one JSON 6902 operation that writes a value.
@@ -27,6 +34,8 @@ type jsonOp struct {
 	value *yaml.Node
 	// line and col are where the operation's value is written.
 	line, col int
+	// item is the operation's mapping (op, path, value).
+	item *yaml.Node
 }
 
 // loadPatches reads every patch of the kustomization graph, ordered by
@@ -48,10 +57,13 @@ func (r *Renderer) loadPatches(graph []*kustomization) ([]loadedPatch, error) {
 			} else if pe.inline != nil {
 				lp.file = k.file
 				docs = inlineDocs(k.src, pe.inline)
+				// A literal block keeps the patch's lines at their place
+				// in the kustomization: its documents are edited there.
+				lp.editable = inlineLiteral(k.src, pe.inline)
 			}
 			if len(docs) == 1 && docs[0].Kind == yaml.SequenceNode {
 				lp.ops = readJSONOps(docs[0])
-				lp.editable = false
+				lp.editable, lp.opsEditable = false, lp.editable
 			} else if !pe.json {
 				lp.docs = docs
 			}
@@ -72,9 +84,10 @@ func inlineDocs(src []byte, n *yaml.Node) []*yaml.Node {
 		return nil
 	}
 	switch {
-	case n.Style&yaml.LiteralStyle != 0:
+	case inlineLiteral(src, n):
 		// A literal block keeps its lines: line i of the patch is the
-		// i-th line after the one that starts the block.
+		// i-th line after the one that starts the block, indented by the
+		// block's indentation.
 		for _, d := range docs {
 			shift(d, n.Line, blockIndent(src, n.Line+1))
 		}
@@ -99,14 +112,60 @@ func inlineDocs(src []byte, n *yaml.Node) []*yaml.Node {
 	return docs
 }
 
-// blockIndent returns the indentation of 1-based line in src.
-func blockIndent(src []byte, line int) int {
-	lines := bytes.SplitN(src, []byte("\n"), line+1)
-	if line-1 >= len(lines) {
-		return 0
+// inlineLiteral reports whether n is a literal block scalar whose lines
+// are the lines of its text after the block's indentation, as yaml.v3
+// finds it from the first line that is not blank: no explicit
+// indentation indicator, no tabs or carriage returns in the block.
+func inlineLiteral(src []byte, n *yaml.Node) bool {
+	if n.Kind != yaml.ScalarNode || n.Style&yaml.LiteralStyle == 0 {
+		return false
 	}
-	l := lines[line-1]
-	return len(l) - len(bytes.TrimLeft(l, " "))
+	lines := bytes.Split(src, []byte("\n"))
+	if n.Line < 1 || n.Line > len(lines) {
+		return false
+	}
+	head := lines[n.Line-1]
+	if n.Column-1 >= len(head) || head[n.Column-1] != '|' {
+		return false
+	}
+	for _, c := range head[n.Column:] {
+		if c == ' ' || c == '#' {
+			break
+		}
+		if c >= '1' && c <= '9' {
+			return false
+		}
+	}
+	ind := blockIndent(src, n.Line+1)
+	if ind <= 0 {
+		return false
+	}
+	var text []string
+	for _, l := range lines[n.Line:] {
+		if len(bytes.TrimLeft(l, " ")) > 0 && len(l)-len(bytes.TrimLeft(l, " ")) < ind {
+			break
+		}
+		if len(l) >= ind {
+			l = l[ind:]
+		} else {
+			l = nil
+		}
+		text = append(text, string(l))
+	}
+	return strings.TrimRight(strings.Join(text, "\n"), "\n") == strings.TrimRight(n.Value, "\n")
+}
+
+// blockIndent returns the indentation of the first line from 1-based
+// line on that is not blank: a block scalar's indentation.
+func blockIndent(src []byte, line int) int {
+	lines := bytes.Split(src, []byte("\n"))
+	for i := line - 1; i >= 0 && i < len(lines); i++ {
+		l := lines[i]
+		if t := bytes.TrimLeft(l, " "); len(t) > 0 {
+			return len(l) - len(t)
+		}
+	}
+	return 0
 }
 
 // place puts n and every node below it at line and col.
@@ -144,7 +203,7 @@ func readJSONOps(seq *yaml.Node) []jsonOp {
 		if k == nil {
 			k = it
 		}
-		ops = append(ops, jsonOp{path: segs, value: v, line: k.Line, col: k.Column})
+		ops = append(ops, jsonOp{path: segs, value: v, line: k.Line, col: k.Column, item: it})
 	}
 	return ops
 }
@@ -226,4 +285,59 @@ func opsAsDoc(ops []jsonOp, obj *yaml.Node) *yaml.Node {
 		}
 	}
 	return root
+}
+
+// opDocs returns the operations of this patch that set a value in the
+// rendered object obj, as documents a fix may edit: each one's Node is
+// the operation, and At the path in obj its value is written at (list
+// indexes turned into name selectors, as field paths spell them). It is
+// nil unless the operations' positions are their place in the file.
+func (p loadedPatch) opDocs(obj *yaml.Node) []Doc {
+	if !p.opsEditable {
+		return nil
+	}
+	var out []Doc
+	for _, op := range p.ops {
+		if op.value == nil || op.item == nil {
+			continue
+		}
+		if at, ok := objectPath(op.path, obj); ok {
+			out = append(out, Doc{File: p.file, Origin: loc.OriginKustomizePatch, Node: op.item, At: at})
+		}
+	}
+	return out
+}
+
+// objectPath spells a JSON pointer's segments as a field path of obj.
+func objectPath(segs []string, obj *yaml.Node) (ypath.Path, bool) {
+	var out ypath.Path
+	ref := obj
+	for _, seg := range segs {
+		if ref == nil {
+			return nil, false
+		}
+		if ref.Kind == yaml.SequenceNode {
+			idx, err := strconv.Atoi(seg)
+			if seg == "-" {
+				idx, err = len(ref.Content)-1, nil
+			}
+			if err != nil || idx < 0 || idx >= len(ref.Content) {
+				return nil, false
+			}
+			el := ref.Content[idx]
+			if n := scalar(el, "name"); n != "" {
+				out = append(out, ypath.Elem("name", n))
+			} else {
+				out = append(out, ypath.Index(idx))
+			}
+			ref = el
+			continue
+		}
+		if seg == "" {
+			return nil, false
+		}
+		out = append(out, seg)
+		_, ref = lookup(ref, seg)
+	}
+	return out, len(out) > 0
 }

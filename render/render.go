@@ -177,6 +177,11 @@ func (r *Renderer) manifestFiles(p string, recurse bool) ([]string, error) {
 		child := path.Join(p, e.Name())
 		switch {
 		case e.IsDir() && recurse && !strings.HasPrefix(e.Name(), "."):
+			if findKustomization(r.fs, child) != "" {
+				// Built by kustomize, as Flux does (discovery makes it a
+				// target of its own): its files may be patches and bases.
+				continue
+			}
 			sub, err := r.manifestFiles(child, true)
 			if err != nil {
 				return nil, err

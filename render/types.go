@@ -119,9 +119,13 @@ type docSource struct {
 	file   string
 	origin Origin
 	node   *yaml.Node
-	// editable is true when node comes from a parse of file's own bytes
-	// (not a synthetic or shifted document).
+	// editable is true when node comes from a parse of file's own bytes,
+	// or of the text of a literal block of the file with positions
+	// shifted into it (not a synthetic or folded document).
 	editable bool
+	// ops are the JSON 6902 operations a fix may edit, when node is the
+	// document built from them (not editable itself).
+	ops []Doc
 }
 
 func (d docSource) Locate(p ypath.Path) Location {
@@ -206,6 +210,24 @@ type Doc struct {
 	File   string
 	Origin Origin // loc.OriginManifest, loc.OriginKustomizeBase or loc.OriginKustomizePatch
 	Node   *yaml.Node
+	// At is set when Node is a JSON 6902 operation (op, path, value)
+	// rather than a document shaped like the object: the operation writes
+	// its value at this path of the object. See Path.
+	At ypath.Path
+}
+
+// Path returns the path in d.Node of the object's field p, and whether
+// d can set it: p itself for a document shaped like the object; for a
+// JSON 6902 operation, the path under its value when p is at or below
+// At (the operation's own path).
+func (d Doc) Path(p ypath.Path) (ypath.Path, bool) {
+	if d.At == nil {
+		return p, true
+	}
+	if !p.HasPrefix(d.At) {
+		return nil, false
+	}
+	return append(ypath.Path{"value"}, p[len(d.At):]...), true
 }
 
 // docser is implemented by the source maps whose documents are files of
@@ -216,9 +238,12 @@ type docser interface{ docs() []Doc }
 // repository as YAML, highest precedence first: the overlay patches that
 // set its fields, then the resource file (the base). It is nil for
 // objects rendered from templates or generated, and leaves out patches
-// that are not a document of a file (JSON 6902 operations, patches
-// written as strings inside a kustomization), since those cannot be
-// edited field by field.
+// that cannot be edited field by field: patches written inside a
+// kustomization as strings other than literal blocks. A JSON 6902
+// operation that sets a value is a Doc with At set (see Doc.Path). A
+// patch written as a literal block (patch: |) is a Doc of the
+// kustomization file: Node is a parse of the block's text with positions
+// in that file, which fix lowers into the block's lines.
 func (o *Object) Docs() []Doc {
 	if d, ok := o.Source.(docser); ok {
 		return d.docs()
@@ -227,6 +252,9 @@ func (o *Object) Docs() []Doc {
 }
 
 func (d docSource) docs() []Doc {
+	if d.ops != nil {
+		return d.ops
+	}
 	if !d.editable {
 		return nil
 	}

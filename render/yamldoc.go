@@ -244,7 +244,15 @@ func isObject(n *yaml.Node) bool {
 	}
 	_, kind := lookup(n, "kind")
 	_, av := lookup(n, "apiVersion")
-	return kind != nil && av != nil && kind.Kind == yaml.ScalarNode && av.Kind == yaml.ScalarNode
+	return kind != nil && av != nil && kind.Kind == yaml.ScalarNode && av.Kind == yaml.ScalarNode && !isPatchFragment(n)
+}
+
+// isPatchFragment reports whether a document is a strategic merge patch
+// rather than an object: it has a top-level $patch directive (delete,
+// replace), which no object the API server accepts has.
+func isPatchFragment(n *yaml.Node) bool {
+	k, _ := lookup(n, "$patch")
+	return k != nil
 }
 
 // listItems returns the items of a List object (v1 List or any *List kind

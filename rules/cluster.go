@@ -76,11 +76,14 @@ metadata:
     pod-security.kubernetes.io/enforce: restricted
     pod-security.kubernetes.io/enforce-version: latest
 `,
-	Fix: "Adds the " + lint.LabelEnforce + " label, when absent, with the strictest level that every workload the " +
-		"repository deploys into the namespace passes once the other fixes are applied, provided that level meets the " +
-		"required one, and " + lint.LabelEnforceVersion + " with the configured Pod Security version, else the " +
-		"targeted Kubernetes version, else latest.",
-	FixRisk: riskDoc(riskEnforceLabel),
+	Fix: "Staged, since an enforce label rejects the pods that fail it: adds the " + lint.LabelWarn + " and " +
+		lint.LabelAudit + " labels (and their -version labels), when absent, with the strictest level that every " +
+		"workload the repository deploys into the namespace passes once the other fixes are applied, provided that " +
+		"level meets the required one; adds " + lint.LabelEnforce + " with that level too only when the namespace " +
+		"holds workloads of the repository and no Argo CD or Flux object deploys into it from a source kubeharden " +
+		"cannot render (a chart of a Helm repository, another Git repository). Versions are the configured Pod " +
+		"Security version, else the targeted Kubernetes version, else latest.",
+	FixRisk: riskDoc(riskEnforceLabel) + " The warn and audit labels alone are " + riskDoc(riskWarnAuditLabels),
 	Check:   checkNamespacePSSLevel,
 }
 
@@ -98,9 +101,21 @@ func checkNamespacePSSLevel(p *lint.Pass, o *lint.Object) {
 	switch {
 	case o.Get(field) == nil:
 		fx, note := namespaceLevelFix(p, o, minLevel)
-		p.Report(lint.Finding{Object: o, Field: field, Fix: fx, Message: fmt.Sprintf(
+		staged := fx != nil && !slices.ContainsFunc(fx.Patches, func(pt fix.Patch) bool { return pt.Path.String() == field.String() })
+		enforceFix := fx
+		if staged {
+			enforceFix = nil
+		}
+		p.Report(lint.Finding{Object: o, Field: field, Fix: enforceFix, Message: fmt.Sprintf(
 			"namespace %q has no %s label, so its pods are only held to the cluster default (want %s)%s",
 			o.Resource.Name, lint.LabelEnforce, minLevel, note)})
+		if staged {
+			// The first stage only: its own finding, which the labels
+			// resolve, while the enforce finding stays.
+			p.Report(lint.Finding{Object: o, Field: lint.Path{"metadata", "labels", lint.LabelWarn}, Fix: fx, Message: fmt.Sprintf(
+				"namespace %q has no %s label, which reports the pods an enforce label would reject before one is added",
+				o.Resource.Name, lint.LabelWarn)})
+		}
 	case rank < 0:
 		p.Reportf(o, field, "namespace %q sets %s to %q, which is not a Pod Security level (want %s)",
 			o.Resource.Name, lint.LabelEnforce, got, minLevel)
@@ -154,21 +169,61 @@ func namespaceLevelFix(p *lint.Pass, o *lint.Object, minLevel string) (*lint.Fix
 			}
 			continue
 		}
-		fx := &lint.FixInfo{
-			Description: fmt.Sprintf("label namespace %q %s: %s", o.Resource.Name, lint.LabelEnforce, level),
-			Patches:     []fix.Patch{fix.Set(labels.Append(lint.LabelEnforce), level)},
-			Deferred:    true,
-			Risk:        riskEnforceLabel.class,
-			RiskReason:  riskEnforceLabel.reason,
+		external := p.Settings.Unrendered[o.Resource.Name]
+		enforce := len(workloads) > 0 && len(external) == 0
+		fx := &lint.FixInfo{Deferred: true}
+		var modes []string // the modes labelled with level
+		versioned := false
+		label := func(key, value string) {
+			if o.Get(labels.Append(key)) != nil {
+				return
+			}
+			fx.Patches = append(fx.Patches, fix.Set(labels.Append(key), value))
+			mode, isVersion := strings.CutSuffix(strings.TrimPrefix(key, "pod-security.kubernetes.io/"), "-version")
+			if isVersion {
+				versioned = true
+			} else {
+				modes = append(modes, mode)
+			}
 		}
-		if setVersion {
-			fx.Description += fmt.Sprintf(" and %s: %s", lint.LabelEnforceVersion, version)
-			fx.Patches = append(fx.Patches, fix.Set(labels.Append(lint.LabelEnforceVersion), version))
+		if enforce {
+			label(lint.LabelEnforce, level)
+			if setVersion {
+				label(lint.LabelEnforceVersion, version)
+			}
 		}
-		switch n := len(workloads); n {
-		case 0:
-			fx.Description += ", as it holds no workload of the repo"
-		case 1:
+		// warn and audit report what enforce would reject without
+		// rejecting it: the first stage, and the only one where the
+		// namespace may hold pods the repo does not show.
+		// A mode the namespace labels already keeps its level and version.
+		for _, k := range [][2]string{{lint.LabelWarn, lint.LabelWarnVersion}, {lint.LabelAudit, lint.LabelAuditVersion}} {
+			if o.Get(labels.Append(k[0])) == nil {
+				label(k[0], level)
+				label(k[1], version)
+			}
+		}
+		if len(fx.Patches) == 0 {
+			return nil, ""
+		}
+		if slices.Contains(modes, "enforce") {
+			withRisk(fx, riskEnforceLabel)
+		} else {
+			withRisk(fx, riskWarnAuditLabels)
+		}
+		fx.Description = fmt.Sprintf("label namespace %q pod-security.kubernetes.io/%s", o.Resource.Name, andList(modes))
+		if len(modes) > 0 {
+			fx.Description += ": " + level
+		}
+		if versioned {
+			fx.Description += " (-version: " + version + ")"
+		}
+		switch n := len(workloads); {
+		case len(external) > 0:
+			fx.Description += fmt.Sprintf(" but not %s, since %s deploys into it from a source kubeharden cannot render",
+				lint.LabelEnforce, strings.Join(external, " and "))
+		case n == 0:
+			fx.Description += fmt.Sprintf(" but not %s, as it holds no workload of the repo to judge it by", lint.LabelEnforce)
+		case n == 1:
 			fx.Description += ", the strictest level its workload passes"
 		default:
 			fx.Description += fmt.Sprintf(", the strictest level its %d workloads pass", n)
@@ -257,4 +312,12 @@ func validatePSSLevel(v any) error {
 		return fmt.Errorf("want one of %s, got %v", strings.Join(pssLevels, ", "), v)
 	}
 	return nil
+}
+
+// andList joins words as "a, b and c".
+func andList(words []string) string {
+	if len(words) <= 1 {
+		return strings.Join(words, "")
+	}
+	return strings.Join(words[:len(words)-1], ", ") + " and " + words[len(words)-1]
 }

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -303,18 +304,55 @@ func TestNamespacePSSLevelFixSettings(t *testing.T) {
 	rs.Options = map[string]any{"minLevel": "baseline"}
 	s.Rules[r.ID] = rs
 	s.KubernetesVersion = "1.37.2"
-	want := []string{
-		`shop set metadata.labels["pod-security.kubernetes.io/enforce"] restricted`,
-		`shop set metadata.labels["pod-security.kubernetes.io/enforce-version"] v1.37`,
-		`payments set metadata.labels["pod-security.kubernetes.io/enforce"] restricted`,
-		`batch set metadata.labels["pod-security.kubernetes.io/enforce"] baseline`,
-		`batch set metadata.labels["pod-security.kubernetes.io/enforce-version"] v1.37`,
+	// payments has warn and audit already and no workload of the repo: no
+	// enforce label, so no fix.
+	var want []string
+	for _, ns := range []struct{ name, level string }{{"shop", "restricted"}, {"batch", "baseline"}} {
+		for _, mode := range []string{"enforce", "warn", "audit"} {
+			want = append(want,
+				fmt.Sprintf(`%s set metadata.labels["pod-security.kubernetes.io/%s"] %s`, ns.name, mode, ns.level),
+				fmt.Sprintf(`%s set metadata.labels["pod-security.kubernetes.io/%s-version"] v1.37`, ns.name, mode))
+		}
 	}
 	if got := fixes(s); !slices.Equal(got, want) {
 		t.Errorf("minLevel baseline, Kubernetes 1.37.2:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 	s.PodSecurity.Version = "v1.33"
-	if got := fixes(s); len(got) != 5 || !strings.HasSuffix(got[1], "v1.33") {
+	if got := fixes(s); len(got) != 12 || !strings.HasSuffix(got[1], "v1.33") {
 		t.Errorf("with Pod Security version v1.33 configured: %q", got)
+	}
+}
+
+// TestNamespacePSSLevelUnrendered: a namespace that a GitOps object
+// deploys into from a source the linter cannot render (Settings.
+// Unrendered) gets warn and audit labels but never enforce, though its
+// workloads of the repo pass; the others are unchanged.
+func TestNamespacePSSLevelUnrendered(t *testing.T) {
+	r := ruleByID(t, "namespace-pss-level")
+	src, err := os.ReadFile(filepath.Join("testdata", r.ID, "bad.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := fixtureSettings(r)
+	s.Unrendered = map[string][]string{"shop": {"HelmRelease redis (flux/redis.yaml)"}}
+	var got []string
+	for _, f := range runRule(t, r, s, "bad.yaml", src) {
+		if f.Fix == nil || f.Object.Resource.Name != "shop" {
+			continue
+		}
+		got = append(got, f.Fix.Description)
+		for _, p := range f.Fix.Patches {
+			got = append(got, p.String())
+		}
+	}
+	want := []string{
+		`label namespace "shop" pod-security.kubernetes.io/warn and audit: restricted (-version: latest) but not pod-security.kubernetes.io/enforce, since HelmRelease redis (flux/redis.yaml) deploys into it from a source kubeharden cannot render`,
+		`set metadata.labels["pod-security.kubernetes.io/warn"] restricted`,
+		`set metadata.labels["pod-security.kubernetes.io/warn-version"] latest`,
+		`set metadata.labels["pod-security.kubernetes.io/audit"] restricted`,
+		`set metadata.labels["pod-security.kubernetes.io/audit-version"] latest`,
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("got:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }

@@ -26,6 +26,8 @@ var (
 		"the namespace's workloads lose every connection no other NetworkPolicy allows"}
 	riskEnforceLabel = fixRisk{lint.FixMayBreak,
 		"the API server rejects pods of the namespace that fail the level, including those deployed from outside the repo, at their next rollout"}
+	riskWarnAuditLabels = fixRisk{lint.FixSafe,
+		"warn and audit labels only report the pods the level would reject; nothing is rejected"}
 	riskVerbsWithoutEvidence = fixRisk{lint.FixMayBreak,
 		"the role's users may need a verb \"*\" granted beyond these (escalate, bind, impersonate or a custom verb)"}
 	riskNarrowedByEvidence = fixRisk{lint.FixSafe,
