@@ -3,6 +3,7 @@ package driver
 import (
 	"context"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/kubeharden/kubeharden/fix"
@@ -59,5 +60,22 @@ func TestConflictingFixesReachFixpoint(t *testing.T) {
 	}
 	if len(again.Applied) > 0 || len(again.FixedFiles()) > 0 {
 		t.Errorf("a second run applies %d fixes in %v", len(again.Applied), again.FixedFiles())
+	}
+}
+
+func TestParsesStrictly(t *testing.T) {
+	for src, want := range map[string]string{
+		"a: 1\nb: 2\n---\nc: 3\n":  "",
+		"a:\n  b: 1\n  b: 2\n":     `line 3: key "b" written twice in a`,
+		"a: 1\n---\nx: [1, 2\n":    "did not find expected",
+		"items:\n- {n: 1, n: 2}\n": `key "n" written twice in items[0]`,
+	} {
+		err := parsesStrictly([]byte(src))
+		switch {
+		case want == "" && err != nil:
+			t.Errorf("%q: %v", src, err)
+		case want != "" && (err == nil || !strings.Contains(err.Error(), want)):
+			t.Errorf("%q: error %v, want %q", src, err, want)
+		}
 	}
 }

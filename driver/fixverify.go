@@ -1,10 +1,14 @@
 package driver
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"slices"
+	"strings"
 
 	yaml "go.yaml.in/yaml/v3"
 
@@ -43,7 +47,105 @@ func (f *fixer) verify(before, after *Snapshot, p *plan, cands []lint.Finding) m
 		}
 	}
 	f.verifyObjects(before, after, p, cands, b)
+	verifySources(p, b)
 	return blamed
+}
+
+// verifySources checks that every YAML file the plan edits or creates
+// still parses, document by document, with no key written twice in one
+// mapping (templates, edited as text, are checked through what they
+// render). A failure is the fixes' that edit the file.
+func verifySources(p *plan, b *blamer) {
+	templates := map[string]bool{}
+	for _, e := range p.raw {
+		templates[e.File] = true
+	}
+	for _, file := range slices.Sorted(maps.Keys(p.files)) {
+		if templates[file] || !isYAMLFile(file) {
+			continue
+		}
+		if err := parsesStrictly(p.files[file]); err != nil {
+			b.files([]string{file}, fmt.Sprintf("the fix leaves %s unparsable: %v", file, err))
+		}
+	}
+}
+
+// parsesStrictly parses every YAML document of src and reports the first
+// syntax error or key written twice in one mapping.
+func parsesStrictly(src []byte) error {
+	dec := yaml.NewDecoder(bytes.NewReader(src))
+	for {
+		var doc yaml.Node
+		err := dec.Decode(&doc)
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if d := lint.DuplicateKeys(&doc); len(d) > 0 {
+			return fmt.Errorf("line %d: key %q written twice in %s", d[0].Key.Line, d[0].Path[len(d[0].Path)-1], d[0].Path[:len(d[0].Path)-1])
+		}
+	}
+}
+
+// verifyPodStart checks the pod-start invariants of a changed workload:
+// the kubelet refuses a container that must run as non-root while its
+// effective runAsUser (its own, else the pod's) is 0. A violation the
+// object did not have before is the fix's that writes those fields.
+func verifyPodStart(after *Snapshot, o, prev *lint.Object, inputs []string, b *blamer) {
+	bad := rootButNonRoot(o)
+	if len(bad) == 0 {
+		return
+	}
+	old := map[string]bool{}
+	if prev != nil {
+		for _, c := range rootButNonRoot(prev) {
+			old[c] = true
+		}
+	}
+	pt, _ := o.PodTemplate()
+	for _, c := range bad {
+		if old[c] {
+			continue
+		}
+		// Blame whoever wrote the runAsNonRoot that applies: the
+		// container's own, else the pod's.
+		field := pt.SpecPath.Append("securityContext", "runAsNonRoot")
+		for _, ct := range pt.Containers() {
+			if at := ct.Path.Append("securityContext", "runAsNonRoot"); ct.Name == c && o.Get(at) != nil {
+				field = at
+			}
+		}
+		b.field(objKey{after.sources[o].target.ID(), o.Resource}, field, inputs,
+			fmt.Sprintf("the fix makes container %q of %s unable to start: runAsNonRoot is true while it runs as UID 0", c, o.Resource))
+	}
+}
+
+// rootButNonRoot returns the containers of a workload whose effective
+// runAsNonRoot is true and effective runAsUser is 0.
+func rootButNonRoot(o *lint.Object) []string {
+	pt, err := o.PodTemplate()
+	if err != nil || pt == nil {
+		return nil
+	}
+	pod := pt.SpecPath.Append("securityContext")
+	var out []string
+	for _, c := range pt.Containers() {
+		eff := func(key string) string {
+			if v := o.Get(c.Path.Append("securityContext", key)); v != nil {
+				return v.Value
+			}
+			if v := o.Get(pod.Append(key)); v != nil {
+				return v.Value
+			}
+			return ""
+		}
+		if eff("runAsNonRoot") == "true" && eff("runAsUser") == "0" {
+			out = append(out, c.Name)
+		}
+	}
+	return out
 }
 
 func fingerprints(s *Snapshot) map[string]bool {
@@ -107,6 +209,9 @@ func (f *fixer) verifyObjects(before, after *Snapshot, p *plan, cands []lint.Fin
 		}
 		ok := append(slices.Clone(allowed[k]), inlineValuesPaths(before, prev, p)...)
 		diffs := diffPaths(prev.Node, o.Node, nil)
+		if len(diffs) > 0 {
+			verifyPodStart(after, o, prev, f.inputs(after, o), b)
+		}
 		if len(diffs) > 0 {
 			changed, was = append(changed, o), append(was, prev)
 		}
@@ -310,4 +415,8 @@ func (b *blamer) drop(match func(int) bool, reason string) bool {
 		}
 	}
 	return n > 0
+}
+
+func isYAMLFile(name string) bool {
+	return strings.HasSuffix(name, ".yaml") || strings.HasSuffix(name, ".yml")
 }
