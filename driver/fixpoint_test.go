@@ -79,3 +79,51 @@ func TestParsesStrictly(t *testing.T) {
 		}
 	}
 }
+
+// TestFailedFixBlocksOnlyItsTarget is shaped like a chart collection in
+// which one chart's fix fails verification twice over (its values edit
+// makes the object invalid, and changes another field the same key
+// feeds): the failure is charged to that chart's fix alone, and the fix
+// of an unrelated manifest still applies. Before, the second failure,
+// finding its culprit already dropped, was charged to every fix left.
+func TestFailedFixBlocksOnlyItsTarget(t *testing.T) {
+	badSize := &lint.Rule{ID: "test-size", Title: "size", Severity: lint.Low, Kinds: []string{"Deployment"},
+		Check: func(p *lint.Pass, o *lint.Object) {
+			at := lint.Path{"spec", "replicas"}
+			if o.String(at) != "5" {
+				p.Report(lint.Finding{Object: o, Field: at, Message: "replicas is not 5",
+					Fix: &lint.FixInfo{Description: "set replicas", Patches: []fix.Patch{fix.Set(at, "five")}}})
+			}
+		}}
+	dir := t.TempDir()
+	for name, data := range map[string]string{
+		".git/HEAD":                   "ref: refs/heads/main\n",
+		"chart/Chart.yaml":            "apiVersion: v2\nname: web\nversion: 0.1.0\n",
+		"chart/values.yaml":           "size: 2\n",
+		"chart/templates/deploy.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  annotations:\n    size: {{ .Values.size | quote }}\nspec:\n  replicas: {{ .Values.size }}\n  template:\n    spec:\n      securityContext:\n        runAsNonRoot: true\n      containers:\n      - name: web\n        image: nginx:1.27\n",
+		"apps/pod.yaml":               "apiVersion: v1\nkind: Pod\nmetadata:\n  name: api\nspec:\n  containers:\n  - name: api\n    image: nginx:1.27\n",
+	} {
+		writeTestFile(t, filepath.Join(dir, name), []byte(data))
+	}
+	r, err := Open(context.Background(), dir, nil, Options{Rules: []*lint.Rule{badSize, testFixRules[0]}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := r.Fix(context.Background(), FixOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var applied, skipped []string
+	for _, a := range res.Applied {
+		applied = append(applied, a.Finding.Rule.ID+" "+a.Finding.Object.Resource.String())
+	}
+	for _, s := range res.Skipped {
+		skipped = append(skipped, s.Finding.Rule.ID+" "+s.Finding.Object.Resource.String()+": "+s.Reason)
+	}
+	if len(applied) != 1 || applied[0] != "test-non-root Pod/api" {
+		t.Errorf("applied %v, want the pod's fix", applied)
+	}
+	if len(skipped) != 1 || !strings.HasPrefix(skipped[0], "test-size Deployment/web") {
+		t.Errorf("skipped %v, want only the chart's own fix", skipped)
+	}
+}

@@ -404,14 +404,19 @@ func (b *blamer) field(k objKey, field ypath.Path, files []string, reason string
 	}
 }
 
-// drop blames the candidates not yet blamed for which match holds, and
-// reports whether there were any.
+// drop blames the candidates for which match holds (keeping the reason
+// of those blamed already), and reports whether any candidate matches: a
+// failure that candidates already dropped explain is not charged to the
+// others.
 func (b *blamer) drop(match func(int) bool, reason string) bool {
 	n := 0
 	for i := range b.cands {
-		if _, done := b.blamed[i]; !done && match(i) {
+		if !match(i) {
+			continue
+		}
+		n++
+		if _, done := b.blamed[i]; !done {
 			b.blamed[i] = reason
-			n++
 		}
 	}
 	return n > 0
