@@ -91,7 +91,7 @@ type runState struct {
 	mu       sync.Mutex
 	findings []Finding
 	cache    sync.Map // key -> *cacheEntry
-	nsLevels map[string]PodSecurityLevel
+	nsLevels map[string][]nsLevel
 }
 
 type cacheEntry struct {
@@ -146,11 +146,15 @@ func (p *Pass) Cached(key any, compute func() any) any {
 }
 
 // PodSecurity returns the Pod Security level and version that the
-// PodSecurity admission would enforce in namespace: the labels of the
-// Namespace object in the repo when it sets them, else the defaults.
-func (p *Pass) PodSecurity(namespace string) PodSecurityLevel {
+// PodSecurity admission would enforce on object o: the enforce labels of
+// the Namespace object of o's namespace in the repo when one sets them,
+// else the defaults. Where several Namespace objects of that name set a
+// level (overlays for different clusters, or a conflict), the one o's own
+// target renders decides, else the strictest: never the order in which
+// targets happen to be read.
+func (p *Pass) PodSecurity(o *Object) PodSecurityLevel {
 	lv := p.Settings.PodSecurity
-	if got, ok := p.run.nsLevels[namespace]; ok {
+	if got, ok := pickLevel(p.run.nsLevels[o.Resource.Namespace], o.Target); ok {
 		if got.Level != "" {
 			lv.Level = got.Level
 		}
@@ -167,17 +171,70 @@ func (p *Pass) PodSecurity(namespace string) PodSecurityLevel {
 	return lv
 }
 
-func namespaceLevels(objs []*Object) map[string]PodSecurityLevel {
-	m := map[string]PodSecurityLevel{}
+// nsLevel is the enforce level one Namespace object sets, and the target
+// it is rendered from.
+type nsLevel struct {
+	target string
+	lv     PodSecurityLevel
+}
+
+// podSecurityRank orders the Pod Security levels, weakest first; an
+// unknown level ranks below them all.
+func podSecurityRank(level string) int {
+	return slices.Index([]string{"privileged", "baseline", "restricted"}, level)
+}
+
+// pickLevel returns the level of the entry from target, else the
+// strictest entry (by level, then the first target in byte order), or
+// false when there is none.
+func pickLevel(es []nsLevel, target string) (PodSecurityLevel, bool) {
+	if len(es) == 0 {
+		return PodSecurityLevel{}, false
+	}
+	for _, e := range es {
+		if e.target == target {
+			return e.lv, true
+		}
+	}
+	best := es[0]
+	for _, e := range es[1:] {
+		if r, b := podSecurityRank(e.lv.Level), podSecurityRank(best.lv.Level); r > b || r == b && e.target < best.target {
+			best = e
+		}
+	}
+	return best.lv, true
+}
+
+// NamespaceDefinitions returns, for each namespace that several Namespace
+// objects of the repo define with different enforce levels, those
+// objects; the namespace-pss-level rule reports the conflict.
+func NamespaceDefinitions(objs []*Object) map[string][]*Object {
+	by := map[string][]*Object{}
+	for _, o := range objs {
+		if o.Resource.Kind == "Namespace" && o.Resource.APIVersion == "v1" {
+			by[o.Resource.Name] = append(by[o.Resource.Name], o)
+		}
+	}
+	for name, os := range by {
+		first := os[0].String(Path{"metadata", "labels", LabelEnforce})
+		if !slices.ContainsFunc(os[1:], func(o *Object) bool { return o.String(Path{"metadata", "labels", LabelEnforce}) != first }) {
+			delete(by, name)
+		}
+	}
+	return by
+}
+
+func namespaceLevels(objs []*Object) map[string][]nsLevel {
+	m := map[string][]nsLevel{}
 	for _, o := range objs {
 		if o.Resource.Kind != "Namespace" || o.Resource.APIVersion != "v1" {
 			continue
 		}
 		labels := Path{"metadata", "labels"}
-		m[o.Resource.Name] = PodSecurityLevel{
+		m[o.Resource.Name] = append(m[o.Resource.Name], nsLevel{target: o.Target, lv: PodSecurityLevel{
 			Level:   o.String(labels.Append(LabelEnforce)),
 			Version: o.String(labels.Append(LabelEnforceVersion)),
-		}
+		}})
 	}
 	return m
 }

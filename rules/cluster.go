@@ -87,6 +87,40 @@ metadata:
 	Check:   checkNamespacePSSLevel,
 }
 
+// reportNamespaceConflict reports a Namespace object whose enforce level
+// another Namespace object of the same name, in another target, sets
+// differently: which one the cluster keeps depends on the order they are
+// applied in. Pods of each target are judged by their own target's
+// Namespace, others by the strictest.
+func reportNamespaceConflict(p *lint.Pass, o *lint.Object) {
+	defs, _ := p.Cached(namespaceDefsKey{}, func() any { return lint.NamespaceDefinitions(p.Objects) }).(map[string][]*lint.Object)
+	field := lint.Path{"metadata", "labels", lint.LabelEnforce}
+	mine := o.String(field)
+	var others []string
+	for _, d := range defs[o.Resource.Name] {
+		if d != o && d.String(field) != mine {
+			level := d.String(field)
+			if level == "" {
+				level = "no level"
+			}
+			others = append(others, fmt.Sprintf("%s in %s", level, d.Target))
+		}
+	}
+	if len(others) == 0 {
+		return
+	}
+	slices.Sort(others)
+	others = slices.Compact(others)
+	if mine == "" {
+		mine = "no level"
+	}
+	p.Report(lint.Finding{Object: o, Field: field[:2], Location: o.Location(field), Message: fmt.Sprintf(
+		"namespace %q is labelled %s: %s here but %s elsewhere (%s); the cluster keeps whichever is applied last",
+		o.Resource.Name, lint.LabelEnforce, mine, map[bool]string{true: "another level", false: "other levels"}[len(others) == 1], strings.Join(others, ", "))})
+}
+
+type namespaceDefsKey struct{}
+
 // pssLevels are the Pod Security levels, weakest first.
 var pssLevels = []string{"privileged", "baseline", "restricted"}
 
@@ -94,6 +128,7 @@ func checkNamespacePSSLevel(p *lint.Pass, o *lint.Object) {
 	if o.Resource.APIVersion != "v1" {
 		return
 	}
+	reportNamespaceConflict(p, o)
 	minLevel := requiredPSSLevel(p)
 	field := lint.Path{"metadata", "labels", lint.LabelEnforce}
 	got := o.String(field)

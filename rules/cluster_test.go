@@ -356,3 +356,48 @@ func TestNamespacePSSLevelUnrendered(t *testing.T) {
 		t.Errorf("got:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// TestNamespaceLevelIndependentOfOrder is shaped like a repository in
+// which a later folder labels a namespace privileged that an earlier one
+// labels restricted: the level a pod is judged by never depends on the
+// order targets are read in (its own target's Namespace, else the
+// strictest), and both definitions are reported as conflicting.
+func TestNamespaceLevelIndependentOfOrder(t *testing.T) {
+	ns := func(target, level string) *lint.Object {
+		o := loadObjects(t, target+"/ns.yaml", []byte("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n  labels:\n    pod-security.kubernetes.io/enforce: "+level+"\n"))[0]
+		o.Target = target
+		return o
+	}
+	pod := func(target string) *lint.Object {
+		o := loadObjects(t, target+"/pod.yaml", []byte("apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  namespace: shop\nspec:\n  hostNetwork: true\n  containers:\n  - name: c\n    image: x:1\n"))[0]
+		o.Target = target
+		return o
+	}
+	r := ByID("pss-host-namespaces")
+	level := ByID("namespace-pss-level")
+	for _, order := range [][]string{{"a", "z"}, {"z", "a"}} {
+		objs := []*lint.Object{pod("m")}
+		for _, target := range order {
+			objs = append(objs, ns(target, map[string]string{"a": "restricted", "z": "privileged"}[target]))
+		}
+		objs = append(objs, pod("a"), pod("z"))
+		fs, err := lint.Run(context.Background(), objs, []*lint.Rule{r, level}, &lint.Settings{Now: fixtureNow})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, f := range fs {
+			got = append(got, f.Rule.ID+" "+f.Object.Target+" "+f.Object.Resource.Kind)
+		}
+		slices.Sort(got)
+		want := []string{
+			"namespace-pss-level a Namespace", "namespace-pss-level z Namespace", // the conflict, on both
+			"namespace-pss-level z Namespace", // privileged is below the required level
+			"pss-host-namespaces a Pod", // judged by its own target's Namespace: restricted
+			"pss-host-namespaces m Pod", // no Namespace of its own: the strictest
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("targets read %v: findings\n%s\nwant\n%s", order, strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+	}
+}

@@ -819,7 +819,7 @@ type pssKey struct {
 // for those whose pod template does not decode (another rule reports
 // invalid objects).
 func podSecurityVerdict(p *lint.Pass, o *lint.Object) *pssVerdict {
-	want := p.PodSecurity(o.Resource.Namespace)
+	want := p.PodSecurity(o)
 	key := pssKey{o, want.Level, want.Version, p.Settings.KubernetesVersion}
 	v, _ := p.Cached(key, func() any {
 		return evaluatePodSecurity(o, want, emulationVersion(p.Settings.KubernetesVersion))
