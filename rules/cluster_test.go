@@ -393,8 +393,8 @@ func TestNamespaceLevelIndependentOfOrder(t *testing.T) {
 		want := []string{
 			"namespace-pss-level a Namespace", "namespace-pss-level z Namespace", // the conflict, on both
 			"namespace-pss-level z Namespace", // privileged is below the required level
-			"pss-host-namespaces a Pod", // judged by its own target's Namespace: restricted
-			"pss-host-namespaces m Pod", // no Namespace of its own: the strictest
+			"pss-host-namespaces a Pod",       // judged by its own target's Namespace: restricted
+			"pss-host-namespaces m Pod",       // no Namespace of its own: the strictest
 		}
 		if !slices.Equal(got, want) {
 			t.Errorf("targets read %v: findings\n%s\nwant\n%s", order, strings.Join(got, "\n"), strings.Join(want, "\n"))
