@@ -61,14 +61,14 @@ type Skipped = loc.Skipped
 // The reasons of Skipped: a closed list, so that the text report can
 // count files by reason.
 const (
-	SkipNotKubernetes = "no apiVersion and kind: not a Kubernetes manifest"
-	SkipNotYAML       = "does not parse as YAML or JSON, and has no apiVersion and kind lines"
-	SkipPatch         = "strategic merge patch fragments ($patch), not objects"
-	SkipGitHub        = "GitHub configuration under .github/ (workflows are not deployed)"
-	SkipSymlinkOut    = "symlink leaves the repository root (not followed)"
+	SkipNotKubernetes = "not Kubernetes (no apiVersion and kind)"
+	SkipNotYAML       = "not YAML or JSON (does not parse, no apiVersion and kind lines)"
+	SkipPatch         = "strategic merge patch fragments ($patch)"
+	SkipGitHub        = "GitHub configuration (.github/)"
+	SkipSymlinkOut    = "symlink leaving the root (not followed)"
 	SkipSymlinkLoop   = "symlink loop (not followed)"
-	SkipSymlinkDir    = "symlink to a directory of the repository (linted at its real path)"
-	SkipExcluded      = "excluded by the config's exclude globs"
+	SkipSymlinkDir    = "symlink to a directory of the repository (linted where it points)"
+	SkipExcluded      = "excluded by the config"
 	SkipVendored      = "node_modules directory"
 )
 
@@ -634,6 +634,9 @@ func (d *discovery) addStandalone() {
 			d.skip(f, SkipGitHub)
 			continue
 		}
+		if f == configFileName {
+			continue // the config: read, not skipped
+		}
 		src, docs, perr, err := d.files.parsed(f)
 		if err != nil {
 			d.repo.Errors = append(d.repo.Errors, fileError(f, err))
@@ -680,6 +683,9 @@ func manifestKind(docs []*yaml.Node, perr error, src []byte) string {
 	}
 	return SkipNotKubernetes
 }
+
+// configFileName is kubeharden's config file, at the root.
+const configFileName = ".kubeharden.yaml"
 
 // githubFile reports whether a file is GitHub's configuration (workflows,
 // issue templates, dependabot): never deployed, though a workflow may
