@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"cmp"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -15,6 +17,7 @@ import (
 
 	"github.com/kubeharden/kubeharden/driver"
 	"github.com/kubeharden/kubeharden/lint"
+	"github.com/kubeharden/kubeharden/render"
 	"github.com/kubeharden/kubeharden/report"
 	"github.com/kubeharden/kubeharden/rules"
 )
@@ -31,7 +34,9 @@ func newLintCmd(e env) *cobra.Command {
 file and line that produced them.
 
 PATH defaults to the current directory. The repository root is the git top
-level of the first PATH (the PATH itself outside git). A directory or file
+level of the first PATH, or the nearest folder below it with a .kubeharden.yaml
+(the PATH itself outside git). "-" lints the YAML or JSON documents read from
+stdin (helm template ... | kubeharden lint -), shown as the file <stdin>. A directory or file
 PATH lints only the targets it affects: a values file lints the charts that
 use it, a base resource the overlays that reach it, an Argo CD Application or
 Flux object what it deploys.
@@ -42,7 +47,8 @@ targets are still linted and reported).`,
 		Example: `  kubeharden lint
   kubeharden lint --changed=origin/main
   kubeharden lint --format json testdata/demo
-  kubeharden lint --fail-on high apps/prod/values.yaml`,
+  kubeharden lint --fail-on high apps/prod/values.yaml
+  helm template charts/api | kubeharden lint -`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			threshold, err := parseFailOn(failOn)
 			if err != nil {
@@ -58,6 +64,17 @@ targets are still linted and reported).`,
 				})}
 			if cmd.Flags().Changed("changed") {
 				opts.ChangedSince = changed
+			}
+			if slices.Contains(args, "-") {
+				if len(args) != 1 {
+					return usageError("- (stdin) cannot be linted with other paths")
+				}
+				// Read one byte over the limit, so that a larger stream is refused.
+				b, err := io.ReadAll(io.LimitReader(cmd.InOrStdin(), render.DefaultMaxFileSize+1))
+				if err != nil || len(b) > render.DefaultMaxFileSize {
+					return usageError("stdin: %v (the limit is %d bytes)", cmp.Or(err, errors.New("too large")), render.DefaultMaxFileSize)
+				}
+				opts.Stdin, args = b, nil
 			}
 			r, err := openRepo(cmd.Context(), wd, args, opts)
 			if err != nil {
@@ -79,7 +96,7 @@ targets are still linted and reported).`,
 				}
 				findings, stale = b.Filter(findings)
 			}
-			rep := &report.Report{Findings: findings, Suppressed: res.Suppressed, Errors: errs,
+			rep := &report.Report{Findings: findings, Suppressed: res.Suppressed, Errors: errs, Skipped: res.Skipped,
 				Targets: res.Targets, Objects: res.Objects, Rendered: res.Rendered,
 				Tool: report.Tool{Name: "kubeharden", Version: version()}, Source: r.FS().ReadFile}
 			if slices.ContainsFunc(outputs, func(o output) bool { return o.format == report.FormatSARIF }) {

@@ -17,8 +17,9 @@ import (
 
 // TestScripts runs the CLI scenarios in testdata/script. Each scenario is a
 // txtar archive holding a repository, the commands to run and the
-// expected output. kubeharden runs in-process through runIn; `exit N`
-// asserts the exit code of the last kubeharden command.
+// expected output. kubeharden runs in-process through runIn, reading
+// stdin from FILE when its last argument is <FILE; `exit N` asserts the
+// exit code of the last kubeharden command.
 func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Files:         nonGitHubScripts(t), // github-*.txtar run in TestGitHubScripts (cmd_github_test.go)
@@ -26,7 +27,13 @@ func TestScripts(t *testing.T) {
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"kubeharden": func(ts *testscript.TestScript, neg bool, args []string) {
 				var stdout, stderr bytes.Buffer
-				code := runIn(context.Background(), ts.MkAbs("."), args, bytes.NewReader(nil), &stdout, &stderr)
+				// A last argument "<FILE" is kubeharden's stdin, as in a
+				// shell (testscript's own stdin command feeds only exec).
+				stdin := ""
+				if n := len(args); n > 0 && strings.HasPrefix(args[n-1], "<") {
+					stdin, args = ts.ReadFile(args[n-1][1:]), args[:n-1]
+				}
+				code := runIn(context.Background(), ts.MkAbs("."), args, strings.NewReader(stdin), &stdout, &stderr)
 				scriptOutcome(ts, neg, code, &stdout, &stderr)
 			},
 			"validjson": func(ts *testscript.TestScript, neg bool, args []string) {

@@ -23,28 +23,49 @@ import (
 // targets discovers the repository's targets and keeps those the user's
 // paths affect.
 func (r *Repo) targets(ctx context.Context) ([]*render.Target, []lint.Error, error) {
-	ts, errs, _, err := r.discover(ctx)
-	return ts, errs, err
+	d, err := r.discover(ctx)
+	return d.targets, d.errors, err
 }
 
-// discover is targets, with the namespaces that receive workloads from
-// sources no target renders (found in the whole repository, whatever the
-// user's paths), for lint.Settings.Unrendered.
-func (r *Repo) discover(ctx context.Context) ([]*render.Target, []lint.Error, map[string][]string, error) {
-	disc, err := render.Discover(ctx, r.fs, render.DiscoverOptions{
+// discovered is what discover found for the user's paths.
+type discovered struct {
+	targets []*render.Target
+	errors  []lint.Error
+	// skipped are the files under the user's paths that no target
+	// renders, with the reason.
+	skipped []render.Skipped
+	// unrendered are the namespaces that receive workloads from sources
+	// no target renders (found in the whole repository, whatever the
+	// user's paths), for lint.Settings.Unrendered.
+	unrendered map[string][]string
+}
+
+// discover is targets, with the skipped files and the unrendered
+// namespaces. A stream from stdin is one manifest target, and nothing of
+// the repository is discovered.
+func (r *Repo) discover(ctx context.Context) (discovered, error) {
+	if r.stdin {
+		return discovered{targets: []*render.Target{{Kind: render.KindManifests, Path: StdinFile}}}, nil
+	}
+	disc, err := r.renderer.Discover(ctx, render.DiscoverOptions{
 		Include:          r.cfg.Include,
 		Exclude:          r.cfg.Exclude,
 		IncludeHelmTests: r.cfg.Helm.IncludeTests,
 	})
 	if err != nil {
-		return nil, nil, nil, err
+		return discovered{}, err
 	}
-	unrendered := map[string][]string{}
+	d := discovered{unrendered: map[string][]string{}}
 	for _, u := range disc.Unrendered {
-		unrendered[u.Namespace] = append(unrendered[u.Namespace], fmt.Sprintf("%s %s (%s)", u.Via.Kind, u.Via.Name, u.Via.File))
+		d.unrendered[u.Namespace] = append(d.unrendered[u.Namespace], fmt.Sprintf("%s %s (%s)", u.Via.Kind, u.Via.Name, u.Via.File))
 	}
-	ts, errs := r.keep(disc)
-	return ts, errs, unrendered, nil
+	for _, s := range disc.Skipped {
+		if r.wanted(s.File) {
+			d.skipped = append(d.skipped, s)
+		}
+	}
+	d.targets, d.errors = r.keep(disc)
+	return d, nil
 }
 
 // keep returns the discovered targets the user's paths affect, and the
@@ -226,7 +247,10 @@ func locator(sm render.SourceMap) func(lint.Path) lint.Location {
 // Outcome is what a lint run found.
 type Outcome struct {
 	lint.Result
-	Errors  []lint.Error
+	Errors []lint.Error
+	// Skipped are the files under the linted paths that no target
+	// renders, with the reason, by file.
+	Skipped []render.Skipped
 	Targets int
 	Objects int
 	// Rendered describes each target with the digest of its inputs, in
@@ -252,10 +276,11 @@ type Snapshot struct {
 // Lint runs the whole pipeline for the targets the repository's paths
 // affect: discovery, rendering, rules and exemptions.
 func (r *Repo) Lint(ctx context.Context) (*Snapshot, error) {
-	ts, errs, unrendered, err := r.discover(ctx)
+	disc, err := r.discover(ctx)
 	if err != nil {
 		return nil, err
 	}
+	ts, errs, unrendered := disc.targets, disc.errors, disc.unrendered
 	results := r.renderAll(ctx, ts)
 	objs, sources, rerrs := lintObjects(results)
 	errs = append(errs, rerrs...)
@@ -309,7 +334,7 @@ func (r *Repo) Lint(ctx context.Context) (*Snapshot, error) {
 		}
 	}
 	return &Snapshot{
-		Outcome: Outcome{Result: res, Errors: errs, Targets: len(ts), Objects: len(objs), Rendered: described},
+		Outcome: Outcome{Result: res, Errors: errs, Skipped: disc.skipped, Targets: len(ts), Objects: len(objs), Rendered: described},
 		targets: ts, objects: objs, sources: sources, renderer: r.renderer, results: byID,
 	}, nil
 }

@@ -1,6 +1,7 @@
 package driver
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -47,7 +48,15 @@ type Repo struct {
 	digests bool
 	// settings, when set, replace the config's lint settings (Options.Settings).
 	settings *lint.Settings
+	// stdin is set when the repository is one stream read from standard
+	// input (Options.Stdin), held in the FS as the file StdinFile.
+	stdin bool
 }
+
+// StdinFile is the name findings and errors give the stream linted with
+// Options.Stdin ("kubeharden lint -"): not a file name a repository can
+// hold by accident, and shown as it is.
+const StdinFile = "<stdin>"
 
 // Options are the settings of an opened repository besides its files.
 // The zero value lints with the whole catalogue at the current time.
@@ -70,6 +79,12 @@ type Options struct {
 	// Digests makes every lint record a digest of each target's inputs
 	// (Outcome.Rendered), for the JSON and SARIF reports.
 	Digests bool
+	// Stdin, when not nil, is a stream of YAML or JSON documents (the
+	// output of helm template or kustomize build) linted as one manifest
+	// file named StdinFile instead of the paths' targets: the root and its
+	// config are found from wd as usual, but no file of the repository is
+	// discovered or rendered.
+	Stdin []byte
 	// Settings, when set, are the lint settings instead of the config's
 	// (which still sets limits, discovery and rendering): for tests and
 	// embedders. Its unset KnownRule, Audit and Now are filled in as for
@@ -90,11 +105,17 @@ func usageError(format string, args ...any) error {
 }
 
 // Open finds the repository of the given paths (relative to wd; none
-// means wd) and reads its config. The root is the nearest directory at or
-// above the first path that holds a .kubeharden.yaml or .git (a config
-// file marks a GitOps root inside a larger repository); with neither, the
-// path itself.
+// means wd) and reads its config. The root is the git top level of the
+// first path (the nearest directory at or above it holding .git), or the
+// nearest directory between the path and that top level holding a
+// .kubeharden.yaml (a config file marks a GitOps root inside a larger
+// repository); outside git, the path itself (a file's directory): a
+// config file in some ancestor of a directory that is no git repository
+// does not make that ancestor the root. Nothing above the root is read.
 func Open(ctx context.Context, wd string, paths []string, opts Options) (*Repo, error) {
+	if opts.Stdin != nil {
+		paths = nil
+	}
 	if len(paths) == 0 {
 		paths = []string{"."}
 	}
@@ -114,19 +135,24 @@ func Open(ctx context.Context, wd string, paths []string, opts Options) (*Repo, 
 		start = filepath.Dir(first)
 	}
 	root := findRoot(start)
-	if root == "" {
-		root = start
-	}
 	fsys, err := render.NewFS(root)
 	if err != nil {
 		return nil, usageError("%v", err)
 	}
+	if opts.Stdin != nil {
+		fsys = fsys.WithOverlay(map[string][]byte{StdinFile: opts.Stdin})
+		paths = []string{StdinFile}
+	}
 	r := &Repo{root: root, fs: fsys, rules: opts.Rules, now: opts.Now, progress: opts.Progress, digests: opts.Digests,
-		settings: opts.Settings}
+		settings: opts.Settings, stdin: opts.Stdin != nil}
 	if r.now == nil {
 		r.now = time.Now
 	}
 	for _, a := range paths {
+		if r.stdin {
+			r.paths = append(r.paths, a)
+			continue
+		}
 		p := abs(a)
 		if real, err := filepath.EvalSymlinks(p); err == nil {
 			p = real
@@ -224,24 +250,30 @@ func changedPaths(ctx context.Context, root, ref string) ([]string, error) {
 	return paths, nil
 }
 
-// findRoot returns the nearest directory at or above dir holding
-// .kubeharden.yaml or .git, or "". It reads the file system only; git
-// itself is not run.
+// findRoot returns the root for a path in directory dir: the nearest
+// directory at or above dir holding .kubeharden.yaml below or at the
+// nearest one holding .git, else that git top level; dir itself when no
+// directory above it holds .git. It reads the file system only (git
+// itself is not run), and only names.
 func findRoot(dir string) string {
 	if real, err := filepath.EvalSymlinks(dir); err == nil {
 		dir = real
 	}
-	for {
-		for _, marker := range []string{config.FileName, ".git"} {
-			if _, err := os.Lstat(filepath.Join(dir, marker)); err == nil {
-				return dir
+	configured := "" // the nearest directory with a config file so far
+	for d := dir; ; {
+		if configured == "" {
+			if _, err := os.Lstat(filepath.Join(d, config.FileName)); err == nil {
+				configured = d
 			}
 		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return ""
+		if _, err := os.Lstat(filepath.Join(d, ".git")); err == nil {
+			return cmp.Or(configured, d)
 		}
-		dir = parent
+		parent := filepath.Dir(d)
+		if parent == d {
+			return dir // outside git: the path itself
+		}
+		d = parent
 	}
 }
 

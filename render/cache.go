@@ -82,6 +82,20 @@ func (c *fileCache) documents(rel string) ([]*yaml.Node, error) {
 	return e.docs, nil
 }
 
+// parsed returns a file's content, the documents parseDocuments finds in
+// it (as many as parse before an error) and the parse error: discovery
+// decides on these whether a file is a manifest, and the manifest
+// renderer renders the same nodes, so a file is parsed once per run.
+func (c *fileCache) parsed(rel string) (data []byte, docs []*yaml.Node, perr, rerr error) {
+	data, err := c.readFile(rel)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	e := c.file(rel)
+	e.parse.Do(func() { e.docs, e.perr = parseDocuments(rel, data) })
+	return data, e.docs, e.perr, nil
+}
+
 // overBounds is overBounds of the file's content, computed once.
 func (c *fileCache) overBounds(rel string, data []byte) *Error {
 	e := c.file(rel)

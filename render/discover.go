@@ -13,6 +13,8 @@ import (
 
 	"github.com/bmatcuk/doublestar/v4"
 	yaml "go.yaml.in/yaml/v3"
+
+	"github.com/kubeharden/kubeharden/internal/loc"
 )
 
 // DiscoverOptions control which parts of the repository are linted.
@@ -33,6 +35,11 @@ type Repo struct {
 	// Errors are files that could not be read or understood; the targets
 	// that do not depend on them are still listed.
 	Errors []*Error
+	// Skipped are the YAML and JSON files (and the directories) under the
+	// root that discovery left out of every target and that are not
+	// errors, each with its reason (one of the Skip* constants), sorted
+	// by file.
+	Skipped []Skipped
 	// Unrendered are the GitOps objects that deploy from a source
 	// kubeharden does not render (a chart of a Helm or OCI repository,
 	// another Git repository), into a namespace the object names: that
@@ -47,8 +54,27 @@ type Unrendered struct {
 	Via       *Via
 }
 
-// skipDirs are never descended into.
-var skipDirs = map[string]bool{".git": true, "node_modules": true}
+// Skipped is a file discovery left out of every target, with the reason
+// (package loc's type).
+type Skipped = loc.Skipped
+
+// The reasons of Skipped: a closed list, so that the text report can
+// count files by reason.
+const (
+	SkipNotKubernetes = "not Kubernetes (no apiVersion and kind)"
+	SkipNotYAML       = "not YAML or JSON (does not parse, no apiVersion and kind lines)"
+	SkipPatch         = "strategic merge patch fragments ($patch)"
+	SkipGitHub        = "GitHub configuration (.github/)"
+	SkipSymlinkOut    = "symlink leaving the root (not followed)"
+	SkipSymlinkLoop   = "symlink loop (not followed)"
+	SkipSymlinkDir    = "symlink to a directory of the repository (linted where it points)"
+	SkipExcluded      = "excluded by the config"
+	SkipVendored      = "node_modules directory"
+)
+
+// skipDirs are never descended into, with the reason they are skipped
+// ("" for directories that are not reported).
+var skipDirs = map[string]string{".git": "", "node_modules": SkipVendored}
 
 // Discover walks the repository and returns its targets: every chart,
 // kustomization and manifest file that is deployed on its own, and one
@@ -56,8 +82,25 @@ var skipDirs = map[string]bool{".git": true, "node_modules": true}
 // that deploys a path of the repository (with that object's values and
 // namespace). A chart or kustomization deployed by such an object, or used
 // as a base by another kustomization, is linted through them only.
+//
+// A YAML or JSON file outside charts and kustomizations is a manifest
+// when one of its documents, parsed, is an object with apiVersion and
+// kind (in any style: block, flow or JSON). Every other such file is
+// listed in Repo.Skipped with the reason, or in Repo.Errors when it could
+// not be read.
 func Discover(ctx context.Context, f *FS, opts DiscoverOptions) (*Repo, error) {
-	d := &discovery{fs: f, opts: opts, repo: &Repo{}, consumed: map[string]bool{}, used: map[string]bool{}}
+	return discover(ctx, f, newFileCache(f), opts)
+}
+
+// Discover is Discover over the renderer's file system, sharing its file
+// cache: each file discovery parses to decide whether it is a manifest
+// is not parsed again to be rendered.
+func (r *Renderer) Discover(ctx context.Context, opts DiscoverOptions) (*Repo, error) {
+	return discover(ctx, r.fs, r.files, opts)
+}
+
+func discover(ctx context.Context, f *FS, files *fileCache, opts DiscoverOptions) (*Repo, error) {
+	d := &discovery{fs: f, files: files, opts: opts, repo: &Repo{}, consumed: map[string]bool{}, used: map[string]bool{}}
 	if err := d.walk(ctx); err != nil {
 		return nil, err
 	}
@@ -69,6 +112,9 @@ func Discover(ctx context.Context, f *FS, opts DiscoverOptions) (*Repo, error) {
 	slices.SortFunc(d.repo.Targets, func(a, b *Target) int {
 		return cmp.Or(cmp.Compare(a.Path, b.Path), cmp.Compare(a.ID(), b.ID()))
 	})
+	slices.SortFunc(d.repo.Skipped, func(a, b Skipped) int {
+		return cmp.Or(cmp.Compare(a.File, b.File), cmp.Compare(a.Reason, b.Reason))
+	})
 	slices.SortFunc(d.repo.Errors, func(a, b *Error) int {
 		return cmp.Or(cmp.Compare(a.File, b.File), cmp.Compare(a.Line, b.Line), cmp.Compare(a.Message, b.Message))
 	})
@@ -76,9 +122,10 @@ func Discover(ctx context.Context, f *FS, opts DiscoverOptions) (*Repo, error) {
 }
 
 type discovery struct {
-	fs   *FS
-	opts DiscoverOptions
-	repo *Repo
+	fs    *FS
+	files *fileCache
+	opts  DiscoverOptions
+	repo  *Repo
 
 	charts    []string // chart directories (not subcharts)
 	kustDirs  []string // directories with a kustomization file
@@ -100,6 +147,15 @@ func (d *discovery) excluded(rel string) bool {
 	return false
 }
 
+func (d *discovery) skip(rel, reason string) {
+	d.repo.Skipped = append(d.repo.Skipped, Skipped{File: rel, Reason: reason})
+}
+
+// walk lists the charts, kustomization directories and YAML and JSON
+// files under the root. Nothing it meets ends the walk but the context:
+// a directory that cannot be read is an error entry naming it, a symlink
+// that leaves the root or loops is not followed (an error entry for a
+// manifest file name, a skip for anything else).
 func (d *discovery) walk(ctx context.Context) error {
 	// The walk goes through the FS, so that files a fix holds in memory
 	// (an overlay) are discovered like files on disk.
@@ -109,11 +165,38 @@ func (d *discovery) walk(ctx context.Context) error {
 			return err
 		}
 		if rel != "." && d.excluded(rel) {
+			if e.IsDir() || isManifestName(e.Name()) {
+				d.skip(rel, SkipExcluded)
+			}
 			return nil
 		}
-		if e == nil || e.IsDir() {
-			if rel != "." && skipDirs[e.Name()] {
+		if e != nil && e.Type()&fs.ModeSymlink != 0 {
+			st, err := d.fs.Stat(rel)
+			switch {
+			case err != nil && isManifestName(e.Name()):
+				d.repo.Errors = append(d.repo.Errors, fileError(rel, err))
 				return nil
+			case errors.Is(err, ErrEscapesRoot):
+				d.skip(rel, SkipSymlinkOut)
+				return nil
+			case errors.Is(err, errSymlinkLoop):
+				d.skip(rel, SkipSymlinkLoop)
+				return nil
+			case err == nil && st.IsDir():
+				// The directory is walked where it is; following the link
+				// too would lint it twice, or forever in a loop.
+				d.skip(rel, SkipSymlinkDir)
+				return nil
+			}
+		}
+		if e == nil || e.IsDir() {
+			if rel != "." {
+				if reason, ok := skipDirs[e.Name()]; ok {
+					if reason != "" {
+						d.skip(rel, reason)
+					}
+					return nil
+				}
 			}
 			if d.fs.Exists(path.Join(rel, "Chart.yaml")) {
 				// The chart loader reads the chart's files.
@@ -125,7 +208,7 @@ func (d *discovery) walk(ctx context.Context) error {
 			}
 			ents, err := d.fs.ReadDir(rel)
 			if err != nil {
-				d.repo.Errors = append(d.repo.Errors, errorf(rel, 0, "%v", unwrapPathErr(err)))
+				d.repo.Errors = append(d.repo.Errors, errorf(rel, 0, "cannot list directory: %v", unwrapPathErr(err)))
 				return nil
 			}
 			for _, c := range ents {
@@ -135,13 +218,7 @@ func (d *discovery) walk(ctx context.Context) error {
 			}
 			return nil
 		}
-		if isYAMLName(e.Name()) {
-			if e.Type()&fs.ModeSymlink != 0 {
-				if _, err := d.fs.Stat(rel); err != nil {
-					d.repo.Errors = append(d.repo.Errors, fileError(rel, err))
-					return nil
-				}
-			}
+		if isManifestName(e.Name()) {
 			d.yamlFiles = append(d.yamlFiles, rel)
 		}
 		return nil
@@ -212,15 +289,14 @@ func (d *discovery) consumedFile(rel string) bool {
 // deploy.
 func (d *discovery) readGitOps() {
 	for _, file := range d.yamlFiles {
-		src, err := d.fs.ReadFile(file)
-		if err != nil {
+		if githubFile(file) {
 			continue
 		}
-		if !mayBeGitOps(src) {
+		src, docs, perr, err := d.files.parsed(file)
+		if err != nil || !mayBeGitOps(src) {
 			continue
 		}
-		docs, err := parseDocuments(file, src)
-		if err != nil {
+		if perr != nil {
 			continue // reported when the file itself is linted
 		}
 		for _, doc := range docs {
@@ -542,53 +618,129 @@ func (d *discovery) addStandalone() {
 			d.repo.Targets = append(d.repo.Targets, &Target{Kind: KindKustomize, Path: k})
 		}
 	}
+	valueFiles := map[string]bool{}
+	for _, t := range d.repo.Targets {
+		if t.Helm != nil {
+			for _, v := range t.Helm.ValueFiles {
+				valueFiles[v] = true
+			}
+		}
+	}
 	for _, f := range d.yamlFiles {
 		if d.consumedFile(f) || d.consumedRecursively(f) {
 			continue
 		}
-		src, err := d.fs.ReadFile(f)
+		if githubFile(f) {
+			d.skip(f, SkipGitHub)
+			continue
+		}
+		if f == configFileName {
+			continue // the config: read, not skipped
+		}
+		src, docs, perr, err := d.files.parsed(f)
 		if err != nil {
 			d.repo.Errors = append(d.repo.Errors, fileError(f, err))
 			continue
 		}
-		if looksLikeManifest(src) && !patchFileRE.Match(src) && !d.unpackagedTemplate(f, src) {
+		if e := d.unpackagedTemplate(f, src, docs, perr); e != nil {
+			d.repo.Errors = append(d.repo.Errors, e)
+			continue
+		}
+		switch kind := manifestKind(docs, perr, src); {
+		case kind == "":
 			d.repo.Targets = append(d.repo.Targets, &Target{Kind: KindManifests, Path: f})
+		case valueFiles[f]:
+			// A values file of a release: an input of its target.
+		default:
+			d.skip(f, kind)
 		}
 	}
 }
 
-// unpackagedTemplate reports whether a YAML file is a Helm template of a
-// chart that has no Chart.yaml in the repository (charts whose Chart.yaml
-// a release build generates from Chart.template.yaml, or partial chart
-// sources): a file in a templates directory beside a values.yaml, with
-// template actions. It cannot be rendered without its chart, and it is
-// not a manifest.
-func (d *discovery) unpackagedTemplate(file string, src []byte) bool {
+// manifestKind decides on a parsed file: "" when it is a manifest (one
+// of its documents is an object with apiVersion and kind, or it does not
+// parse but has apiVersion and kind lines: rendering reports the error
+// with its line), else the reason it is skipped.
+func manifestKind(docs []*yaml.Node, perr error, src []byte) string {
+	objects := false
+	for _, doc := range docs {
+		for _, n := range expandLists(doc) {
+			if isPatchFragment(n) {
+				// The file holds strategic merge patches (of an overlay
+				// that lists it, or of one that no longer does).
+				return SkipPatch
+			}
+			objects = objects || isObject(n)
+		}
+	}
+	switch {
+	case objects:
+		return ""
+	case perr != nil && looksLikeManifest(src):
+		return ""
+	case perr != nil:
+		return SkipNotYAML
+	}
+	return SkipNotKubernetes
+}
+
+// configFileName is kubeharden's config file, at the root.
+const configFileName = ".kubeharden.yaml"
+
+// githubFile reports whether a file is GitHub's configuration (workflows,
+// issue templates, dependabot): never deployed, though a workflow may
+// quote a manifest.
+func githubFile(rel string) bool { return strings.HasPrefix(rel, ".github/") }
+
+// unpackagedTemplate returns an error for a YAML file that is a Helm
+// template of a chart with no Chart.yaml in the repository (a chart whose
+// Chart.yaml a release build generates from Chart.template.yaml, or
+// partial chart sources): a file in a templates directory beside a
+// values.yaml, with template actions, that is not plain YAML (it does
+// not parse, or it parses only as flow mappings used as keys, which is
+// what "{{ .Values.x }}" reads as). Such a file cannot be rendered
+// without its chart. A file there that parses, with "{{" only in a
+// comment or a string, is plain YAML and nil is returned.
+func (d *discovery) unpackagedTemplate(file string, src []byte, docs []*yaml.Node, perr error) *Error {
 	dir := path.Dir(file)
 	for ; dir != "." && path.Base(dir) != "templates"; dir = path.Dir(dir) {
 	}
-	if path.Base(dir) != "templates" || !bytes.Contains(src, []byte("{{")) {
-		return false
+	i := bytes.Index(src, []byte("{{"))
+	if path.Base(dir) != "templates" || i < 0 {
+		return nil
 	}
 	chart := path.Dir(dir)
-	return d.fs.Exists(path.Join(chart, "values.yaml")) || d.fs.Exists(path.Join(chart, "Chart.template.yaml"))
+	if !d.fs.Exists(path.Join(chart, "values.yaml")) && !d.fs.Exists(path.Join(chart, "Chart.template.yaml")) {
+		return nil
+	}
+	if perr == nil && !slices.ContainsFunc(docs, hasNodeKey) {
+		return nil
+	}
+	line := 1 + bytes.Count(src[:i], []byte("\n"))
+	return errorf(file, line, "looks like a Helm template outside a chart (%s has no Chart.yaml); not linted", chart)
 }
 
-// patchFileRE matches a top-level $patch directive: the file holds
-// strategic merge patch fragments (of an overlay that lists it, or of one
-// that no longer does), not objects.
-var patchFileRE = regexp.MustCompile(`(?m)^\$patch:`)
+// hasNodeKey reports whether a mapping under n has a key that is not a
+// scalar: "{{ .Values.x }}" parses as a flow mapping whose key is one.
+func hasNodeKey(n *yaml.Node) bool {
+	if n.Kind == yaml.MappingNode {
+		for i := 0; i < len(n.Content); i += 2 {
+			if n.Content[i].Kind != yaml.ScalarNode {
+				return true
+			}
+		}
+	}
+	return slices.ContainsFunc(n.Content, hasNodeKey)
+}
 
 var (
 	kindLineRE       = regexp.MustCompile(`(?m)^\s*(?:-\s+)?kind:\s*\S`)
 	apiVersionLineRE = regexp.MustCompile(`(?m)^\s*(?:-\s+)?apiVersion:\s*\S`)
 )
 
-// looksLikeManifest reports whether a YAML file seems to hold Kubernetes
-// objects: it has kind and apiVersion keys. Discovery decides on this
-// cheap test so that a large repository is parsed once, when rendered; a
-// file that looks like a manifest but does not parse is an error then,
-// while other YAML files (CI configs, values) are never parsed at all.
+// looksLikeManifest reports whether a file that does not parse has kind
+// and apiVersion lines: a manifest with a syntax error, which rendering
+// reports at its line, rather than some other file.
 func looksLikeManifest(src []byte) bool {
 	return kindLineRE.Match(src) && apiVersionLineRE.Match(src)
 }

@@ -3,8 +3,12 @@ package render
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/kubeharden/kubeharden/internal/ypath"
 )
 
 // describe renders a target as one line for comparison.
@@ -140,5 +144,72 @@ func TestDiscoverPatchFragments(t *testing.T) {
 				t.Errorf("%s renders %v, want the Deployment without the deleted Pod", tg.ID(), names)
 			}
 		}
+	}
+}
+
+// TestDiscoverByParsing: a file is a manifest when its documents, parsed,
+// are objects with apiVersion and kind, in any style; every other YAML
+// or JSON file is skipped with its reason.
+func TestDiscoverByParsing(t *testing.T) {
+	dir := t.TempDir()
+	writeTree(t, dir, map[string]string{
+		"pod.json":                  `{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": [{"name": "c", "image": "x"}]}}`,
+		"flow.yaml":                 "{apiVersion: v1, kind: ConfigMap, metadata: {name: f}}\n",
+		"package.json":              `{"name": "site", "version": "1.0.0"}`,
+		"ci.yaml":                   "stages: [build]\n# kind: Pod\n# apiVersion: v1\n",
+		"broken.yaml":               "apiVersion: v1\nkind: Pod\nmetadata: [\n",
+		"patch.yaml":                "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: x\n$patch: delete\n",
+		".github/workflows/ci.yaml": "on: push\njobs:\n  x:\n    steps:\n      - run: |\n          apiVersion: v1\n          kind: Pod\n",
+		"app/values.yaml":           "replicas: 1\n",
+		"app/templates/cm.yaml":     "# {{ not a template here }}\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n",
+		"app/templates/sa.yaml":     "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: {{ .Values.name }}\n",
+	})
+	if err := os.Symlink(t.TempDir(), filepath.Join(dir, "outside")); err != nil {
+		t.Fatal(err)
+	}
+	fsys, err := NewFS(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	repo, err := Discover(context.Background(), fsys, DiscoverOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, tg := range repo.Targets {
+		got = append(got, "target "+tg.ID())
+	}
+	for _, s := range repo.Skipped {
+		got = append(got, "skip "+s.File+": "+s.Reason)
+	}
+	for _, e := range repo.Errors {
+		got = append(got, "error "+e.Error())
+	}
+	want := []string{
+		"target app/templates/cm.yaml",
+		"target broken.yaml",
+		"target flow.yaml",
+		"target pod.json",
+		"skip .github/workflows/ci.yaml: " + SkipGitHub,
+		"skip app/values.yaml: " + SkipNotKubernetes,
+		"skip ci.yaml: " + SkipNotKubernetes,
+		"skip outside: " + SkipSymlinkOut,
+		"skip package.json: " + SkipNotKubernetes,
+		"skip patch.yaml: " + SkipPatch,
+		"error app/templates/sa.yaml:4: looks like a Helm template outside a chart (app has no Chart.yaml); not linted",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	// JSON renders with the manifest renderer, at its own lines and columns.
+	r := NewRenderer(fsys, Options{})
+	res, err := r.Render(context.Background(), repo.Targets[3])
+	if err != nil || len(res.Objects) != 1 {
+		t.Fatalf("render pod.json: %v, %d objects", err, len(res.Objects))
+	}
+	p, _ := ypath.Parse("spec.containers[0].image")
+	l := res.Objects[0].Source.Locate(p)
+	if l.File != "pod.json" || l.Line != 1 || l.Column != 102 { // the "image" key
+		t.Errorf("image at %+v, want pod.json:1:102", l)
 	}
 }

@@ -146,17 +146,18 @@ func (r *Renderer) renderManifests(ctx context.Context, t *Target) ([]*Object, [
 		if ctx.Err() != nil {
 			break
 		}
-		src, err := r.fs.ReadFile(f)
+		_, docs, perr, err := r.files.parsed(f)
 		if err != nil {
 			errs = append(errs, fileError(f, err))
 			continue
 		}
 		read = append(read, f)
-		got, err := manifestObjects(f, loc.OriginManifest, src)
-		if err != nil {
-			errs = append(errs, err)
+		if perr != nil {
+			errs = append(errs, perr)
 		}
-		for _, o := range got {
+		// The cached nodes are shared (discovery parsed them): the object
+		// is a copy, its source map points into the shared tree.
+		for _, o := range docObjects(f, loc.OriginManifest, docs) {
 			o.Node = deepCopy(o.Node)
 			objs = append(objs, o)
 		}
@@ -187,7 +188,7 @@ func (r *Renderer) manifestFiles(p string, recurse bool) ([]string, error) {
 				return nil, err
 			}
 			out = append(out, sub...)
-		case !e.IsDir() && isYAMLName(e.Name()):
+		case !e.IsDir() && isManifestName(e.Name()):
 			out = append(out, child)
 		}
 	}
@@ -196,6 +197,12 @@ func (r *Renderer) manifestFiles(p string, recurse bool) ([]string, error) {
 
 func isYAMLName(name string) bool {
 	return strings.HasSuffix(name, ".yaml") || strings.HasSuffix(name, ".yml")
+}
+
+// isManifestName reports whether a file may hold manifests: YAML, or JSON
+// (which the YAML parser reads, with the same lines and columns).
+func isManifestName(name string) bool {
+	return isYAMLName(name) || strings.HasSuffix(name, ".json")
 }
 
 // MultiError is several render errors of one target.

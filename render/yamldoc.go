@@ -287,6 +287,12 @@ func scalar(n *yaml.Node, keys ...string) string {
 // objects are skipped.
 func manifestObjects(file string, origin Origin, src []byte) ([]*Object, error) {
 	docs, err := parseDocuments(file, src)
+	return docObjects(file, origin, docs), err
+}
+
+// docObjects are the objects of parsed documents of file, each with a
+// source map into its own node.
+func docObjects(file string, origin Origin, docs []*yaml.Node) []*Object {
 	var objs []*Object
 	for _, d := range docs {
 		for _, n := range expandLists(d) {
@@ -295,7 +301,7 @@ func manifestObjects(file string, origin Origin, src []byte) ([]*Object, error) 
 			}
 		}
 	}
-	return objs, err
+	return objs
 }
 
 func expandLists(n *yaml.Node) []*yaml.Node {

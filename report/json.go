@@ -31,6 +31,7 @@ type jsonReport struct {
 	Tool          jsonTool      `json:"tool"`
 	Findings      []jsonFinding `json:"findings"`
 	Errors        []jsonError   `json:"errors"`
+	Skipped       []jsonSkipped `json:"skipped"`
 	Targets       []jsonTarget  `json:"targets"`
 	Summary       jsonSummary   `json:"summary"`
 }
@@ -127,6 +128,12 @@ type jsonError struct {
 	Message string `json:"message"`
 }
 
+// jsonSkipped is a file no target renders, and why.
+type jsonSkipped struct {
+	File   string `json:"file"`
+	Reason string `json:"reason"`
+}
+
 type jsonSummary struct {
 	Findings   int            `json:"findings"`
 	Errors     int            `json:"errors"`
@@ -149,6 +156,7 @@ func writeJSON(buf *bytes.Buffer, v *view, _ Options) error {
 		Tool:          jsonTool{Name: v.tool.Name, Version: v.tool.Version},
 		Findings:      make([]jsonFinding, 0, len(v.findings)),
 		Errors:        make([]jsonError, 0, len(v.errors)),
+		Skipped:       make([]jsonSkipped, 0, len(v.skipped)),
 		Targets:       jsonTargets(v.rendered),
 		Summary: jsonSummary{
 			Findings: len(v.findings),
@@ -169,6 +177,9 @@ func writeJSON(buf *bytes.Buffer, v *view, _ Options) error {
 	}
 	for _, e := range v.errors {
 		out.Errors = append(out.Errors, jsonErrorOf(e))
+	}
+	for _, sk := range v.skipped {
+		out.Skipped = append(out.Skipped, jsonSkipped{File: sk.File, Reason: sk.Reason})
 	}
 	return encodeJSON(buf, out)
 }

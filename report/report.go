@@ -36,6 +36,10 @@ type Report struct {
 	// they are printed only with Options.ShowExempt, by the JSON format.
 	Suppressed []lint.Finding
 	Errors     []lint.Error
+	// Skipped are the files under the linted paths that no target
+	// renders, each with the reason (JSON "skipped", a count by reason in
+	// text); they may be in any order.
+	Skipped []loc.Skipped
 	// Targets is the number of charts, overlays and directories rendered.
 	Targets int
 	// Objects is the number of rendered objects the rules inspected.
@@ -136,6 +140,7 @@ type view struct {
 	// exempt are the findings exemptions silence, when they are shown.
 	exempt  []finding
 	errors  []lint.Error
+	skipped []loc.Skipped // by file, then reason
 	targets int
 	objects int
 	// fixes are the findings' own fixes by fingerprint (may be nil).
@@ -181,6 +186,10 @@ func newView(r *Report, opts Options) (*view, error) {
 	}
 	v.errors = slices.Clone(r.Errors)
 	lint.SortErrors(v.errors)
+	v.skipped = slices.Clone(r.Skipped)
+	slices.SortFunc(v.skipped, func(a, b loc.Skipped) int {
+		return cmp.Or(cmp.Compare(a.File, b.File), cmp.Compare(a.Reason, b.Reason))
+	})
 	if v.rendered, err = checkTargets(r.Rendered); err != nil {
 		return nil, err
 	}

@@ -2,7 +2,9 @@ package report
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -150,7 +152,33 @@ func writeText(buf *bytes.Buffer, v *view, opts Options) error {
 	}
 	buf.WriteString(summaryLine(v))
 	buf.WriteByte('\n')
+	if line := skippedLine(v.skipped); line != "" {
+		buf.WriteString(line)
+		buf.WriteByte('\n')
+	}
 	return nil
+}
+
+// skippedLine is "3 files skipped: 2 not Kubernetes (...), 1 GitHub
+// configuration (.github/) (--format json lists them)", the counts by
+// reason, most first; "" when nothing was skipped.
+func skippedLine(skipped []loc.Skipped) string {
+	if len(skipped) == 0 {
+		return ""
+	}
+	count := map[string]int{}
+	var reasons []string
+	for _, s := range skipped {
+		if count[s.Reason]++; count[s.Reason] == 1 {
+			reasons = append(reasons, s.Reason)
+		}
+	}
+	slices.SortStableFunc(reasons, func(a, b string) int { return cmp.Or(count[b]-count[a], strings.Compare(a, b)) })
+	parts := make([]string, len(reasons))
+	for i, r := range reasons {
+		parts[i] = fmt.Sprintf("%d %s", count[r], clean(r))
+	}
+	return fmt.Sprintf("%s skipped: %s (--format json lists them)", plural(len(skipped), "file"), strings.Join(parts, ", "))
 }
 
 // groupFindings splits sorted findings into runs of equal (file, target),

@@ -99,6 +99,15 @@ func (e *Error) Error() string {
 	}
 }
 
+// Skipped is a file under the root that discovery looked at and left
+// out of every target, with the reason: a report says what it did not
+// lint as well as what it did. Reason is one of a closed list of short
+// phrases (render's Skip* constants), so that reports can count by it.
+type Skipped struct {
+	File   string
+	Reason string
+}
+
 // Errorf builds an Error at file:line.
 func Errorf(file string, line int, format string, args ...any) *Error {
 	return &Error{File: file, Line: line, Message: fmt.Sprintf(format, args...)}
