@@ -232,7 +232,9 @@ func newGitHubReviewCmd(wd string, deps githubDeps, gf *githubFlags) *cobra.Comm
 		Use:   "review",
 		Short: "Review the findings a pull request introduces",
 		Long: `Lint the pull request's base and head commits (as git worktrees of the local
-clone) and review only the findings the pull request introduces, matched by
+clone), both judged by the base commit's .kubeharden.yaml, and review the
+findings the pull request introduces, what its own policy change would hide,
+and the exemption annotations it adds (exemption-added), matched by
 fingerprint so that moved or reformatted lines do not count as new. Findings on
 lines of the diff become line comments, with a suggestion where the fix is in
 the same hunk; the others are listed in the review body with links. One review
