@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kubeharden/kubeharden/config"
 	"github.com/kubeharden/kubeharden/driver"
 	"github.com/kubeharden/kubeharden/github"
 	"github.com/kubeharden/kubeharden/internal/loc"
@@ -39,8 +40,16 @@ type githubEngine struct {
 	now func() time.Time // judges exemptions; nil is time.Now
 }
 
-func (e githubEngine) Lint(ctx context.Context, dir string) (*github.LintResult, error) {
-	r, err := driver.Open(ctx, dir, nil, driver.Options{Now: e.now})
+func (e githubEngine) Lint(ctx context.Context, dir string, o github.LintOptions) (*github.LintResult, error) {
+	opts := driver.Options{Now: e.now, Prior: o.Prior}
+	if o.Policy != nil {
+		cfg, err := driver.ParseConfig(config.FileName, o.Policy.Config)
+		if err != nil {
+			return nil, fmt.Errorf("policy of %s: %w", o.Policy.Commit, err)
+		}
+		opts.Config = cfg
+	}
+	r, err := driver.Open(ctx, dir, nil, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -51,7 +60,15 @@ func (e githubEngine) Lint(ctx context.Context, dir string) (*github.LintResult,
 	// Each finding's own fix, for suggestions: only fixes that change one
 	// file can be a suggestion on one line range.
 	fixes := r.SingleFixes(ctx, snap)
-	out := &github.LintResult{}
+	out := &github.LintResult{Disabled: r.Disabled(), Grants: snap.Grants()}
+	for _, f := range snap.Suppressed {
+		gf := githubFinding(f)
+		gf.Exemption = fmt.Sprintf("exemption at %s (%s, until %s)", f.Exemption.Location, f.Exemption.Reason, f.Exemption.Expires)
+		out.Suppressed = append(out.Suppressed, gf)
+	}
+	for _, o := range snap.Linted() {
+		out.Objects = append(out.Objects, objectName(o))
+	}
 	for _, f := range snap.Findings {
 		gf := githubFinding(f)
 		if ch := fixes[gf.Fingerprint]; len(ch) == 1 && !ch[0].Created() {
@@ -90,17 +107,13 @@ func (e githubEngine) Fix(ctx context.Context, dir string) (*github.Remediation,
 
 // githubFinding is a finding as the bot sees it.
 func githubFinding(f lint.Finding) github.Finding {
-	res := f.Object.Resource.String()
-	if f.Object.Target != "" {
-		res += " in " + f.Object.Target
-	}
 	gf := github.Finding{
 		Fingerprint: lint.Fingerprint(f),
 		Rule:        f.Rule.ID,
 		Severity:    f.Severity,
 		Message:     f.Message,
 		URL:         f.Rule.URL(),
-		Resource:    res,
+		Resource:    objectName(f.Object),
 	}
 	if f.Location.Known() {
 		gf.File, gf.Line, gf.Column = f.Location.File, f.Location.Line, f.Location.Column
@@ -109,6 +122,14 @@ func githubFinding(f lint.Finding) github.Finding {
 		gf.FixRisk, gf.FixRiskReason = f.Fix.Risk.Class(), f.Fix.RiskReason
 	}
 	return gf
+}
+
+// objectName names an object for the bot: "Deployment/prod/web in deploy/web".
+func objectName(o *lint.Object) string {
+	if o.Target != "" {
+		return o.Resource.String() + " in " + o.Target
+	}
+	return o.Resource.String()
 }
 
 // githubFlags are the flags both github commands share.
@@ -211,7 +232,9 @@ func newGitHubReviewCmd(wd string, deps githubDeps, gf *githubFlags) *cobra.Comm
 		Use:   "review",
 		Short: "Review the findings a pull request introduces",
 		Long: `Lint the pull request's base and head commits (as git worktrees of the local
-clone) and review only the findings the pull request introduces, matched by
+clone), both judged by the base commit's .kubeharden.yaml, and review the
+findings the pull request introduces, what its own policy change would hide,
+and the exemption annotations it adds (exemption-added), matched by
 fingerprint so that moved or reformatted lines do not count as new. Findings on
 lines of the diff become line comments, with a suggestion where the fix is in
 the same hunk; the others are listed in the review body with links. One review
@@ -266,9 +289,10 @@ it; 2 usage error, a GitHub API error, or a target the pull request broke.`,
 	return cmd
 }
 
-// printReview lists the new findings and what the review did.
+// printReview lists the new findings, those the pull request's policy
+// change hides, and what the review did.
 func printReview(w io.Writer, o github.ReviewOptions, res *github.ReviewResult) {
-	for _, f := range res.New {
+	line := func(prefix string, f github.Finding, suffix string) {
 		at := "(unknown source)"
 		switch {
 		case f.File != "" && f.Line > 0:
@@ -276,13 +300,25 @@ func printReview(w io.Writer, o github.ReviewOptions, res *github.ReviewResult) 
 		case f.File != "":
 			at = f.File
 		}
-		fmt.Fprintf(w, "%s: %s %s: %s [%s]\n", loc.Escape(at), f.Severity, f.Rule, loc.Escape(f.Message), loc.Escape(f.Resource))
+		fmt.Fprintf(w, "%s%s: %s %s: %s [%s]%s\n", prefix, loc.Escape(at), f.Severity, f.Rule, loc.Escape(f.Message), loc.Escape(f.Resource), loc.Escape(suffix))
+	}
+	for _, f := range res.New {
+		line("", f, "")
+	}
+	for _, h := range res.Hidden {
+		line("hidden: ", h.Finding, ": "+h.Why)
 	}
 	for _, e := range res.Errors {
 		fmt.Fprintf(w, "error: %s\n", loc.Escape(e))
 	}
+	for _, e := range res.HiddenErrors {
+		fmt.Fprintf(w, "hidden error: %s\n", loc.Escape(e))
+	}
 	fmt.Fprintf(w, "pull request #%d: %d new findings, %d new errors; %d commented, %d in the review body, %d already reviewed, %d resolved\n",
 		o.Number, len(res.New), len(res.Errors), res.Commented, res.Listed, res.Already, res.Resolved)
+	if n := len(res.Hidden) + len(res.HiddenErrors); n > 0 {
+		fmt.Fprintf(w, "this pull request's policy change hides %d findings; the base's policy judged it\n", n)
+	}
 	if res.Review != 0 {
 		fmt.Fprintf(w, "posted review %d (%s)\n", res.Review, res.Event)
 	} else {

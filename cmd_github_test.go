@@ -134,7 +134,9 @@ func runGitHubKubeharden(ts *testscript.TestScript, neg bool, args []string) {
 	wt := ts.Value(waitsKey{}).(*waits)
 	deps := githubDeps{
 		getenv: ts.Getenv,
-		eng:    githubEngine{},
+		// Exemptions are judged on a fixed date, so that scenarios with
+		// expiry dates do not age.
+		eng: githubEngine{now: func() time.Time { return time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC) }},
 		retry: github.Retry{
 			AttemptTimeout: 500 * time.Millisecond,
 			Sleep: func(_ context.Context, d time.Duration) error {

@@ -316,6 +316,9 @@ func (r *Repo) Lint(ctx context.Context) (*Snapshot, error) {
 	if settings.Unrendered == nil {
 		settings.Unrendered = unrendered
 	}
+	if settings.Prior == nil {
+		settings.Prior = r.prior
+	}
 	res, err := lint.RunAll(ctx, objs, settings.Enabled(all), settings)
 	if err != nil {
 		return nil, fmt.Errorf("lint: %w", err)

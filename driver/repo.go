@@ -51,6 +51,8 @@ type Repo struct {
 	// stdin is set when the repository is one stream read from standard
 	// input (Options.Stdin), held in the FS as the file StdinFile.
 	stdin bool
+	// prior are the exemptions of the commit compared with (Options.Prior).
+	prior *lint.PriorExemptions
 }
 
 // StdinFile is the name findings and errors give the stream linted with
@@ -90,6 +92,16 @@ type Options struct {
 	// embedders. Its unset KnownRule, Audit and Now are filled in as for
 	// the config's: the rules run, AuditLog, and Now.
 	Settings *lint.Settings
+	// Config, when set, is the policy the repository is judged by instead
+	// of its own .kubeharden.yaml (see ParseConfig): a pull request's
+	// head is judged by its base's, so that the change under review
+	// cannot relax its own gate. All of it applies — rules, include and
+	// exclude, exemptions, limits and rendering settings.
+	Config *config.Config
+	// Prior, when set, are the exemption grants of the commit the
+	// repository is compared with; annotations granting more are reported
+	// as exemption-added (lint.Settings.Prior).
+	Prior *lint.PriorExemptions
 }
 
 // UsageError is an error in what the user asked for (a path that does
@@ -144,7 +156,7 @@ func Open(ctx context.Context, wd string, paths []string, opts Options) (*Repo, 
 		paths = []string{StdinFile}
 	}
 	r := &Repo{root: root, fs: fsys, rules: opts.Rules, now: opts.Now, progress: opts.Progress, digests: opts.Digests,
-		settings: opts.Settings, stdin: opts.Stdin != nil}
+		settings: opts.Settings, stdin: opts.Stdin != nil, prior: opts.Prior}
 	if r.now == nil {
 		r.now = time.Now
 	}
@@ -166,9 +178,11 @@ func Open(ctx context.Context, wd string, paths []string, opts Options) (*Repo, 
 		}
 		r.paths = append(r.paths, rel)
 	}
-	cfg, err := loadConfig(fsys)
-	if err != nil {
-		return nil, err
+	cfg := opts.Config
+	if cfg == nil {
+		if cfg, err = loadConfig(fsys); err != nil {
+			return nil, err
+		}
 	}
 	r.cfg = cfg
 	fsys.MaxFileSize = int64(cfg.Limits.MaxFileSize)
@@ -285,14 +299,22 @@ func loadConfig(fsys *render.FS) (*config.Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := config.Parse(config.FileName, src)
+	return ParseConfig(config.FileName, src)
+}
+
+// ParseConfig parses and checks a .kubeharden.yaml as Open does (unknown
+// keys, rule IDs and rule options are errors with their line), for a
+// policy read from elsewhere than the repository's tree: Options.Config.
+// file names it in errors.
+func ParseConfig(file string, src []byte) (*config.Config, error) {
+	cfg, err := config.Parse(file, src)
 	if err != nil {
 		return nil, err
 	}
-	if err := cfg.CheckRules(config.FileName, func(id string) bool { return rules.ByID(id) != nil }); err != nil {
+	if err := cfg.CheckRules(file, func(id string) bool { return rules.ByID(id) != nil }); err != nil {
 		return nil, err
 	}
-	if err := cfg.CheckOptions(config.FileName, rules.ValidateOptions); err != nil {
+	if err := cfg.CheckOptions(file, rules.ValidateOptions); err != nil {
 		return nil, err
 	}
 	return cfg, nil

@@ -194,7 +194,7 @@ func (e *fakeEngine) scan(dir string) ([]Finding, map[string][]byte, error) {
 
 func slicesClone(s []string) []string { return append([]string(nil), s...) }
 
-func (e *fakeEngine) Lint(ctx context.Context, dir string) (*LintResult, error) {
+func (e *fakeEngine) Lint(ctx context.Context, dir string, _ LintOptions) (*LintResult, error) {
 	e.mu.Lock()
 	e.lints = append(e.lints, dir)
 	e.mu.Unlock()

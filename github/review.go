@@ -1,10 +1,12 @@
 package github
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -37,11 +39,19 @@ type ReviewResult struct {
 	BaseSHA, HeadSHA string
 	// New are the head's findings whose fingerprints the base lacks.
 	New []Finding
-	// Errors are render or parse errors of the head that the base lacks.
+	// Errors are render or parse errors of the head that the base lacks,
+	// and the head's own policy when it cannot be applied.
 	Errors []string
-	// Commented and Listed count the findings this run put in line
-	// comments and in the review body; Already those a previous run did.
-	Commented, Listed, Already int
+	// Hidden are the head's findings under the base's policy that the
+	// head's own policy would not report, each with the change that
+	// hides it; HiddenErrors the same for errors. Both are reviewed, and
+	// Hidden counts for Failed like New.
+	Hidden       []Hidden
+	HiddenErrors []string
+	// Commented and Listed count the new findings this run put in line
+	// comments and in the review body, ListedHidden the hidden ones it
+	// listed; Already those a previous run did.
+	Commented, Listed, ListedHidden, Already int
 	// Resolved counts old comments marked resolved.
 	Resolved int
 	// Review is the ID of the review posted, 0 when none was needed.
@@ -54,7 +64,8 @@ func (r *ReviewResult) Failed(threshold *lint.Severity) bool {
 	if threshold == nil {
 		return false
 	}
-	return slices.ContainsFunc(r.New, func(f Finding) bool { return f.Severity >= *threshold })
+	at := func(f Finding) bool { return f.Severity >= *threshold }
+	return slices.ContainsFunc(r.New, at) || slices.ContainsFunc(r.Hidden, func(h Hidden) bool { return at(h.Finding) })
 }
 
 // existingComment is a marked review comment of an earlier run.
@@ -87,13 +98,38 @@ func (c *Client) review(ctx context.Context, eng Engine, o ReviewOptions) (*Revi
 		o.HeadSHA = cmp.Or(o.HeadSHA, pr.GetHead().GetSHA())
 	}
 	res := &ReviewResult{BaseSHA: o.BaseSHA, HeadSHA: o.HeadSHA}
-	head, err := c.lintCommit(ctx, eng, o.Checkout, o.HeadSHA)
+	// The base's policy judges both commits: the change under review
+	// cannot relax its own gate. The head's own policy is evaluated too,
+	// for what its changes would hide.
+	basePolicy, err := policyAt(ctx, o.Checkout, o.BaseSHA)
+	if err != nil {
+		return nil, fmt.Errorf("policy of the base: %w", err)
+	}
+	headPolicy, err := policyAt(ctx, o.Checkout, o.HeadSHA)
+	if err != nil {
+		return nil, fmt.Errorf("policy of the head: %w", err)
+	}
+	bases, err := c.lintCommit(ctx, eng, o.Checkout, o.BaseSHA, LintOptions{Policy: basePolicy})
 	if err != nil {
 		return nil, err
 	}
-	base, err := c.lintCommit(ctx, eng, o.Checkout, o.BaseSHA)
-	if err != nil {
+	base := bases[0]
+	judge := []LintOptions{{Policy: basePolicy, Prior: &lint.PriorExemptions{Grants: base.Grants}}}
+	if !bytes.Equal(basePolicy.Config, headPolicy.Config) {
+		judge = append(judge, LintOptions{Policy: headPolicy, Prior: judge[0].Prior})
+	}
+	heads, err := c.lintCommit(ctx, eng, o.Checkout, o.HeadSHA, judge...)
+	var pe *policyError
+	if errors.As(err, &pe) {
+		// The pull request's own policy does not load: a new error of
+		// the head, and nothing it could hide.
+		res.Errors = append(res.Errors, pe.Error())
+	} else if err != nil {
 		return nil, err
+	}
+	head := heads[0]
+	if len(heads) > 1 && heads[1] != nil {
+		res.Hidden, res.HiddenErrors = hiddenBy(head, heads[1], o.FailOn)
 	}
 	baseFPs := map[string]bool{}
 	for _, f := range base.Findings {
@@ -112,7 +148,8 @@ func (c *Client) review(ctx context.Context, eng Engine, o ReviewOptions) (*Revi
 			res.Errors = append(res.Errors, e)
 		}
 	}
-	c.logf("kubeharden: %d findings in the head, %d of them new; %d new errors", len(head.Findings), len(res.New), len(res.Errors))
+	c.logf("kubeharden: %d findings in the head, %d of them new; %d new errors; the head's policy change hides %d findings",
+		len(head.Findings), len(res.New), len(res.Errors), len(res.Hidden))
 
 	hunks, err := c.diffHunks(ctx, o)
 	if err != nil {
@@ -122,9 +159,17 @@ func (c *Client) review(ctx context.Context, eng Engine, o ReviewOptions) (*Revi
 	if err != nil {
 		return nil, err
 	}
-	listed, err := c.listedInReviews(ctx, o)
+	listed, listedHidden, err := c.listedInReviews(ctx, o)
 	if err != nil {
 		return nil, err
+	}
+	var hidden []Hidden
+	for _, h := range res.Hidden {
+		if listedHidden[h.Fingerprint] {
+			res.Already++
+			continue
+		}
+		hidden = append(hidden, h)
 	}
 
 	var drafts []*gh.DraftReviewComment
@@ -158,7 +203,7 @@ func (c *Client) review(ctx context.Context, eng Engine, o ReviewOptions) (*Revi
 		res.Resolved++
 	}
 
-	if len(drafts) == 0 && len(outside) == 0 && len(res.Errors) == 0 {
+	if len(drafts) == 0 && len(outside) == 0 && len(res.Errors) == 0 && len(hidden) == 0 && len(res.HiddenErrors) == 0 {
 		c.logf("kubeharden: nothing new to say on #%d (%d already reviewed, %d resolved)", o.Number, res.Already, res.Resolved)
 		return res, nil
 	}
@@ -169,7 +214,7 @@ func (c *Client) review(ctx context.Context, eng Engine, o ReviewOptions) (*Revi
 	req := &gh.PullRequestReviewRequest{
 		CommitID: gh.String(o.HeadSHA),
 		Event:    gh.String(res.Event),
-		Body:     gh.String(c.reviewBody(o, len(drafts), outside, res.Errors)),
+		Body:     gh.String(c.reviewBody(o, len(drafts), outside, res.Errors, hidden, res.HiddenErrors)),
 		Comments: drafts,
 	}
 	rv, err := c.createReview(ctx, o, req)
@@ -185,15 +230,16 @@ func (c *Client) review(ctx context.Context, eng Engine, o ReviewOptions) (*Revi
 		sortFindings(outside)
 		drafts = nil
 		req.Comments = nil
-		req.Body = gh.String(c.reviewBody(o, 0, outside, res.Errors))
+		req.Body = gh.String(c.reviewBody(o, 0, outside, res.Errors, hidden, res.HiddenErrors))
 		rv, err = c.createReview(ctx, o, req)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("post review on #%d: %w", o.Number, err)
 	}
 	res.Review = rv.GetID()
-	res.Commented, res.Listed = len(drafts), len(outside)
-	c.logf("kubeharden: reviewed #%d: %d line comments, %d findings in the review body, %d resolved", o.Number, res.Commented, res.Listed, res.Resolved)
+	res.Commented, res.Listed, res.ListedHidden = len(drafts), len(outside), len(hidden)
+	c.logf("kubeharden: reviewed #%d: %d line comments, %d findings in the review body, %d hidden by the policy change, %d resolved",
+		o.Number, res.Commented, res.Listed, res.ListedHidden, res.Resolved)
 	return res, nil
 }
 
@@ -240,19 +286,41 @@ func reviewMark(sha string, req *gh.PullRequestReviewRequest) string {
 	return "<!-- kubeharden:review=" + hex.EncodeToString(h.Sum(nil))[:32] + " -->"
 }
 
-// lintCommit lints a commit of the checkout in a temporary worktree.
-func (c *Client) lintCommit(ctx context.Context, eng Engine, checkout, sha string) (*LintResult, error) {
+// lintCommit lints a commit of the checkout in a temporary worktree,
+// once for each of opts, with one result per entry. When a policy other
+// than the first does not load, the results before it are returned
+// with a *policyError.
+func (c *Client) lintCommit(ctx context.Context, eng Engine, checkout, sha string, opts ...LintOptions) ([]*LintResult, error) {
 	dir, cleanup, err := worktree(ctx, checkout, sha)
 	if err != nil {
 		return nil, err
 	}
 	defer cleanup()
-	r, err := eng.Lint(ctx, dir)
-	if err != nil {
-		return nil, fmt.Errorf("lint %s: %w", sha, err)
+	out := make([]*LintResult, len(opts))
+	for i, o := range opts {
+		r, err := eng.Lint(ctx, dir, o)
+		if err != nil && i > 0 && ctx.Err() == nil {
+			return out, &policyError{commit: sha, err: err}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("lint %s: %w", sha, err)
+		}
+		out[i] = r
 	}
-	return r, nil
+	return out, nil
 }
+
+// policyError is a commit's own policy that could not be applied to it.
+type policyError struct {
+	commit string
+	err    error
+}
+
+func (e *policyError) Error() string {
+	return fmt.Sprintf("the pull request's own policy (%s) could not be applied: %v", configFile, e.err)
+}
+
+func (e *policyError) Unwrap() error { return e.err }
 
 // draft is the line comment for a finding on a line of the diff, with
 // a suggestion when its fix lies inside the same hunk; nil when the
@@ -331,22 +399,25 @@ func (c *Client) markedComments(ctx context.Context, o ReviewOptions) ([]existin
 }
 
 // listedInReviews returns the fingerprints earlier reviews listed in
-// their bodies.
-func (c *Client) listedInReviews(ctx context.Context, o ReviewOptions) (map[string]bool, error) {
-	out := map[string]bool{}
+// their bodies: as new findings, and as hidden ones.
+func (c *Client) listedInReviews(ctx context.Context, o ReviewOptions) (map[string]bool, map[string]bool, error) {
+	out, hidden := map[string]bool{}, map[string]bool{}
 	opt := &gh.ListOptions{PerPage: 100}
 	for {
 		rs, resp, err := c.gh.PullRequests.ListReviews(ctx, o.Owner, o.Repo, o.Number, opt)
 		if err != nil {
-			return nil, fmt.Errorf("list reviews of #%d: %w", o.Number, err)
+			return nil, nil, fmt.Errorf("list reviews of #%d: %w", o.Number, err)
 		}
 		for _, r := range rs {
 			for _, fp := range markers(r.GetBody()) {
 				out[fp] = true
 			}
+			for _, m := range hiddenMarkerRE.FindAllStringSubmatch(r.GetBody(), -1) {
+				hidden[m[1]] = true
+			}
 		}
 		if resp.NextPage == 0 {
-			return out, nil
+			return out, hidden, nil
 		}
 		opt.Page = resp.NextPage
 	}
@@ -354,7 +425,7 @@ func (c *Client) listedInReviews(ctx context.Context, o ReviewOptions) (map[stri
 
 // reviewBody summarises a review: how many findings are on lines of the
 // diff, then the others with links to their lines, then new errors.
-func (c *Client) reviewBody(o ReviewOptions, commented int, outside []Finding, errs []string) string {
+func (c *Client) reviewBody(o ReviewOptions, commented int, outside []Finding, errs []string, hidden []Hidden, hiddenErrs []string) string {
 	var b strings.Builder
 	n := commented + len(outside)
 	fmt.Fprintf(&b, "### kubeharden: %s this pull request introduces\n\n", plural(n, "finding"))
@@ -379,6 +450,7 @@ func (c *Client) reviewBody(o ReviewOptions, commented int, outside []Finding, e
 		}
 		b.WriteString("\n")
 	}
+	c.writeHidden(&b, o, hidden, hiddenErrs)
 	return truncate(b.String(), maxBody)
 }
 
@@ -393,9 +465,9 @@ func plural(n int, what string) string {
 }
 
 // sortFindings orders findings by file, line, rule and fingerprint.
-func sortFindings(fs []Finding) {
-	slices.SortStableFunc(fs, func(a, b Finding) int {
-		return cmp.Or(cmp.Compare(a.File, b.File), cmp.Compare(a.Line, b.Line), cmp.Compare(a.Column, b.Column),
-			cmp.Compare(a.Rule, b.Rule), cmp.Compare(a.Fingerprint, b.Fingerprint))
-	})
+func sortFindings(fs []Finding) { slices.SortStableFunc(fs, compareFindings) }
+
+func compareFindings(a, b Finding) int {
+	return cmp.Or(cmp.Compare(a.File, b.File), cmp.Compare(a.Line, b.Line), cmp.Compare(a.Column, b.Column),
+		cmp.Compare(a.Rule, b.Rule), cmp.Compare(a.Fingerprint, b.Fingerprint))
 }

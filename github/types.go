@@ -31,6 +31,10 @@ type Finding struct {
 	// automatic fix and why (lint.FixInfo's); empty when it has none.
 	FixRisk       lint.FixRisk
 	FixRiskReason string
+	// Exemption says which exemption silences the finding, where it is
+	// written and why ("config exemption at .kubeharden.yaml:12 (vendor
+	// chart)"); "" for a finding that is reported.
+	Exemption string
 }
 
 // LintResult is what linting one checkout found.
@@ -39,12 +43,44 @@ type LintResult struct {
 	// Errors are targets or files that could not be rendered or parsed,
 	// one line each ("charts/web/values.yaml:3: ... (target charts/web)").
 	Errors []string
+	// Suppressed are the findings an exemption silences, each with its
+	// Exemption.
+	Suppressed []Finding
+	// Objects name every linted object as Finding.Resource does.
+	Objects []string
+	// Disabled are the IDs of the rules the policy turns off.
+	Disabled []string
+	// Grants are what the checkout's exemption annotations grant: the
+	// Prior of a checkout compared with this one.
+	Grants []lint.Grant
+}
+
+// Policy is a .kubeharden.yaml as one commit has it: the rules and
+// their severities, include and exclude, exemptions, limits and
+// rendering settings a checkout is judged by.
+type Policy struct {
+	// Commit is the commit it was read from.
+	Commit string
+	// Config is the file's content; nil when the commit has none, and
+	// the defaults apply.
+	Config []byte
+}
+
+// LintOptions say how a checkout is judged.
+type LintOptions struct {
+	// Policy, when set, is the policy to judge by instead of the
+	// checkout's own .kubeharden.yaml.
+	Policy *Policy
+	// Prior, when set, are the exemption grants of the commit the
+	// checkout is compared with: annotations granting more are reported
+	// as exemption-added.
+	Prior *lint.PriorExemptions
 }
 
 // Engine is the part of kubeharden the bot drives.
 type Engine interface {
-	// Lint lints the checkout at dir.
-	Lint(ctx context.Context, dir string) (*LintResult, error)
+	// Lint lints the checkout at dir as o says.
+	Lint(ctx context.Context, dir string, o LintOptions) (*LintResult, error)
 	// Fix plans and verifies the fixes for the checkout at dir and
 	// returns the changed files; it writes nothing.
 	Fix(ctx context.Context, dir string) (*Remediation, error)

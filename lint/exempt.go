@@ -69,7 +69,82 @@ const (
 	ExemptionInvalidID = "exemption-invalid"
 	ExemptionExpiredID = "exemption-expired"
 	ExemptionUnusedID  = "exemption-unused"
+	// ExemptionAddedID is reported only when a run is compared with
+	// another commit (Settings.Prior).
+	ExemptionAddedID = "exemption-added"
 )
+
+// Grant is one rule that an exemption annotation silences on one object
+// until a date: what exemption-added compares between two commits. The
+// object is named by kind, namespace, name and target, not apiVersion,
+// so that moving an object to a new API version grants nothing new.
+type Grant struct {
+	Kind, Namespace, Name string
+	Target                string
+	Rule                  string
+	// Expires is the exemption's date, YYYY-MM-DD.
+	Expires string
+}
+
+// PriorExemptions are the grants of the commit a run is compared with.
+type PriorExemptions struct {
+	Grants []Grant
+}
+
+// Grants returns what the exemption annotations of objs grant: one Grant
+// per object, rule and well-formed exemption entry, in object order.
+// Annotations that do not parse, and entries without an expiry, grant
+// nothing (exemption-invalid reports them).
+func Grants(objs []*Object) []Grant {
+	var out []Grant
+	for _, o := range objs {
+		for _, st := range annotationExemptions(o) {
+			if st.problem != "" || st.ex.Expires == "" {
+				continue
+			}
+			for _, id := range st.ex.Rules {
+				out = append(out, grantOf(o, id, st.ex.Expires))
+			}
+		}
+	}
+	return out
+}
+
+func grantOf(o *Object, rule, expires string) Grant {
+	r := o.Resource
+	return Grant{Kind: r.Kind, Namespace: r.Namespace, Name: r.Name, Target: o.Target, Rule: rule, Expires: expires}
+}
+
+// added says what the annotation exemptions of one object grant beyond
+// prior: "pss-privileged until 2026-12-31 (reason)" for a rule prior does
+// not exempt on the object, "... extended from 2026-06-30" for a later
+// expiry. Dates compare as text: YYYY-MM-DD sorts in date order, and an
+// unparsable one is exemption-invalid anyway.
+func (p *PriorExemptions) added(states []*exemptionState) []string {
+	var out []string
+	for _, st := range states {
+		if st.problem != "" {
+			continue
+		}
+		for _, id := range st.ex.Rules {
+			g := grantOf(st.ex.object, id, st.ex.Expires)
+			latest, found := "", false
+			for _, pg := range p.Grants {
+				if pg.Kind == g.Kind && pg.Namespace == g.Namespace && pg.Name == g.Name && pg.Target == g.Target && pg.Rule == id {
+					found = true
+					latest = max(latest, pg.Expires)
+				}
+			}
+			switch {
+			case !found:
+				out = append(out, fmt.Sprintf("%s until %s (%s)", id, g.Expires, strings.TrimSpace(st.ex.Reason)))
+			case g.Expires > latest:
+				out = append(out, fmt.Sprintf("%s until %s, extended from %s (%s)", id, g.Expires, latest, strings.TrimSpace(st.ex.Reason)))
+			}
+		}
+	}
+	return out
+}
 
 // exemptionState is an exemption under evaluation.
 type exemptionState struct {
@@ -238,7 +313,41 @@ func applyExemptions(objs []*Object, findings []Finding, enabled []*Rule, s *Set
 		}
 		kept = append(kept, Finding{Rule: r, Severity: sev, Message: msg, Object: o, Field: field, Location: st.ex.Location})
 	}
+	if r := on[ExemptionAddedID]; r != nil && s.Prior != nil {
+		kept = append(kept, addedExemptions(r, states, s)...)
+	}
 	return kept, suppressed
+}
+
+// addedExemptions reports, once per object, the exemption annotations
+// that grant more than s.Prior, so that a reviewer always sees an
+// exemption a change adds or extends.
+func addedExemptions(r *Rule, states []*exemptionState, s *Settings) []Finding {
+	sev := r.Severity
+	if rs, ok := s.Rules[r.ID]; ok && rs.Severity != nil {
+		sev = *rs.Severity
+	}
+	var out []Finding
+	byObject := map[*Object][]*exemptionState{}
+	var order []*Object
+	for _, st := range states {
+		if o := st.ex.object; o != nil {
+			if byObject[o] == nil {
+				order = append(order, o)
+			}
+			byObject[o] = append(byObject[o], st)
+		}
+	}
+	for _, o := range order {
+		what := s.Prior.added(byObject[o])
+		if len(what) == 0 {
+			continue
+		}
+		msg := "exemption added: " + strings.Join(what, "; ")
+		out = append(out, Finding{Rule: r, Severity: sev, Message: msg, Object: o,
+			Field: Path{"metadata", "annotations", ExemptAnnotation}, Location: byObject[o][0].ex.Location})
+	}
+	return out
 }
 
 // configObject stands for the config file in findings about exemptions

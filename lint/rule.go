@@ -75,7 +75,7 @@ type Option struct {
 // have neither Check nor Run.
 func (r *Rule) ReportedByRunner() bool {
 	switch r.ID {
-	case ExemptionInvalidID, ExemptionExpiredID, ExemptionUnusedID:
+	case ExemptionInvalidID, ExemptionExpiredID, ExemptionUnusedID, ExemptionAddedID:
 		return true
 	}
 	return false

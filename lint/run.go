@@ -36,6 +36,12 @@ type Settings struct {
 	// repository, another Git repository), as "Kind name (file)": its
 	// workloads are not all among the linted objects.
 	Unrendered map[string][]string
+	// Prior, when set, is what the commit this run is compared with (a
+	// pull request's base) exempts by annotation: every annotation that
+	// grants more than it — a rule on an object it does not exempt, or a
+	// later expiry — is reported as exemption-added. Nil: no comparison,
+	// and no such findings.
+	Prior *PriorExemptions
 }
 
 // RuleSettings overrides a rule's defaults. Nil fields keep the default.

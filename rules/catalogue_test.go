@@ -187,7 +187,7 @@ func TestCatalogueShape(t *testing.T) {
 			t.Errorf("%s (%s) is not listed in All()", name, id)
 		}
 	}
-	for _, id := range []string{lint.ExemptionInvalidID, lint.ExemptionExpiredID, lint.ExemptionUnusedID} {
+	for _, id := range []string{lint.ExemptionInvalidID, lint.ExemptionExpiredID, lint.ExemptionUnusedID, lint.ExemptionAddedID} {
 		if r := ByID(id); r == nil || !r.ReportedByRunner() {
 			t.Errorf("the runner reports %s, which the catalogue does not list", id)
 		}

@@ -119,3 +119,48 @@ spec:
 `,
 	Since: "v0.1.0",
 }
+
+// exemptionAddedRule reports an exemption annotation that a change adds
+// or extends. Only a comparison with another commit can see one, so it
+// reports only where the runner is given one (lint.Settings.Prior): in
+// kubeharden github review, against the pull request's base.
+var exemptionAddedRule = &lint.Rule{
+	ID:       "exemption-added",
+	Title:    "exemptions a pull request adds or extends are shown to its reviewer",
+	Severity: lint.Medium,
+	Doc: "An exemption annotation is written in the object it silences, so a pull request can exempt its own " +
+		"new finding and nothing else would show it. `kubeharden github review` compares the exemption " +
+		"annotations of the head with the base's and reports each object whose annotation exempts a rule the " +
+		"base did not exempt there, or until a later date, with the rules, dates and reasons: an exemption is " +
+		"always seen by a reviewer. Like every finding of the review it counts for `--fail-on`; give the rule a " +
+		"lower severity, or turn it off, in the base branch's `.kubeharden.yaml` to accept exemptions without " +
+		"failing the check. Outside a review it reports nothing.",
+	Remediation: "Have the exemption reviewed: fix the finding instead, or accept the exemption with its reason and expiry.",
+	Links:       []string{"https://github.com/kubeharden/kubeharden#trust-model"},
+	Before: `apiVersion: v1
+kind: Pod
+metadata:
+  name: debug
+  annotations:
+    kubeharden.io/exempt: |
+      - rules: [pss-privileged]
+        reason: INC-4821 kernel debugging
+        expires: 2026-12-31
+spec:
+  containers:
+    - name: debug
+      image: busybox:1.36
+      securityContext:
+        privileged: true
+`,
+	After: `apiVersion: v1
+kind: Pod
+metadata:
+  name: debug
+spec:
+  containers:
+    - name: debug
+      image: busybox:1.36
+`,
+	Since: "v0.1.0",
+}

@@ -59,11 +59,16 @@ func fixtureSettings(r *lint.Rule) *lint.Settings {
 	for _, r := range All() {
 		known[r.ID] = true
 	}
-	return &lint.Settings{
+	s := &lint.Settings{
 		Rules:     map[string]lint.RuleSettings{r.ID: {Enabled: &on}},
 		Now:       fixtureNow,
 		KnownRule: func(id string) bool { return known[id] },
 	}
+	if r.ID == lint.ExemptionAddedID {
+		// Compared with a commit that exempts nothing.
+		s.Prior = &lint.PriorExemptions{}
+	}
+	return s
 }
 
 var fixtureNow = time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)

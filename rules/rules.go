@@ -28,6 +28,7 @@ var catalogue = slices.Concat(podSecurityRules, workloadRules, clusterRules, []*
 	exemptionInvalidRule,
 	exemptionExpiredRule,
 	exemptionUnusedRule,
+	exemptionAddedRule,
 })
 
 // byID indexes the catalogue.
