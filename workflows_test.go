@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -16,8 +17,8 @@ import (
 // workflows and the example CI configurations in docs/examples: they parse
 // as YAML, every action input is used and every input used is declared,
 // each `kubeharden ...` they run names a command that exists, the action is
-// given only commands it knows, third-party actions are pinned to at least
-// a major version, and every GitHub workflow sets its own permissions.
+// given only commands it knows, third-party actions are pinned by commit
+// (see checkUses) and every GitHub workflow sets its own permissions.
 func TestWorkflows(t *testing.T) {
 	files := []string{"action.yml", ".pre-commit-hooks.yaml"}
 	for _, pattern := range []string{".github/workflows/*.y*ml", "docs/examples/*.y*ml"} {
@@ -32,16 +33,43 @@ func TestWorkflows(t *testing.T) {
 	}
 
 	actionCommands := actionCommandList(t)
+	// Every pin of one action, across all files: "SHA # vX.Y.Z" and where.
+	pins := map[string]struct{ pin, where string }{}
 	for _, file := range files {
 		src, err := os.ReadFile(file)
 		if err != nil {
 			t.Fatal(err)
 		}
-		var doc any
-		if err := yaml.Unmarshal(src, &doc); err != nil {
+		var node yaml.Node
+		if err := yaml.Unmarshal(src, &node); err != nil {
 			t.Errorf("%s: %v", file, err)
 			continue
 		}
+		var doc any
+		if err := node.Decode(&doc); err != nil {
+			t.Errorf("%s: %v", file, err)
+			continue
+		}
+		// `uses` from the node tree: the version is in the line comment.
+		walkNodes(&node, func(key, value *yaml.Node) {
+			if key.Value != "uses" || value.Kind != yaml.ScalarNode {
+				return
+			}
+			if msg := checkUses(value.Value, value.LineComment); msg != "" {
+				t.Errorf("%s:%d: %s", file, value.Line, msg)
+				return
+			}
+			name, ref, _ := strings.Cut(value.Value, "@")
+			if !fullSHA.MatchString(ref) {
+				return
+			}
+			pin := ref + " " + value.LineComment
+			if prev, ok := pins[name]; ok && prev.pin != pin {
+				t.Errorf("%s:%d: %s is pinned to %s here and to %s in %s; pin one commit and version everywhere", file, value.Line, name, pin, prev.pin, prev.where)
+			} else if !ok {
+				pins[name] = struct{ pin, where string }{pin, fmt.Sprintf("%s:%d", file, value.Line)}
+			}
+		})
 		if doc, ok := doc.(map[string]any); ok && doc["jobs"] != nil {
 			if _, ok := doc["on"]; ok {
 				if _, ok := doc["permissions"]; !ok {
@@ -50,7 +78,6 @@ func TestWorkflows(t *testing.T) {
 			}
 		}
 		walkYAML(doc, "", func(path, key string, v any) {
-			s, isString := v.(string)
 			switch key {
 			case "run", "script", "before_script", "after_script", "entry":
 				for _, script := range scripts(v) {
@@ -59,13 +86,6 @@ func TestWorkflows(t *testing.T) {
 							t.Errorf("%s: %s runs `kubeharden %s`, not a command (want one of %s)", file, path, c, strings.Join(cliCommands, ", "))
 						}
 					}
-				}
-			case "uses":
-				if !isString {
-					return
-				}
-				if msg := checkUses(s); msg != "" {
-					t.Errorf("%s: %s: %s", file, path, msg)
 				}
 			}
 		})
@@ -106,26 +126,67 @@ func invokedCommands(script string) []string {
 	return out
 }
 
-// checkUses says what is wrong with a step's `uses`, or "". Local actions
-// are fine; others name a release: a major version or more, or a commit.
-func checkUses(uses string) string {
+// firstParty is this project's own action. It is exempt from the commit
+// pin: `uses: ./` in this repository's workflows runs the checkout itself,
+// and the examples in docs/examples name kubeharden/kubeharden@v1 because
+// they are for users to copy: a commit there would go stale with every
+// release, and a user who pins by commit takes the SHA of the release they
+// choose. Pinning is against code that others can move under a tag; these
+// are the project's own releases, which its users trust anyway.
+const firstParty = "kubeharden/kubeharden"
+
+var (
+	fullSHA = regexp.MustCompile(`^[0-9a-f]{40}$`)
+	// The version comment: "# v1.2.3", or a pre-release "# v1.2.3-rc.1".
+	versionComment = regexp.MustCompile(`^# v\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$`)
+	actionName     = regexp.MustCompile(`^[\w.-]+/[\w.-]+(/[\w./-]+)?$`)
+)
+
+// checkUses says what is wrong with a step's `uses` and the comment on its
+// line, or "". Local actions (./) are fine, and so is this project's own
+// (firstParty) at a version tag. Every other action is pinned by full
+// commit SHA, which no one can move, with the release it is in a comment:
+// OWNER/REPO[/PATH]@<40 hex> # vX.Y.Z. A container image (docker://) is
+// pinned by digest.
+func checkUses(uses, comment string) string {
 	if strings.HasPrefix(uses, "./") {
 		return ""
 	}
-	if strings.HasPrefix(uses, "docker://") {
-		if !strings.Contains(strings.TrimPrefix(uses, "docker://"), ":") {
-			return uses + ": pin the image to a tag or digest"
+	if image, ok := strings.CutPrefix(uses, "docker://"); ok {
+		if !regexp.MustCompile(`@sha256:[0-9a-f]{64}$`).MatchString(image) {
+			return uses + ": pin the image by digest (IMAGE@sha256:...)"
 		}
 		return ""
 	}
 	name, ref, ok := strings.Cut(uses, "@")
-	if !ok || !regexp.MustCompile(`^[\w.-]+/[\w./-]+$`).MatchString(name) {
+	if !ok || !actionName.MatchString(name) {
 		return uses + ": want OWNER/REPO[/PATH]@REF"
 	}
-	if !regexp.MustCompile(`^(v\d+(\.\d+){0,2}|[0-9a-f]{40})$`).MatchString(ref) {
-		return uses + ": pin it to a major version (v4) or a commit, not " + ref
+	if name == firstParty || strings.HasPrefix(name, firstParty+"/") {
+		if !regexp.MustCompile(`^v\d+(\.\d+){0,2}$`).MatchString(ref) {
+			return uses + ": name a release of kubeharden (v1, v1.2.3), not " + ref
+		}
+		return ""
+	}
+	if !fullSHA.MatchString(ref) {
+		return uses + ": pin a third-party action by full commit SHA, not " + ref + " (OWNER/REPO@<40 hex> # vX.Y.Z)"
+	}
+	if !versionComment.MatchString(strings.TrimSpace(comment)) {
+		return uses + ": say which release the commit is in a comment, # vX.Y.Z (have " + strconv.Quote(comment) + ")"
 	}
 	return ""
+}
+
+// walkNodes calls f for every key and value of every mapping under n.
+func walkNodes(n *yaml.Node, f func(key, value *yaml.Node)) {
+	if n.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			f(n.Content[i], n.Content[i+1])
+		}
+	}
+	for _, c := range n.Content {
+		walkNodes(c, f)
+	}
 }
 
 // actionCommandList reads action.yml: the values of its command input that
@@ -236,18 +297,37 @@ func TestInvokedCommands(t *testing.T) {
 			t.Errorf("invokedCommands(%q) = %q, want %q", script, got, want)
 		}
 	}
-	for uses, ok := range map[string]bool{
-		"actions/checkout@v6":                  true,
-		"actions/checkout@v4.2.1":              true,
-		"anchore/sbom-action/download-syft@v0": true,
-		"actions/checkout@main":                false,
-		"actions/checkout":                     false,
-		"./":                                   true,
-		"docker://alpine":                      false,
-		"actions/checkout@0123456789abcdef0123456789abcdef01234567": true,
+	const sha = "0123456789abcdef0123456789abcdef01234567"
+	for _, tt := range []struct {
+		uses, comment string
+		ok            bool
+	}{
+		{"actions/checkout@" + sha, "# v6.1.0", true},
+		{"anchore/sbom-action/download-syft@" + sha, "# v0.24.0", true},
+		{"actions/checkout@" + sha, "# v6.1.0-rc.1", true},
+		{"actions/checkout@v6", "", false},
+		{"actions/checkout@v6", "# v6.1.0", false},
+		{"actions/checkout@v4.2.1", "", false},
+		{"anchore/sbom-action/download-syft@v0", "", false},
+		{"actions/checkout@main", "", false},
+		{"actions/checkout", "", false},
+		{"actions/checkout@" + sha, "", false},
+		{"actions/checkout@" + sha, "# v6", false},
+		{"actions/checkout@" + sha, "# main", false},
+		{"actions/checkout@" + sha[:39], "# v6.1.0", false},
+		{"actions/checkout@" + strings.ToUpper(sha), "# v6.1.0", false},
+		{"./", "", true},
+		{"./.github/actions/x", "", true},
+		{"kubeharden/kubeharden@v1", "", true},
+		{"kubeharden/kubeharden@v1.2.3", "", true},
+		{"kubeharden/kubeharden@main", "", false},
+		{"kubeharden/kubeharden-fork@v1", "", false},
+		{"docker://alpine", "", false},
+		{"docker://alpine:3.20", "", false},
+		{"docker://alpine@sha256:" + strings.Repeat("ab", 32), "", true},
 	} {
-		if got := checkUses(uses) == ""; got != ok {
-			t.Errorf("checkUses(%q) = %q", uses, checkUses(uses))
+		if got := checkUses(tt.uses, tt.comment) == ""; got != tt.ok {
+			t.Errorf("checkUses(%q, %q) = %q, want ok=%v", tt.uses, tt.comment, checkUses(tt.uses, tt.comment), tt.ok)
 		}
 	}
 }
