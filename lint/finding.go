@@ -20,6 +20,13 @@ type Finding struct {
 	Object  *Object
 	// Field is the path of the offending field in the rendered object.
 	Field Path
+	// Key tells apart findings of one rule that share an object and a
+	// field (the ingress and the egress default-deny finding of a
+	// namespace, two containers reported at their pod's field): a short
+	// stable word or path, never a message or a position. It is part of
+	// the fingerprint when set; a rule leaves it empty when its Field
+	// alone identifies the finding, which keeps older fingerprints.
+	Key string
 	// Location is where Field is written in the sources (filled by the
 	// runner from Object.Locate when left zero).
 	Location Location
