@@ -54,7 +54,7 @@ func (e githubEngine) Lint(ctx context.Context, dir string) (*github.LintResult,
 	out := &github.LintResult{}
 	for _, f := range snap.Findings {
 		gf := githubFinding(f)
-		if ch := fixes[gf.Fingerprint]; len(ch) == 1 && !ch[0].Created() {
+		if ch := fixes[gf.Fingerprint]; len(ch) == 1 && !ch[0].Created() && !f.Secret {
 			gf.Fix = &ch[0]
 		}
 		out.Findings = append(out.Findings, gf)
@@ -101,6 +101,7 @@ func githubFinding(f lint.Finding) github.Finding {
 		Message:     f.Message,
 		URL:         f.Rule.URL(),
 		Resource:    res,
+		Secret:      f.Secret,
 	}
 	if f.Location.Known() {
 		gf.File, gf.Line, gf.Column = f.Location.File, f.Location.Line, f.Location.Column
