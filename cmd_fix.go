@@ -85,6 +85,9 @@ be written.`,
 			var writeErrs []error
 			if !dryRun {
 				writeErrs = r.WriteFiles(res)
+				// Report what is on disk now: a fix whose files were
+				// not all written is not applied.
+				res = res.Written(writeErrs)
 			}
 			out := cmd.OutOrStdout()
 			if format == "json" {
@@ -133,9 +136,13 @@ func writeFixDiff(w io.Writer, res *driver.FixResult) {
 }
 
 func writeFixText(w io.Writer, res *driver.FixResult, dryRun bool, writeErrs []error, quiet bool, maxRisk lint.FixRisk) {
+	fixed, applied, verb := "fixed  ", "applied", "changed"
+	if dryRun {
+		fixed, applied, verb = "would fix", "would apply", "would change"
+	}
 	if !quiet {
 		for _, a := range res.Applied {
-			fmt.Fprintf(w, "fixed   %s  %s  %s (%s) [%s]\n", a.Finding.Location, a.Finding.Rule.ID, a.Finding.Fix.Description, a.Finding.Object.Resource, a.Finding.Fix.Risk.Class())
+			fmt.Fprintf(w, fixed+" %s  %s  %s (%s) [%s]\n", a.Finding.Location, a.Finding.Rule.ID, a.Finding.Fix.Description, a.Finding.Object.Resource, a.Finding.Fix.Risk.Class())
 		}
 		for _, s := range res.Skipped {
 			fmt.Fprintf(w, "skipped %s  %s  %s [%s]\n", s.Finding.Location, s.Finding.Rule.ID, s.Reason, s.Finding.Fix.Risk.Class())
@@ -147,13 +154,9 @@ func writeFixText(w io.Writer, res *driver.FixResult, dryRun bool, writeErrs []e
 	for _, err := range writeErrs {
 		fmt.Fprintf(w, "error   %v\n", err)
 	}
-	verb := "changed"
-	if dryRun {
-		verb = "would change"
-	}
 	files := res.FixedFiles()
 	total := len(res.Applied) + len(res.Skipped)
-	fmt.Fprintf(w, "applied %d of %d fixes; %s %d %s", len(res.Applied), total, verb, len(files), plural(len(files), "file"))
+	fmt.Fprintf(w, "%s %d of %d fixes; %s %d %s", applied, len(res.Applied), total, verb, len(files), plural(len(files), "file"))
 	riskier := 0
 	for _, f := range res.Final.Findings {
 		if driver.HasFix(f) && !f.Fix.Risk.AtMost(maxRisk) {

@@ -71,7 +71,7 @@ func (e githubEngine) Lint(ctx context.Context, dir string, o github.LintOptions
 	}
 	for _, f := range snap.Findings {
 		gf := githubFinding(f)
-		if ch := fixes[gf.Fingerprint]; len(ch) == 1 && !ch[0].Created() {
+		if ch := fixes[gf.Fingerprint]; len(ch) == 1 && !ch[0].Created() && !f.Secret {
 			gf.Fix = &ch[0]
 		}
 		out.Findings = append(out.Findings, gf)
@@ -114,6 +114,7 @@ func githubFinding(f lint.Finding) github.Finding {
 		Message:     f.Message,
 		URL:         f.Rule.URL(),
 		Resource:    objectName(f.Object),
+		Secret:      f.Secret,
 	}
 	if f.Location.Known() {
 		gf.File, gf.Line, gf.Column = f.Location.File, f.Location.Line, f.Location.Column

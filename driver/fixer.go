@@ -2,12 +2,15 @@ package driver
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
 
 	"github.com/kubeharden/kubeharden/fix"
+	"github.com/kubeharden/kubeharden/internal/loc"
 	"github.com/kubeharden/kubeharden/lint"
+	"github.com/kubeharden/kubeharden/render"
 )
 
 // The fix planner. A lint run yields findings whose FixInfo says what must
@@ -65,6 +68,22 @@ type FixResult struct {
 	Skipped []SkippedFix
 	// Final is the lint of the fixed state.
 	Final *Snapshot
+	// reads logs every file the run read from disk, which WriteFiles
+	// checks again before writing anything; nil writes without the check.
+	reads *render.ReadLog
+}
+
+// ChangedError is a fix run aborted because a repository file changed on
+// disk while the run was reading it (or before its fixes were written):
+// its fixes were planned and verified against content that is no longer
+// there, so nothing is written.
+type ChangedError struct {
+	// File is a root-relative path that changed, was removed or appeared.
+	File string
+}
+
+func (e *ChangedError) Error() string {
+	return fmt.Sprintf("%s changed on disk while kubeharden fix was running; nothing was written; run kubeharden fix again", loc.Escape(e.File))
 }
 
 // fixer is one fix run over a repository.
@@ -97,6 +116,9 @@ type fixer struct {
 func (r *Repo) Fix(ctx context.Context, opts FixOptions) (*FixResult, error) {
 	all := *r
 	all.paths = []string{"."}
+	reads := &render.ReadLog{}
+	all.fs = r.fs.WithReadLog(reads)
+	all.renderer = r.renderer.WithFS(all.fs)
 	f := &fixer{r: &all, opts: opts, orig: map[string][]byte{}, files: map[string][]byte{}, tried: map[string]int{}, skipped: map[string]SkippedFix{}}
 	if !slices.Contains(r.paths, ".") {
 		ts, _, err := r.targets(ctx)
@@ -112,8 +134,15 @@ func (r *Repo) Fix(ctx context.Context, opts FixOptions) (*FixResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	if file := reads.Changed(); file != "" {
+		return nil, &ChangedError{File: file}
+	}
 	for f.round = 1; f.round <= maxFixRounds; f.round++ {
 		next, progress, err := f.fixRound(ctx, snap)
+		if file := reads.Changed(); file != "" {
+			// Whatever the round concluded, it saw two versions of a file.
+			return nil, &ChangedError{File: file}
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -128,7 +157,7 @@ func (r *Repo) Fix(ctx context.Context, opts FixOptions) (*FixResult, error) {
 			f.res.Skipped = append(f.res.Skipped, s)
 		}
 	}
-	f.res.Orig, f.res.Files, f.res.Final = f.orig, f.files, snap
+	f.res.Orig, f.res.Files, f.res.Final, f.res.reads = f.orig, f.files, snap, reads
 	return &f.res, nil
 }
 
@@ -216,7 +245,7 @@ func (f *fixer) candidates(snap *Snapshot) []lint.Finding {
 		if !HasFix(fd) || len(f.opts.Rules) > 0 && !slices.Contains(f.opts.Rules, fd.Rule.ID) || !fd.Fix.Risk.AtMost(f.opts.MaxRisk) {
 			continue
 		}
-		if f.wanted != nil && !f.wanted[snap.sources[fd.Object].target.ID()] {
+		if f.wanted != nil && !f.wanted[snap.targetID(fd.Object)] {
 			continue
 		}
 		fp := lint.Fingerprint(fd)

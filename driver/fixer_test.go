@@ -2,6 +2,7 @@ package driver
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -297,11 +298,33 @@ func TestWriteFixesSafety(t *testing.T) {
 		edited := []byte(pod + "# edited meanwhile\n")
 		writeTestFile(t, filepath.Join(dir, "a.yaml"), edited)
 		errs := r.WriteFiles(res)
-		if len(errs) != 1 || !strings.Contains(errs[0].Error(), "a.yaml: not written: the file changed on disk") {
+		var changed *ChangedError
+		if len(errs) != 1 || !errors.As(errs[0], &changed) || changed.File != "a.yaml" ||
+			!strings.Contains(errs[0].Error(), "a.yaml changed on disk while kubeharden fix was running; nothing was written") {
 			t.Fatalf("errors %v", errs)
 		}
 		if got, _ := os.ReadFile(filepath.Join(dir, "a.yaml")); string(got) != string(edited) {
 			t.Errorf("a.yaml overwritten:\n%s", got)
+		}
+		// The fixes were verified together: none is written alone.
+		if got, _ := os.ReadFile(filepath.Join(dir, "b.yaml")); strings.Contains(string(got), "runAsNonRoot") {
+			t.Errorf("b.yaml written although a.yaml changed:\n%s", got)
+		}
+	})
+	t.Run("read-only", func(t *testing.T) {
+		dir, r, res := setup(t)
+		if err := os.Chmod(filepath.Join(dir, "a.yaml"), 0o444); err != nil {
+			t.Fatal(err)
+		}
+		errs := r.WriteFiles(res)
+		if len(errs) != 1 || !strings.Contains(errs[0].Error(), "a.yaml: not written: read-only (mode 0444)") {
+			t.Fatalf("errors %v", errs)
+		}
+		if got, _ := os.ReadFile(filepath.Join(dir, "a.yaml")); string(got) != pod {
+			t.Errorf("read-only a.yaml replaced:\n%s", got)
+		}
+		if st, err := os.Stat(filepath.Join(dir, "a.yaml")); err != nil || st.Mode().Perm() != 0o444 {
+			t.Errorf("mode %v, %v", st.Mode(), err)
 		}
 		if got, _ := os.ReadFile(filepath.Join(dir, "b.yaml")); !strings.Contains(string(got), "runAsNonRoot: true") {
 			t.Errorf("b.yaml not fixed:\n%s", got)

@@ -164,7 +164,7 @@ func (f *fixer) plan(ctx context.Context, snap *Snapshot, cands []lint.Finding) 
 		for _, u := range uses {
 			var own []fix.Patch
 			for _, pt := range u.patches {
-				if wantedBy[pt.String()] == len(users[k]) {
+				if wantedBy[pt.String()] == len(users[k]) && !snap.brokenReads(k.file) {
 					addDoc(render.Doc{File: k.file, Node: baseNode(snap, u.obj)}, u.cand, pt)
 				} else {
 					own = append(own, pt)
@@ -322,6 +322,30 @@ func (snap *Snapshot) baseUsers() map[docKey][]*lint.Object {
 	}
 	snap.users = out
 	return out
+}
+
+// brokenReads reports whether a target that failed to render reads file:
+// the objects it would render from it are not among the file's users, so
+// a base edit would reach objects nobody checked (an overlay whose remote
+// resource is refused still deploys the base it shares).
+func (snap *Snapshot) brokenReads(file string) bool {
+	for _, t := range snap.targets {
+		if res, ok := snap.results[t.ID()]; ok && res.err != nil && render.Affects(snap.renderer.Inputs(t), file) {
+			return true
+		}
+	}
+	// Kustomizations that discovery could not make targets of (a refused
+	// remote resource) are errors naming their kustomization file.
+	for _, e := range snap.Errors {
+		if e.Target != "" || render.KustomizationFile(snap.renderer.FS(), path.Dir(e.File)) != e.File {
+			continue
+		}
+		t := &render.Target{Kind: render.KindKustomize, Path: path.Dir(e.File)}
+		if render.Affects(snap.renderer.Inputs(t), file) {
+			return true
+		}
+	}
+	return false
 }
 
 func patchSet(ps []fix.Patch) []string {

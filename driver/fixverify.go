@@ -22,7 +22,7 @@ import (
 // returns, for each candidate to drop, why.
 func (f *fixer) verify(before, after *Snapshot, p *plan, cands []lint.Finding) map[int]string {
 	b := &blamer{cands: cands, by: p.by, blamed: map[int]string{},
-		key: func(c lint.Finding) objKey { return objKey{before.sources[c.Object].target.ID(), c.Object.Resource} }}
+		key: func(c lint.Finding) objKey { return objKey{before.targetID(c.Object), c.Object.Resource} }}
 	blamed := b.blamed
 	was := fingerprints(before)
 	now := fingerprints(after)
@@ -33,7 +33,7 @@ func (f *fixer) verify(before, after *Snapshot, p *plan, cands []lint.Finding) m
 	}
 	for _, fd := range append(slices.Clone(after.Findings), after.Suppressed...) {
 		if !was[lint.Fingerprint(fd)] {
-			b.field(objKey{after.sources[fd.Object].target.ID(), fd.Object.Resource}, fd.Field, f.inputs(after, fd.Object),
+			b.field(objKey{after.targetID(fd.Object), fd.Object.Resource}, fd.Field, f.inputs(after, fd.Object),
 				fmt.Sprintf("the fix causes a new finding: %s %s: %s", fd.Rule.ID, fd.Object.Resource, fd.Message))
 		}
 	}
@@ -117,7 +117,7 @@ func verifyPodStart(after *Snapshot, o, prev *lint.Object, inputs []string, b *b
 				field = at
 			}
 		}
-		b.field(objKey{after.sources[o].target.ID(), o.Resource}, field, inputs,
+		b.field(objKey{after.targetID(o), o.Resource}, field, inputs,
 			fmt.Sprintf("the fix makes container %q of %s unable to start: runAsNonRoot is true while it runs as UID 0", c, o.Resource))
 	}
 }
@@ -146,6 +146,16 @@ func rootButNonRoot(o *lint.Object) []string {
 		}
 	}
 	return out
+}
+
+// targetID is the ID of the target o was rendered from; "" for an object
+// no target rendered (the config file that findings about config
+// exemptions stand on), so that lookups of such objects never fail.
+func (s *Snapshot) targetID(o *lint.Object) string {
+	if src, ok := s.sources[o]; ok && src.target != nil {
+		return src.target.ID()
+	}
+	return ""
 }
 
 func fingerprints(s *Snapshot) map[string]bool {
@@ -180,7 +190,7 @@ func (f *fixer) verifyObjects(before, after *Snapshot, p *plan, cands []lint.Fin
 	allowed := map[objKey][]ypath.Path{}
 	added := map[objKey]bool{}
 	for _, c := range cands {
-		k := objKey{before.sources[c.Object].target.ID(), c.Object.Resource}
+		k := objKey{before.targetID(c.Object), c.Object.Resource}
 		for _, pt := range c.Fix.Patches {
 			allowed[k] = append(allowed[k], pt.Path)
 		}
@@ -192,12 +202,12 @@ func (f *fixer) verifyObjects(before, after *Snapshot, p *plan, cands []lint.Fin
 	}
 	old := map[objKey]*lint.Object{}
 	for _, o := range before.objects {
-		old[objKey{before.sources[o].target.ID(), o.Resource}] = o
+		old[objKey{before.targetID(o), o.Resource}] = o
 	}
 	seen := map[objKey]bool{}
 	var changed, was []*lint.Object
 	for _, o := range after.objects {
-		k := objKey{after.sources[o].target.ID(), o.Resource}
+		k := objKey{after.targetID(o), o.Resource}
 		seen[k] = true
 		prev := old[k]
 		if prev == nil {
@@ -255,7 +265,7 @@ func (f *fixer) verifyStrict(after *Snapshot, changed, was []*lint.Object, b *bl
 	for _, o := range changed {
 		for _, fd := range run([]*lint.Object{o}) {
 			if !before[id(fd)] {
-				b.field(objKey{after.sources[o].target.ID(), o.Resource}, fd.Field, f.inputs(after, o),
+				b.field(objKey{after.targetID(o), o.Resource}, fd.Field, f.inputs(after, o),
 					fmt.Sprintf("the fix makes %s invalid: %s", o.Resource, fd.Message))
 			}
 		}

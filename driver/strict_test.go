@@ -14,12 +14,11 @@ import (
 // validation does) is an error of the test.
 func checkStrictRender(t *testing.T, r *Repo) {
 	t.Helper()
-	objs, errs, err := r.Render(context.Background())
+	// Render errors are the verifier's business (a fix that breaks
+	// rendering is dropped); cases may hold targets that never render.
+	objs, _, err := r.Render(context.Background())
 	if err != nil {
 		t.Fatal(err)
-	}
-	for _, e := range errs {
-		t.Errorf("render: %v", e)
 	}
 	for _, o := range objs {
 		var buf bytes.Buffer

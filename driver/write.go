@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/kubeharden/kubeharden/fix"
+	"github.com/kubeharden/kubeharden/internal/loc"
 	"github.com/kubeharden/kubeharden/lint"
 )
 
@@ -51,17 +52,90 @@ func (res *FixResult) Unfixable() (unfixable []lint.Finding) {
 // is written whole through a temporary file in its directory and a rename,
 // keeping its mode. A file is not written when it changed on disk since it
 // was read, when it or a directory above it (below the root) is a symbolic
-// link, or, for a new file, when it has appeared meanwhile. The errors say
-// which files were left alone and why.
+// link, when it is read-only for its owner (it is skipped, never
+// replaced), or, for a new file, when it has appeared meanwhile. The
+// errors say which files were left alone and why.
+//
+// Before writing anything, every file the fix run read is read again:
+// when one of them changed, was removed or appeared since, the fixes were
+// verified against content that is gone, and no file is written (each
+// error is a *ChangedError). WriteFiles never leaves a file half-written.
 func (r *Repo) WriteFiles(res *FixResult) []error {
 	var errs []error
+	if res.reads != nil {
+		for _, rel := range res.reads.Stale(r.fs) {
+			errs = append(errs, &ChangedError{File: rel})
+		}
+		if len(errs) > 0 {
+			return errs
+		}
+	}
 	files := slices.Sorted(maps.Keys(res.Files))
 	for _, rel := range files {
 		if err := r.writeFile(rel, res.Orig[rel], res.Files[rel]); err != nil {
-			errs = append(errs, fmt.Errorf("%s: not written: %w", rel, err))
+			errs = append(errs, &WriteError{File: rel, Err: err})
 		}
 	}
 	return errs
+}
+
+// WriteError is a file WriteFiles left alone, and why.
+type WriteError struct {
+	File string // root-relative
+	Err  error
+}
+
+func (e *WriteError) Error() string {
+	return fmt.Sprintf("%s: not written: %v", loc.Escape(e.File), e.Err)
+}
+func (e *WriteError) Unwrap() error { return e.Err }
+
+// Written returns res as WriteFiles left the disk, given its errors:
+// Applied holds only the fixes whose files were all written, the others
+// move to Skipped with the write error as the reason, and Files and Orig
+// hold only the written files. After a *ChangedError nothing was written.
+// With no errors it returns res.
+func (res *FixResult) Written(errs []error) *FixResult {
+	if len(errs) == 0 {
+		return res
+	}
+	failed := map[string]string{}
+	all := false
+	for _, err := range errs {
+		var we *WriteError
+		var ce *ChangedError
+		switch {
+		case errors.As(err, &ce):
+			all = true
+		case errors.As(err, &we):
+			failed[we.File] = err.Error()
+		}
+	}
+	out := *res
+	out.Applied, out.Skipped = nil, slices.Clone(res.Skipped)
+	out.Files, out.Orig = map[string][]byte{}, map[string][]byte{}
+	for f, b := range res.Files {
+		if _, bad := failed[f]; !bad && !all {
+			out.Files[f], out.Orig[f] = b, res.Orig[f]
+		}
+	}
+	for _, a := range res.Applied {
+		reason := ""
+		for _, f := range a.Files {
+			if why, bad := failed[f]; bad && reason == "" {
+				reason = "verified but not written: " + why
+			}
+		}
+		if all {
+			reason = "verified but not written: " + errs[0].Error()
+		}
+		if reason == "" {
+			out.Applied = append(out.Applied, a)
+		} else {
+			out.Skipped = append(out.Skipped, SkippedFix{Finding: a.Finding, Reason: reason})
+		}
+	}
+	return &out
 }
 
 func (r *Repo) writeFile(rel string, orig, data []byte) error {
@@ -95,6 +169,8 @@ func (r *Repo) writeFile(rel string, orig, data []byte) error {
 		return errors.New("the file appeared after it was planned; run kubeharden fix again")
 	case err == nil && !st.Mode().IsRegular():
 		return errors.New("not a regular file (a symbolic link?)")
+	case err == nil && st.Mode().Perm()&0o200 == 0:
+		return fmt.Errorf("read-only (mode %04o); make it writable to let kubeharden fix it", st.Mode().Perm())
 	case err == nil:
 		mode = st.Mode().Perm()
 		cur, err := os.ReadFile(name)

@@ -78,8 +78,12 @@ func where(f Finding) string {
 	return f.File
 }
 
-// commentBody is a review comment on a finding's line.
+// commentBody is a review comment on a finding's line. A Secret
+// finding's comment carries no suggestion: its lines could hold the value.
 func commentBody(f Finding, s *Suggestion) string {
+	if f.Secret {
+		s = nil
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "**%s** · [%s](%s) · kubeharden\n\n%s\n\n%s\n", f.Severity, code(f.Rule), f.URL, text(f.Message), code(f.Resource))
 	if s != nil {

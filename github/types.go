@@ -25,8 +25,11 @@ type Finding struct {
 	File         string
 	Line, Column int
 	// Fix is the finding's own fix alone, when it has one that changes a
-	// single file.
+	// single file; never set on a Secret finding.
 	Fix *fix.FileChange
+	// Secret is lint.Finding.Secret: the value at the finding's line is a
+	// credential, and no comment shows that line (no suggestion block).
+	Secret bool
 	// FixRisk and FixRiskReason are the risk class of the finding's
 	// automatic fix and why (lint.FixInfo's); empty when it has none.
 	FixRisk       lint.FixRisk

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"strings"
 
 	yaml "go.yaml.in/yaml/v3"
 
@@ -20,6 +21,19 @@ type Finding struct {
 	Object  *Object
 	// Field is the path of the offending field in the rendered object.
 	Field Path
+	// Key tells apart findings of one rule that share an object and a
+	// field (the ingress and the egress default-deny finding of a
+	// namespace, two containers reported at their pod's field): a short
+	// stable word or path, never a message or a position. It is part of
+	// the fingerprint when set; a rule leaves it empty when its Field
+	// alone identifies the finding, which keeps older fingerprints.
+	Key string
+	// Secret marks that the value written at Field (and below it) is a
+	// credential: an env literal, a Secret's data. Outputs never print it:
+	// they mask the value part of any source line they show at Location
+	// (MaskSecretLine) and show no fix text there. The runner sets it for
+	// the findings of rules with SecretValues.
+	Secret bool
 	// Location is where Field is written in the sources (filled by the
 	// runner from Object.Locate when left zero).
 	Location Location
@@ -29,6 +43,43 @@ type Finding struct {
 	Fix *FixInfo
 	// Exemption is the exemption that silences the finding, if any.
 	Exemption *Exemption
+}
+
+// secretMask replaces a secret value in printed text; its length says
+// nothing about the value's.
+const secretMask = "********"
+
+// MaskSecretLine returns a source line (YAML, or a template writing YAML)
+// with its value masked, for printing at a Secret finding's location,
+// column col (1-based; 0 when unknown). What is before col stays (a flow
+// mapping's other keys); from col on, the indentation, list dashes and the
+// first key stay and everything after that key's ": " becomes a mask; a
+// part with no key (a list item, a block scalar's line) is masked whole.
+// A line that ends at its key ("data:") has no value on it and is kept.
+func MaskSecretLine(line string, col int) string {
+	start := 0
+	if col > 1 && col <= len(line) {
+		start = col - 1
+	}
+	lead, body := line[:start], line[start:]
+	rest := strings.TrimLeft(body, " \t")
+	lead, body = lead+body[:len(body)-len(rest)], rest
+	for strings.HasPrefix(body, "- ") {
+		lead, body = lead+"- ", strings.TrimLeft(body[2:], " ")
+	}
+	if body == "" || strings.HasPrefix(body, "#") {
+		return line
+	}
+	if i := strings.Index(body, ": "); i >= 0 {
+		if strings.TrimSpace(body[i+2:]) == "" {
+			return line
+		}
+		return lead + body[:i+2] + secretMask
+	}
+	if strings.HasSuffix(body, ":") && !strings.ContainsAny(body, " \t") {
+		return line
+	}
+	return lead + secretMask
 }
 
 // PSS records the Pod Security Standards verdict behind a finding: the

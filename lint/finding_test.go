@@ -29,3 +29,24 @@ func TestFixRisk(t *testing.T) {
 		}
 	}
 }
+
+func TestMaskSecretLine(t *testing.T) {
+	for _, tt := range []struct {
+		line string
+		col  int
+		want string
+	}{
+		{"      value: hunter2", 7, "      value: ********"},
+		{"      value: hunter2", 0, "      value: ********"},
+		{"  - {name: TOKEN, value: hunter2}", 19, "  - {name: TOKEN, value: ********"},
+		{"stringData: {password: hunter2}", 1, "stringData: ********"},
+		{"data:", 1, "data:"},
+		{"    - hunter2", 0, "    - ********"},
+		{"    aHVudGVyMg==", 5, "    ********"},
+		{"password: |", 1, "password: ********"},
+	} {
+		if got := MaskSecretLine(tt.line, tt.col); got != tt.want {
+			t.Errorf("MaskSecretLine(%q, %d) = %q, want %q", tt.line, tt.col, got, tt.want)
+		}
+	}
+}

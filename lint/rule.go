@@ -43,6 +43,10 @@ type Rule struct {
 	Severity Severity
 	// Off reports whether the rule is disabled unless the config enables it.
 	Off bool
+	// SecretValues marks a rule whose findings point at credentials (env
+	// literals, a Secret's data): each of its findings is Secret, and no
+	// output prints the value at its location.
+	SecretValues bool
 	// Since is the kubeharden version the rule first appeared in, "v0.1.0".
 	Since string
 	// Kinds limits Check to objects of these kinds; empty means all kinds.

@@ -110,6 +110,7 @@ type cacheEntry struct {
 func (p *Pass) Report(f Finding) {
 	f.Rule = p.Rule
 	f.Severity = p.severity()
+	f.Secret = f.Secret || p.Rule.SecretValues
 	if f.Location == (Location{}) {
 		f.Location = f.Object.Location(f.Field)
 	}

@@ -1,10 +1,12 @@
 package render
 
 import (
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
@@ -35,6 +37,78 @@ type FS struct {
 	// onRead, when set (by tests), is called with every file ReadFile
 	// is about to read from disk.
 	onRead func(rel string)
+	// reads, when set (WithReadLog), records what every disk read saw.
+	reads *ReadLog
+}
+
+// ReadLog records the content each file had when an FS first read it
+// from disk, and the first file a later read found different: the
+// evidence that the repository changed while a run was reading it. It is
+// safe for concurrent use (targets render in parallel).
+type ReadLog struct {
+	mu      sync.Mutex
+	seen    map[string][sha256.Size]byte // absent files: the zero sum
+	changed string
+}
+
+// absentSum stands for a file that did not exist when it was read.
+var absentSum [sha256.Size]byte
+
+// WithReadLog returns an FS that records its disk reads in log (shared
+// by the FSs WithOverlay derives from it). Overlay reads are not
+// recorded: they are the run's own content.
+func (f *FS) WithReadLog(log *ReadLog) *FS {
+	g := *f
+	g.reads = log
+	return &g
+}
+
+func (l *ReadLog) record(rel string, sum [sha256.Size]byte) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.seen == nil {
+		l.seen = map[string][sha256.Size]byte{}
+	}
+	if old, ok := l.seen[rel]; !ok {
+		l.seen[rel] = sum
+	} else if old != sum && l.changed == "" {
+		l.changed = rel
+	}
+}
+
+// Changed returns the first file whose content a read found different
+// from an earlier read, or "".
+func (l *ReadLog) Changed() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.changed
+}
+
+// Stale reads every logged file again from fsys's disk (no overlay) and
+// returns those whose content differs from what the run first read, or
+// that appeared or disappeared since, sorted.
+func (l *ReadLog) Stale(fsys *FS) []string {
+	l.mu.Lock()
+	seen := maps.Clone(l.seen)
+	l.mu.Unlock()
+	plain := *fsys
+	plain.overlay, plain.reads = nil, nil
+	var out []string
+	for _, rel := range slices.Sorted(maps.Keys(seen)) {
+		if readSum(&plain, rel) != seen[rel] {
+			out = append(out, rel)
+		}
+	}
+	return out
+}
+
+// readSum is the logged sum of rel as fsys reads it now.
+func readSum(fsys *FS, rel string) [sha256.Size]byte {
+	b, err := fsys.ReadFile(rel)
+	if err != nil {
+		return absentSum
+	}
+	return sha256.Sum256(b)
 }
 
 // NewFS returns an FS rooted at dir.
@@ -151,6 +225,21 @@ func (f *FS) ReadFile(rel string) ([]byte, error) {
 		}
 		return b, nil
 	}
+	b, err := f.readDisk(rel)
+	if f.reads != nil {
+		// Any failure counts as absent: a file that cannot be read now
+		// but could before (or the reverse) changed.
+		sum := absentSum
+		if err == nil {
+			sum = sha256.Sum256(b)
+		}
+		f.reads.record(rel, sum)
+	}
+	return b, err
+}
+
+// readDisk is ReadFile's read of a root-relative file from the disk.
+func (f *FS) readDisk(rel string) ([]byte, error) {
 	if f.onRead != nil {
 		f.onRead(rel)
 	}

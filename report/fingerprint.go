@@ -7,8 +7,12 @@ import "github.com/kubeharden/kubeharden/lint"
 // alert (SARIF partialFingerprints "kubeharden/v1") name a finding the
 // same way: the lowercase hex SHA-256 of, each followed by a NUL byte, the
 // rule ID, the target, the deploying GitOps object ("Kind/Name", or ""),
-// the resource's kind, namespace and name, and the field path in ypath's
-// spelling.
+// the resource's kind, namespace and name, the field path in ypath's
+// spelling and, only when the finding has one, its Key. Keys came after
+// "kubeharden/v1": a finding without one kept its fingerprint, and the
+// keyed ones (the ingress and egress default-deny findings of a namespace)
+// had shared theirs, which code scanning could not tell apart anyway; so
+// the key stayed "kubeharden/v1".
 //
 // It leaves out what changes when a repository is edited around a
 // finding — file, line, column, origin, message, severity and the

@@ -275,7 +275,9 @@ func writeSARIF(buf *bytes.Buffer, v *view, _ Options) error {
 		if f.Fix != nil {
 			r.Properties.FixRisk, r.Properties.FixRiskReason = string(f.Fix.Risk.Class()), f.Fix.RiskReason
 		}
-		if changes := v.fixes[Fingerprint(*f.Finding)]; len(changes) > 0 && f.Fix != nil {
+		// A fix's replacement lines at a secret's location could carry
+		// the value: a Secret finding has none in SARIF.
+		if changes := v.fixes[Fingerprint(*f.Finding)]; len(changes) > 0 && f.Fix != nil && !f.Secret {
 			r.Fixes = []sarifFix{sarifFixOf(f.Fix.Description+" ("+FixRisk(f.Fix)+")", changes)}
 		}
 		run.Results = append(run.Results, r)

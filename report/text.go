@@ -122,6 +122,7 @@ func writeText(buf *bytes.Buffer, v *view, opts Options) error {
 			// The source line once after the last finding at a position.
 			if next := j + 1; !g.unknown && (next == len(g.findings) || g.findings[next].loc.Line != f.loc.Line || g.findings[next].loc.Column != f.loc.Column) {
 				if text, ok := src.line(g.file, f.loc.Line); ok {
+					text = maskSecrets(text, f.loc.Line, g.findings)
 					num := strconv.Itoa(f.loc.Line)
 					fmt.Fprintf(buf, "%s%s %s\n", indent, paint(ansiDim, num+" |"), text)
 					if f.loc.Column > 0 {
@@ -279,6 +280,24 @@ func (s *sourceLines) line(file string, n int) (string, bool) {
 		text = string([]rune(text)[:max]) + "…"
 	}
 	return clean(text), true
+}
+
+// maskSecrets masks the value of a quoted source line on which Secret
+// findings are, from the first of their columns on.
+func maskSecrets(text string, line int, fs []finding) string {
+	col, secret := 0, false
+	for _, o := range fs {
+		if o.Secret && o.loc.Line == line {
+			if !secret || o.loc.Column < col {
+				col = o.loc.Column
+			}
+			secret = true
+		}
+	}
+	if !secret {
+		return text
+	}
+	return lint.MaskSecretLine(text, col)
 }
 
 // caretPad is the space before a caret under column col (1-based, in

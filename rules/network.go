@@ -181,7 +181,7 @@ func runNetworkPolicyDefaultDeny(p *lint.Pass) {
 			if dir.covered {
 				continue
 			}
-			p.Report(lint.Finding{Object: o, Field: field, Fix: fx, Message: fmt.Sprintf(
+			p.Report(lint.Finding{Object: o, Field: field, Key: dir.name, Fix: fx, Message: fmt.Sprintf(
 				"namespace %q has no default-deny NetworkPolicy for %s (first workload: %s)%s", ns, dir.name, objectLabel(o), note)})
 		}
 	}

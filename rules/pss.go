@@ -662,6 +662,7 @@ func checkPodSecurity(p *lint.Pass, o *lint.Object) {
 		p.Report(lint.Finding{
 			Object:  o,
 			Field:   x.field,
+			Key:     x.key,
 			Message: x.message,
 			PSS:     &lint.PSS{Level: v.level, Version: v.version, Check: string(id)},
 			Fix:     x.fix,
@@ -803,7 +804,11 @@ type pssVerdict struct {
 // automatic fix, if any; note says why there is none, when that needs
 // saying, and ends the message.
 type pssViolation struct {
-	field   lint.Path
+	field lint.Path
+	// key is the finding's Key: the container's path when a container's
+	// violation is reported at a field outside it (the pod's
+	// runAsNonRoot), where the containers' findings share a field.
+	key     string
 	message string
 	fix     *lint.FixInfo
 	note    string
@@ -974,6 +979,9 @@ func localise(loc pssLocator, fixer pssFixer, vc policy.VersionedCheck, pt *lint
 			parts = []pssViolation{{field: field, message: message(r)}}
 		}
 		for _, x := range parts {
+			if !x.field.HasPrefix(c.ref.Path) {
+				x.key = c.ref.Path.String()
+			}
 			if fixer.container != nil {
 				x.fix, x.note = fixer.container(pt, c, x.field)
 			}

@@ -15,8 +15,10 @@ import (
 // data and stringData that is not a SOPS ENC[AES256_GCM,...] string counts.
 // Findings name the keys, never the values.
 var secretInGitRule = &lint.Rule{
-	ID:    "secret-in-git",
-	Title: "secrets must not be committed in plain text",
+	ID: "secret-in-git",
+	// Its findings point at the credential itself.
+	SecretValues: true,
+	Title:        "secrets must not be committed in plain text",
 	Doc: "A Secret manifest in the repository puts its values, base64-encoded but not encrypted, in " +
 		"every clone, fork, CI log and backup of the repository, where they outlive any rotation. Keep " +
 		"secret values out of Git: encrypt the manifest with SOPS, commit a SealedSecret instead, or have " +

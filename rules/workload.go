@@ -214,11 +214,13 @@ var probesMissingRule = &lint.Rule{
 }
 
 var envSecretLiteralRule = &lint.Rule{
-	ID:       "env-secret-literal",
-	Title:    "env vars should not hold credentials in plain text",
-	Severity: lint.High,
-	Kinds:    workloadKinds,
-	Since:    "v0.1.0",
+	ID: "env-secret-literal",
+	// Its findings point at the credential itself.
+	SecretValues: true,
+	Title:        "env vars should not hold credentials in plain text",
+	Severity:     lint.High,
+	Kinds:        workloadKinds,
+	Since:        "v0.1.0",
 	Doc: "A credential written as an env var's `value` is in the repository, in its history and " +
 		"forks, in every rendered manifest, CI log and `kubectl get -o yaml`, readable by anyone " +
 		"who can read the workload, which is far more people than can read Secrets. A Secret " +
