@@ -340,12 +340,42 @@ func (snap *Snapshot) brokenReads(file string) bool {
 		if e.Target != "" || render.KustomizationFile(snap.renderer.FS(), path.Dir(e.File)) != e.File {
 			continue
 		}
-		t := &render.Target{Kind: render.KindKustomize, Path: path.Dir(e.File)}
-		if render.Affects(snap.renderer.Inputs(t), file) {
-			return true
+		for _, dir := range localResources(snap.renderer.FS(), e.File) {
+			t := &render.Target{Kind: render.KindKustomize, Path: dir}
+			if render.Affects([]string{dir}, file) || render.Affects(snap.renderer.Inputs(t), file) {
+				return true
+			}
 		}
 	}
 	return false
+}
+
+// localResources returns the root-relative paths of the local resources,
+// bases and components a kustomization file lists (remote ones left out),
+// read as plain YAML: the file may be one krusty refuses.
+func localResources(fsys *render.FS, kfile string) []string {
+	src, err := fsys.ReadFile(kfile)
+	if err != nil {
+		return nil
+	}
+	var k struct {
+		Resources  []string `yaml:"resources"`
+		Bases      []string `yaml:"bases"`
+		Components []string `yaml:"components"`
+	}
+	if yaml.Unmarshal(src, &k) != nil {
+		return nil
+	}
+	var out []string
+	for _, r := range slices.Concat(k.Resources, k.Bases, k.Components) {
+		if strings.Contains(r, "://") || strings.HasPrefix(r, "github.com/") {
+			continue
+		}
+		if p, err := fsys.Rel(fsys.Abs(path.Join(path.Dir(kfile), r))); err == nil {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 func patchSet(ps []fix.Patch) []string {
