@@ -329,25 +329,58 @@ func (snap *Snapshot) baseUsers() map[docKey][]*lint.Object {
 // a base edit would reach objects nobody checked (an overlay whose remote
 // resource is refused still deploys the base it shares).
 func (snap *Snapshot) brokenReads(file string) bool {
+	fsys := snap.renderer.FS()
 	for _, t := range snap.targets {
-		if res, ok := snap.results[t.ID()]; ok && res.err != nil && render.Affects(snap.renderer.Inputs(t), file) {
+		res, ok := snap.results[t.ID()]
+		if !ok || res.err == nil {
+			continue
+		}
+		if render.Affects(snap.renderer.Inputs(t), file) ||
+			t.Kind == render.KindKustomize && render.Affects(localTree(fsys, t.Path), file) {
 			return true
 		}
 	}
 	// Kustomizations that discovery could not make targets of (a refused
 	// remote resource) are errors naming their kustomization file.
 	for _, e := range snap.Errors {
-		if e.Target != "" || render.KustomizationFile(snap.renderer.FS(), path.Dir(e.File)) != e.File {
+		if e.Target != "" || render.KustomizationFile(fsys, path.Dir(e.File)) != e.File {
 			continue
 		}
-		for _, dir := range localResources(snap.renderer.FS(), e.File) {
-			t := &render.Target{Kind: render.KindKustomize, Path: dir}
-			if render.Affects([]string{dir}, file) || render.Affects(snap.renderer.Inputs(t), file) {
-				return true
-			}
+		if render.Affects(localTree(fsys, path.Dir(e.File)), file) {
+			return true
 		}
 	}
 	return false
+}
+
+// localTree returns the directory of a kustomization and, recursively
+// (bounded), the local resources, bases and components it reaches, read
+// as plain YAML so that a tree krusty refuses (a remote resource deep
+// inside) is still known.
+func localTree(fsys *render.FS, dir string) []string {
+	var out []string
+	seen := map[string]bool{}
+	var walk func(dir string, depth int)
+	walk = func(dir string, depth int) {
+		if seen[dir] || depth > 32 || len(seen) > 4096 {
+			return
+		}
+		seen[dir] = true
+		out = append(out, dir)
+		kfile := render.KustomizationFile(fsys, dir)
+		if kfile == "" {
+			return
+		}
+		for _, r := range localResources(fsys, kfile) {
+			if fsys.IsDir(r) {
+				walk(r, depth+1)
+			} else {
+				out = append(out, r)
+			}
+		}
+	}
+	walk(dir, 0)
+	return out
 }
 
 // localResources returns the root-relative paths of the local resources,
