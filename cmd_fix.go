@@ -82,6 +82,7 @@ be written.`,
 			if err != nil {
 				return &codeError{code: exitError, err: err}
 			}
+			printWarnings(cmd, res.Final.Warnings)
 			var writeErrs []error
 			if !dryRun {
 				writeErrs = r.WriteFiles(res)

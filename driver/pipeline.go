@@ -112,6 +112,8 @@ type rendered struct {
 	objects []*render.Object
 	// files are the files the render read (render.Result.Files).
 	files []string
+	// warnings are render.Result.Warnings.
+	warnings []lint.Error
 	err   error
 	// inputs digests what the target was rendered from (with r.digests).
 	inputs report.Target
@@ -138,10 +140,10 @@ func (r *Repo) renderAll(ctx context.Context, targets []*render.Target) []render
 		go func() {
 			defer func() { <-sem; wg.Done() }()
 			if prev, ok := r.reusable(t); ok {
-				out[i] = rendered{target: t, objects: prev.objects, files: prev.files, err: prev.err}
+				out[i] = rendered{target: t, objects: prev.objects, files: prev.files, warnings: prev.warnings, err: prev.err}
 			} else {
 				res, err := r.renderer.Render(ctx, t)
-				out[i] = rendered{target: t, objects: res.Objects, files: res.Files, err: err}
+				out[i] = rendered{target: t, objects: res.Objects, files: res.Files, warnings: res.Warnings, err: err}
 			}
 			if r.digests {
 				out[i].inputs = r.inputDigest(t, out[i].files)
@@ -256,6 +258,10 @@ type Outcome struct {
 	// Rendered describes each target with the digest of its inputs, in
 	// the order the targets were rendered; nil unless repo.digests is set.
 	Rendered []report.Target
+	// Warnings are what the rendering tools would have printed (a
+	// kustomization's deprecated fields), once per file and message, in
+	// the one error order; they do not change the exit code.
+	Warnings []lint.Error
 }
 
 // Snapshot is one lint run with what the fix planner needs besides the
@@ -337,7 +343,8 @@ func (r *Repo) Lint(ctx context.Context) (*Snapshot, error) {
 		}
 	}
 	return &Snapshot{
-		Outcome: Outcome{Result: res, Errors: errs, Skipped: disc.skipped, Targets: len(ts), Objects: len(objs), Rendered: described},
+		Outcome: Outcome{Result: res, Errors: errs, Skipped: disc.skipped, Targets: len(ts), Objects: len(objs), Rendered: described,
+			Warnings: renderWarnings(results)},
 		targets: ts, objects: objs, sources: sources, renderer: r.renderer, results: byID,
 	}, nil
 }
@@ -460,3 +467,20 @@ func (r *Repo) Render(ctx context.Context) ([]RenderedObject, []lint.Error, erro
 
 // Linted are the linted objects of the snapshot, in target order.
 func (s *Snapshot) Linted() []*lint.Object { return s.objects }
+
+// renderWarnings collects the warnings of the renders, once per file and
+// message however many targets read the file.
+func renderWarnings(results []rendered) []lint.Error {
+	var out []lint.Error
+	seen := map[string]bool{}
+	for _, res := range results {
+		for _, w := range res.warnings {
+			if k := w.File + "\x00" + w.Message; !seen[k] {
+				seen[k] = true
+				out = append(out, w)
+			}
+		}
+	}
+	lint.SortErrors(out)
+	return out
+}

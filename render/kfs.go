@@ -41,6 +41,9 @@ type kustomizeFS struct {
 	own   map[string][]byte
 	// read, when set, records every file krusty reads.
 	read *readSet
+	// warn, when set, collects the deprecation warnings of the
+	// kustomization files krusty reads (see modernizeKustomization).
+	warn *warnSet
 }
 
 // readSet is the set of root-relative files a build read; safe for
@@ -180,6 +183,12 @@ func (k kustomizeFS) ReadFile(p string) ([]byte, error) {
 	}
 	if k.read != nil {
 		k.read.add(r)
+	}
+	if k.warn != nil && isKustomizationFile(r) {
+		var msgs []string
+		if b, msgs = modernizeKustomization(b); len(msgs) > 0 {
+			k.warn.add(r, msgs)
+		}
 	}
 	// An alias needs an anchor ("&a") and a reference ("*a"); files
 	// without both need no second parse.

@@ -19,15 +19,15 @@ import (
 // root-only, plugins limited to the statically linked builtins, no Helm,
 // and origin annotations switched on in memory (the user's file is never
 // modified) so every object can be traced to the file it came from.
-func (r *Renderer) renderKustomize(ctx context.Context, t *Target) ([]*Object, []string, error) {
+func (r *Renderer) renderKustomize(ctx context.Context, t *Target) ([]*Object, []string, []loc.Error, error) {
 	graph, err := r.kustomizeGraph(t.Path)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	top := graph[0]
 	withOrigins, err := enableOriginAnnotations(top)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	own := map[string][]byte{top.file: withOrigins}
 	fsys := r.fs.WithOverlay(own)
@@ -42,7 +42,7 @@ func (r *Renderer) renderKustomize(ctx context.Context, t *Target) ([]*Object, [
 	done := make(chan result, 1)
 	kfs := newKustomizeFS(ctx, fsys)
 	kfs.cache, kfs.own = r.files, own
-	kfs.read = &readSet{}
+	kfs.read, kfs.warn = &readSet{}, &warnSet{}
 	// On timeout the build is abandoned and stops at the next file it
 	// reads (kfs sees ctx done); r.workers counts it until it ends.
 	r.workers.Go(func() {
@@ -60,9 +60,9 @@ func (r *Renderer) renderKustomize(ctx context.Context, t *Target) ([]*Object, [
 	})
 	select {
 	case res := <-done:
-		return res.objs, kfs.read.list(), res.err
+		return res.objs, kfs.read.list(), kfs.warn.errors(), res.err
 	case <-ctx.Done():
-		return nil, kfs.read.list(), errorf(top.file, 0, "kustomize build did not finish: %v", ctx.Err())
+		return nil, kfs.read.list(), kfs.warn.errors(), errorf(top.file, 0, "kustomize build did not finish: %v", ctx.Err())
 	}
 }
 

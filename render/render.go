@@ -83,6 +83,10 @@ type Result struct {
 	// render (discovery read them) and are not listed. This is the one
 	// record of a target's input files: digests are computed from it.
 	Files []string
+	// Warnings are what the render's tools would have printed (a
+	// kustomization's deprecated fields), each naming its file; they are
+	// not errors.
+	Warnings []loc.Error
 }
 
 // Render renders one target. The result holds what was rendered and
@@ -101,7 +105,7 @@ func (r *Renderer) Render(ctx context.Context, t *Target) (Result, error) {
 		res.Objects, err = r.renderHelm(ctx, t)
 		res.Files = r.helmFiles(t)
 	case KindKustomize:
-		res.Objects, res.Files, err = r.renderKustomize(ctx, t)
+		res.Objects, res.Files, res.Warnings, err = r.renderKustomize(ctx, t)
 	case KindManifests:
 		res.Objects, res.Files, err = r.renderManifests(ctx, t)
 	default:
