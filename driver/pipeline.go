@@ -114,7 +114,7 @@ type rendered struct {
 	files []string
 	// warnings are render.Result.Warnings.
 	warnings []lint.Error
-	err   error
+	err      error
 	// inputs digests what the target was rendered from (with r.digests).
 	inputs report.Target
 }
