@@ -38,6 +38,9 @@ type discovered struct {
 	// no target renders (found in the whole repository, whatever the
 	// user's paths), for lint.Settings.Unrendered.
 	unrendered map[string][]string
+	// context are the other targets, which rules see but do not report
+	// on; nil when targets are all there is.
+	context []*render.Target
 }
 
 // discover is targets, with the skipped files and the unrendered
@@ -65,6 +68,9 @@ func (r *Repo) discover(ctx context.Context) (discovered, error) {
 		}
 	}
 	d.targets, d.errors = r.keep(disc)
+	if len(d.targets) > 0 && len(d.targets) < len(disc.Targets) {
+		d.context = contextTargets(disc.Targets, d.targets)
+	}
 	return d, nil
 }
 
@@ -280,7 +286,10 @@ type Snapshot struct {
 }
 
 // Lint runs the whole pipeline for the targets the repository's paths
-// affect: discovery, rendering, rules and exemptions.
+// affect: discovery, rendering, rules and exemptions. When those are not
+// all the targets, the rules see the others' objects as context
+// (context.go), rendered or read from the render cache, and report on
+// the affected targets' objects only.
 func (r *Repo) Lint(ctx context.Context) (*Snapshot, error) {
 	disc, err := r.discover(ctx)
 	if err != nil {
@@ -325,7 +334,11 @@ func (r *Repo) Lint(ctx context.Context) (*Snapshot, error) {
 	if settings.Prior == nil {
 		settings.Prior = r.prior
 	}
-	res, err := lint.RunAll(ctx, objs, settings.Enabled(all), settings)
+	var context []*lint.Object
+	if len(disc.context) > 0 {
+		context = r.contextObjects(ctx, disc.context, objs)
+	}
+	res, err := lint.RunWithContext(ctx, objs, context, settings.Enabled(all), settings)
 	if err != nil {
 		return nil, fmt.Errorf("lint: %w", err)
 	}

@@ -53,6 +53,8 @@ type Repo struct {
 	stdin bool
 	// prior are the exemptions of the commit compared with (Options.Prior).
 	prior *lint.PriorExemptions
+	// cacheDir is Options.CacheDir.
+	cacheDir string
 }
 
 // StdinFile is the name findings and errors give the stream linted with
@@ -102,6 +104,11 @@ type Options struct {
 	// repository is compared with; annotations granting more are reported
 	// as exemption-added (lint.Settings.Prior).
 	Prior *lint.PriorExemptions
+	// CacheDir is the directory of the render cache that changed-only
+	// runs keep the context of the rest of the repository in (cache.go),
+	// or "off"; empty means $KUBEHARDEN_CACHE, else the git directory's
+	// kubeharden-cache, else the user cache directory.
+	CacheDir string
 }
 
 // UsageError is an error in what the user asked for (a path that does
@@ -156,7 +163,7 @@ func Open(ctx context.Context, wd string, paths []string, opts Options) (*Repo, 
 		paths = []string{StdinFile}
 	}
 	r := &Repo{root: root, fs: fsys, rules: opts.Rules, now: opts.Now, progress: opts.Progress, digests: opts.Digests,
-		settings: opts.Settings, stdin: opts.Stdin != nil, prior: opts.Prior}
+		settings: opts.Settings, stdin: opts.Stdin != nil, prior: opts.Prior, cacheDir: opts.CacheDir}
 	if r.now == nil {
 		r.now = time.Now
 	}

@@ -3,6 +3,7 @@ package lint
 import (
 	"fmt"
 	"path"
+	"slices"
 	"strings"
 	"time"
 
@@ -243,7 +244,7 @@ func (st *exemptionState) applies(f *Finding) bool {
 // applyExemptions splits findings into those reported and those an
 // exemption silences, and adds the findings about the exemptions
 // themselves (for whichever exemption rules are enabled).
-func applyExemptions(objs []*Object, findings []Finding, enabled []*Rule, s *Settings) (kept, suppressed []Finding) {
+func applyExemptions(objs, context []*Object, findings []Finding, enabled []*Rule, s *Settings) (kept, suppressed []Finding) {
 	var states []*exemptionState
 	for _, o := range objs {
 		states = append(states, annotationExemptions(o)...)
@@ -292,6 +293,9 @@ func applyExemptions(objs []*Object, findings []Finding, enabled []*Rule, s *Set
 			id, msg = ExemptionInvalidID, st.problem+"; it does not apply"
 		case st.expired:
 			id, msg = ExemptionExpiredID, fmt.Sprintf("exemption for %s expired on %s; its findings are reported again", strings.Join(st.ex.Rules, ", "), st.ex.Expires)
+		case !st.used && st.ex.object == nil && slices.ContainsFunc(context, st.ex.Match.matches):
+			// It may silence a finding on an object outside this run's
+			// objects, which only a run over those can tell.
 		case !st.used:
 			id, msg = ExemptionUnusedID, fmt.Sprintf("exemption for %s matches no finding", strings.Join(st.ex.Rules, ", "))
 		}

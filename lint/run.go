@@ -98,7 +98,15 @@ type runState struct {
 	findings []Finding
 	cache    sync.Map // key -> *cacheEntry
 	nsLevels map[string][]nsLevel
+	// context are the objects rules see but do not report on
+	// (RunWithContext); nil when there are none.
+	context map[*Object]bool
 }
+
+// Reports reports whether findings on o are kept: false for the context
+// objects of RunWithContext. A rule that walks Pass.Objects itself skips
+// the others rather than doing work whose findings are dropped.
+func (p *Pass) Reports(o *Object) bool { return !p.run.context[o] }
 
 type cacheEntry struct {
 	once sync.Once
@@ -267,7 +275,32 @@ func Run(ctx context.Context, objs []*Object, rules []*Rule, s *Settings) ([]Fin
 
 // RunAll is Run returning the suppressed findings too.
 func RunAll(ctx context.Context, objs []*Object, rules []*Rule, s *Settings) (Result, error) {
-	st := &runState{nsLevels: namespaceLevels(objs)}
+	return RunWithContext(ctx, objs, nil, rules, s)
+}
+
+// RunWithContext is RunAll for a part of a repository: rules report on
+// objs only, but see context too (Pass.Objects holds both), so that what
+// one object's findings depend on elsewhere in the repository — the
+// Namespace's Pod Security labels, NetworkPolicies, RBAC bindings,
+// ServiceAccounts, the workloads of a namespace — is judged as in a run
+// over everything. Findings on context objects are dropped, exemption
+// annotations of context objects are not checked, and a config exemption
+// is reported unused only when no context object could match it (its
+// findings elsewhere are not computed). A context object of a kind no
+// rule reads across objects may carry its identity and location only
+// (see driver's context view).
+func RunWithContext(ctx context.Context, objs, context []*Object, rules []*Rule, s *Settings) (Result, error) {
+	all := objs
+	if len(context) > 0 {
+		all = append(slices.Clip(objs), context...)
+	}
+	st := &runState{nsLevels: namespaceLevels(all)}
+	if len(context) > 0 {
+		st.context = make(map[*Object]bool, len(context))
+		for _, o := range context {
+			st.context[o] = true
+		}
+	}
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, workers())
 	for _, r := range rules {
@@ -277,7 +310,7 @@ func RunAll(ctx context.Context, objs []*Object, rules []*Rule, s *Settings) (Re
 		if r.ReportedByRunner() {
 			continue
 		}
-		p := &Pass{Rule: r, Objects: objs, Settings: s, run: st}
+		p := &Pass{Rule: r, Objects: all, Settings: s, run: st}
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
@@ -294,8 +327,11 @@ func RunAll(ctx context.Context, objs []*Object, rules []*Rule, s *Settings) (Re
 		}()
 	}
 	wg.Wait()
+	if st.context != nil {
+		st.findings = slices.DeleteFunc(st.findings, func(f Finding) bool { return st.context[f.Object] })
+	}
 	canonicalOrder(st.findings, objs, rules)
-	kept, suppressed := applyExemptions(objs, st.findings, rules, s)
+	kept, suppressed := applyExemptions(objs, context, st.findings, rules, s)
 	return Result{Findings: kept, Suppressed: suppressed}, ctx.Err()
 }
 

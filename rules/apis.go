@@ -289,7 +289,9 @@ spec:
 	// built-in kinds (checkInvalidObject).
 	Run: func(p *lint.Pass) {
 		for _, o := range p.Objects {
-			checkInvalidObject(p, o)
+			if p.Reports(o) {
+				checkInvalidObject(p, o)
+			}
 		}
 	},
 }
