@@ -306,15 +306,15 @@ func (c callClient) Get(_ context.Context, name string, _ metav1.GetOptions, _ .
 	if bound := builderFuncs[s.fn]; bound != nil {
 		rem := g.remaining()
 		if n := bound(in, rem); n < 0 || n > rem {
-			about := "more than that"
+			about := ""
 			if n >= 0 {
-				about = fmt.Sprintf("about %d bytes", n)
+				about = fmt.Sprintf("about %d bytes, ", n)
 			}
 			what := "output limit"
 			if g.run != nil && g.run.left() < g.limit-g.budget {
 				what = "run's memory budget"
 			}
-			g.err = errorf(s.file, s.line, "%s would make %s, more than the %d bytes left of the %s; refused", s.fn, about, max(rem, 0), what)
+			g.err = errorf(s.file, s.line, "%s would make %smore than the %d bytes left of the %s; refused", s.fn, about, max(rem, 0), what)
 			return nil, g.err
 		}
 	}

@@ -41,11 +41,11 @@ import (
 // template (until 100000000, repeat 1000000000 "x") are refused before
 // rendering, since one call allocates all of it.
 //
-// What this does not bound: a single call given a huge number from the
-// values (until .Values.n), and values printed inside a loop
-// ({{ range until 1000 }}{{ $.Values.big }}{{ end }}), whose size the
-// guard cannot see. Those are caught by the output limit after the
-// engine returns, and by the timeout, but may allocate first.
+// What the loop and template charges cannot see — a single call given a
+// huge number from the values (until .Values.n), a string doubled by
+// printf in a short loop, values printed inside a loop — is charged by
+// the builder and print sites of builders.go, against the same budget
+// and the run's memory budget (membudget.go).
 
 // guardAPIVersion is the apiVersion of the lookups the guard injects.
 const guardAPIVersion = "guard.kubeharden.invalid/v1"
