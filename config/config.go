@@ -80,6 +80,11 @@ type Limits struct {
 	// MaxRenderOutput is the most bytes one target may render (default
 	// 64 MiB, at most 1 GiB).
 	MaxRenderOutput int `yaml:"maxRenderOutput"`
+	// MaxMemory is the memory budget of the whole run, in bytes
+	// (default 1 GiB, from 64 MiB to 64 GiB): the Go runtime's soft
+	// memory limit, and what the renders in flight may make together
+	// before one is stopped with an error for its target.
+	MaxMemory int `yaml:"maxMemory"`
 }
 
 // Ceilings of the configurable limits.
@@ -87,6 +92,8 @@ const (
 	MaxFileSizeCeiling     = 1 << 30
 	RenderTimeoutCeiling   = 10 * time.Minute
 	MaxRenderOutputCeiling = 1 << 30
+	MaxMemoryFloor         = 64 << 20
+	MaxMemoryCeiling       = 64 << 30
 )
 
 // Timeout returns RenderTimeout as a duration; 0 when unset. Parse has
@@ -249,6 +256,9 @@ func (c *Config) validate(file string, root *yaml.Node) error {
 	}
 	if l := c.Limits.MaxRenderOutput; l < 0 || l > MaxRenderOutputCeiling {
 		return &Error{file, line("limits", "maxRenderOutput"), fmt.Sprintf("limits.maxRenderOutput must be between 1 and %d bytes", MaxRenderOutputCeiling)}
+	}
+	if l := c.Limits.MaxMemory; l != 0 && (l < MaxMemoryFloor || l > MaxMemoryCeiling) {
+		return &Error{file, line("limits", "maxMemory"), fmt.Sprintf("limits.maxMemory must be between %d and %d bytes", MaxMemoryFloor, MaxMemoryCeiling)}
 	}
 	if t := c.Limits.RenderTimeout; t != "" {
 		d, err := time.ParseDuration(t)

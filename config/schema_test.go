@@ -361,6 +361,9 @@ func TestSchemaVerdicts(t *testing.T) {
 		"exemption expiry not a date": "exemptions:\n  - rules: [pss-privileged]\n    reason: r\n    expires: next year\n",
 		"exemption expiry no day":     "exemptions:\n  - rules: [pss-privileged]\n    reason: r\n    expires: 2026-02-30\n",
 		"exemption expiry short":      "exemptions:\n  - rules: [pss-privileged]\n    reason: r\n    expires: 2026-2-3\n",
+		"max memory too small":        "limits:\n  maxMemory: 1048576\n",
+		"max memory too large":        "limits:\n  maxMemory: 137438953472\n",
+		"max memory not a number":     "limits:\n  maxMemory: 1GiB\n",
 	}
 	for name, src := range rejected {
 		if why := accepted(src); why == "" {
@@ -381,6 +384,7 @@ func TestSchemaVerdicts(t *testing.T) {
 		"off rule enabled":       "rules:\n  image-not-digest-pinned: {enabled: true}\n",
 		"exemption expiry today": "exemptions:\n  - rules: [pss-privileged, pss-host-namespaces]\n    reason: vendor chart\n    expires: \"" + soon + "\"\n    match: {kind: DaemonSet, target: vendor/**}\n",
 		"anchors":                "include: &dirs [apps/**]\nexclude: *dirs\n",
+		"max memory":             "limits:\n  maxMemory: 2147483648\n",
 	}
 	for name, src := range validEverywhere {
 		if why := accepted(src); why != "" {

@@ -194,7 +194,9 @@ func Open(ctx context.Context, wd string, paths []string, opts Options) (*Repo, 
 	r.cfg = cfg
 	fsys.MaxFileSize = int64(cfg.Limits.MaxFileSize)
 	r.renderer = render.NewRenderer(fsys, render.Options{KubeVersion: cfg.KubernetesVersion,
-		Timeout: cfg.Limits.Timeout(), MaxOutput: int64(cfg.Limits.MaxRenderOutput)})
+		Timeout: cfg.Limits.Timeout(), MaxOutput: int64(cfg.Limits.MaxRenderOutput),
+		MaxMemory: int64(cfg.Limits.MaxMemory)})
+	setMemoryLimit(int64(cfg.Limits.MaxMemory))
 	if err := r.readAuditLog(wd, opts.AuditLog); err != nil {
 		return nil, err
 	}

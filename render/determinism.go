@@ -66,7 +66,7 @@ const detAPIVersion = "det.kubeharden.invalid/v1"
 
 // detErrRE matches what the engine says before the error of a
 // stand-in.
-var detErrRE = regexp.MustCompile(`at <lookup "det\.kubeharden\.invalid/v1" "\d+" "">: error calling lookup: `)
+var detErrRE = regexp.MustCompile(`at <lookup "(?:det|call)\.kubeharden\.invalid/v1" "\d+" "">: error calling lookup: `)
 
 // detSite is one call site of a replaced function.
 type detSite struct {
@@ -136,6 +136,21 @@ func (c detClient) Get(_ context.Context, name string, _ metav1.GetOptions, _ ..
 // template's engine name. A template that does not parse is returned as
 // it is: the engine reports the error.
 func determinize(name string, src []byte, d *detState) []byte {
+	return rewriteCalls(name, src, d, nil)
+}
+
+// callWrap says where the builder calls and printing actions of a
+// template are charged (builders.go).
+type callWrap struct {
+	g         *helmGuard
+	file      string // root-relative template file
+	withLines bool
+}
+
+// rewriteCalls is determinize, and with w set, also rewrites the calls
+// of builders and the printing actions into lookups of new call sites
+// of w.g (builders.go). d may be nil.
+func rewriteCalls(name string, src []byte, d *detState, w *callWrap) []byte {
 	text := string(src)
 	if !strings.Contains(text, "{{") {
 		return src
@@ -165,16 +180,40 @@ func determinize(name string, src []byte, d *detState) []byte {
 	}
 	replaced := func(n parse.Node) (string, bool) {
 		id, ok := n.(*parse.IdentifierNode)
-		if !ok {
+		if !ok || d == nil {
 			return "", false
 		}
 		_, ok = detFuncs[id.Ident]
 		return id.Ident, ok
 	}
+	// built says whether n names a builder to charge.
+	built := func(n parse.Node) (string, bool) {
+		id, ok := n.(*parse.IdentifierNode)
+		if !ok || w == nil {
+			return "", false
+		}
+		_, ok = builderFuncs[id.Ident]
+		return id.Ident, ok
+	}
+	callSuffix := func(pos int, fn string) string {
+		line := 0
+		if w.withLines {
+			line = strings.Count(text[:pos], "\n") + 1
+		}
+		site := len(w.g.calls)
+		w.g.calls = append(w.g.calls, callSite{fn: fn, file: w.file, line: line})
+		return fmt.Sprintf(` | set (lookup %q "%d" "" %q) "a" | typeOf | lookup %q "%d" "" | pluck "v" | first`,
+			callAPIVersion, site, mailboxName, callAPIVersion, site)
+	}
 	var walk func(n parse.Node)
 	// arg walks an operand, where a replaced function is called without
 	// arguments.
 	arg := func(n parse.Node) {
+		if fn, ok := built(n); ok {
+			pos := int(n.Position())
+			edits = append(edits, edit{pos, pos + len(fn), "(list" + callSuffix(pos, fn) + ")"})
+			return
+		}
 		if fn, ok := replaced(n); ok {
 			pos := int(n.Position())
 			site := newSite(pos, fn)
@@ -194,6 +233,15 @@ func determinize(name string, src []byte, d *detState) []byte {
 			}
 		case *parse.ActionNode:
 			walk(n.Pipe)
+			// What an action prints is charged, unless a charged
+			// builder made it.
+			if w != nil && n.Pipe != nil && len(n.Pipe.Decl) == 0 && !n.Pipe.IsAssign && len(n.Pipe.Cmds) > 0 {
+				last := n.Pipe.Cmds[len(n.Pipe.Cmds)-1]
+				if _, ok := built(last.Args[0]); !ok {
+					end := nodeEnd(text, last)
+					edits = append(edits, edit{end, end, " | list" + callSuffix(int(n.Position()), printFunc)})
+				}
+			}
 		case *parse.PipeNode:
 			if n == nil {
 				return
@@ -203,7 +251,13 @@ func determinize(name string, src []byte, d *detState) []byte {
 			}
 		case *parse.CommandNode:
 			rest := n.Args
-			if fn, ok := replaced(n.Args[0]); ok {
+			if fn, ok := built(n.Args[0]); ok {
+				pos := int(n.Position())
+				edits = append(edits,
+					edit{pos, pos + len(fn), "list"},
+					edit{nodeEnd(text, n), nodeEnd(text, n), callSuffix(pos, fn)})
+				rest = n.Args[1:]
+			} else if fn, ok := replaced(n.Args[0]); ok {
 				pos := int(n.Position())
 				site := newSite(pos, fn)
 				edits = append(edits,

@@ -41,11 +41,11 @@ import (
 // template (until 100000000, repeat 1000000000 "x") are refused before
 // rendering, since one call allocates all of it.
 //
-// What this does not bound: a single call given a huge number from the
-// values (until .Values.n), and values printed inside a loop
-// ({{ range until 1000 }}{{ $.Values.big }}{{ end }}), whose size the
-// guard cannot see. Those are caught by the output limit after the
-// engine returns, and by the timeout, but may allocate first.
+// What the loop and template charges cannot see — a single call given a
+// huge number from the values (until .Values.n), a string doubled by
+// printf in a short loop, values printed inside a loop — is charged by
+// the builder and print sites of builders.go, against the same budget
+// and the run's memory budget (membudget.go).
 
 // guardAPIVersion is the apiVersion of the lookups the guard injects.
 const guardAPIVersion = "guard.kubeharden.invalid/v1"
@@ -82,6 +82,58 @@ type helmGuard struct {
 	// det runs the stand-ins of the non-deterministic functions
 	// (determinism.go).
 	det *detState
+	// calls are the builder calls and printing actions charged by
+	// their values (builders.go); box is the mailbox of the call being
+	// made.
+	calls []callSite
+	box   map[string]any
+	// run is the budget of the whole run, shared by the renders in
+	// flight; nil for none.
+	run *memBudget
+	// charged is what this render holds of run.
+	charged int64
+}
+
+// remaining is the bytes the render may still charge.
+func (g *helmGuard) remaining() int64 {
+	rem := g.limit - g.budget
+	if g.run != nil {
+		rem = min(rem, g.run.left())
+	}
+	return rem
+}
+
+// charge counts n bytes made at file:line by what, stopping the
+// template with an error once the output limit or the run's memory
+// budget is passed.
+func (g *helmGuard) charge(n int64, file string, line int, what string) error {
+	if g.err != nil {
+		return g.err
+	}
+	if err := g.ctx.Err(); err != nil {
+		g.err = errorf("", 0, "rendering stopped: %v", err)
+		return g.err
+	}
+	if g.budget += n; g.budget > g.limit {
+		g.err = errorf(file, line, "%s goes over the %d byte output limit; rendering stopped", what, g.limit)
+		return g.err
+	}
+	if g.run != nil {
+		g.charged += n
+		if !g.run.take(n) {
+			g.err = errorf(file, line, "%s goes over the run's %d byte memory budget; rendering stopped", what, g.run.max)
+			return g.err
+		}
+	}
+	return nil
+}
+
+// release gives back to the run what the render charged.
+func (g *helmGuard) release() {
+	if g.run != nil {
+		g.run.put(g.charged)
+		g.charged = 0
+	}
 }
 
 // GetClientFor implements helm.ClientProvider. Real lookups find
@@ -89,6 +141,16 @@ type helmGuard struct {
 func (g *helmGuard) GetClientFor(apiVersion, kind string) (dynamic.NamespaceableResourceInterface, bool, error) {
 	if apiVersion == detAPIVersion {
 		return g.det.client(kind)
+	}
+	if apiVersion == callAPIVersion {
+		if err := g.charge(0, "", 0, ""); err != nil {
+			return nil, false, err
+		}
+		i, err := strconv.Atoi(kind)
+		if err != nil || i < 0 || i >= len(g.calls) {
+			return nil, false, fmt.Errorf("bad call site %q", kind)
+		}
+		return callClient{g: g, site: i}, false, nil
 	}
 	if apiVersion != guardAPIVersion {
 		return notFound{}, false, nil
@@ -109,13 +171,12 @@ func (g *helmGuard) GetClientFor(apiVersion, kind string) (dynamic.Namespaceable
 	if s.loop {
 		cost = s.literal + iterationCost
 	}
-	if g.budget += cost; g.budget > g.limit {
-		what := "named template"
-		if s.loop {
-			what = "loop"
-		}
-		g.err = errorf(s.file, s.line, "%s goes over the %d byte output limit; rendering stopped", what, g.limit)
-		return nil, false, g.err
+	what := "named template"
+	if s.loop {
+		what = "loop"
+	}
+	if err := g.charge(cost, s.file, s.line, what); err != nil {
+		return nil, false, err
 	}
 	return notFound{}, false, nil
 }
@@ -159,9 +220,7 @@ func instrumentChart(c *helm.Chart, g *helmGuard, tmpls map[string]*tmplFile) er
 		if err != nil {
 			return err
 		}
-		if g.det != nil {
-			data = determinize(name, data, g.det)
-		}
+		data = rewriteCalls(name, data, g.det, &callWrap{g: g, file: file, withLines: line})
 		f.SetData(data)
 	}
 	for _, d := range c.Dependencies() {

@@ -99,3 +99,64 @@ func TestHelmStopsAfterTimeout(t *testing.T) {
 	// stack. Guarded, it stops at its next loop iteration.
 	r.waitWorkers()
 }
+
+// TestValuesDrivenWorkStops renders charts whose work comes from their
+// values, each stopped while it runs: by the output limit, the run's
+// memory budget or the timeout, with an error for the chart, and with
+// no goroutine left running once Render has returned.
+func TestValuesDrivenWorkStops(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		opts     Options
+		template string
+		values   string
+		want     string
+	}{{
+		name:     "output limit, string doubling",
+		template: `{{ $s := .Values.s }}{{ range until 40 }}{{ $s = printf "%s%s" $s $s }}{{ end }}{{ $s }}`,
+		values:   "s: x\n",
+		want:     "printf goes over the 67108864 byte output limit",
+	}, {
+		name:     "run budget, string doubling",
+		opts:     Options{MaxOutput: 1 << 30, MaxMemory: 64 << 20},
+		template: `{{ $s := .Values.s }}{{ range until 40 }}{{ $s = cat $s $s }}{{ end }}{{ $s }}`,
+		values:   "s: x\n",
+		want:     "cat would make more than the 16771034 bytes left of the run's memory budget; refused",
+	}, {
+		name:     "run budget, one call",
+		opts:     Options{MaxOutput: 1 << 30, MaxMemory: 64 << 20},
+		template: `{{ .Values.s | indent (int .Values.count) }}`,
+		values:   "s: x\ncount: 100000000\n",
+		want:     "indent would make about 100000001 bytes, more than the 33554432 bytes left of the run's memory budget",
+	}, {
+		name:     "timeout, values-driven loop",
+		opts:     Options{Timeout: 100 * time.Millisecond, MaxOutput: 1 << 30},
+		template: `{{ range until (int .Values.count) }}{{ $_ := bcrypt (toJson .) }}{{ end }}`,
+		values:   "count: 1000000\n",
+		want:     "rendering took longer than 100ms",
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			writeTree(t, dir, map[string]string{
+				"c/Chart.yaml":        "apiVersion: v2\nname: c\nversion: 1.0.0\n",
+				"c/values.yaml":       tc.values,
+				"c/templates/cm.yaml": tc.template + "\n",
+			})
+			fsys, err := NewFS(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := NewRenderer(fsys, tc.opts)
+			_, err = r.Render(context.Background(), &Target{Kind: KindHelm, Path: "c"})
+			var e *Error
+			if !errors.As(err, &e) || !strings.HasPrefix(e.File, "c") || !strings.Contains(e.Message, tc.want) {
+				t.Fatalf("Render = %v, want an *Error on c saying %q", err, tc.want)
+			}
+			// Blocks until go test's -timeout if the template runs on.
+			r.waitWorkers()
+			if used := r.mem.used.Load(); used != 0 {
+				t.Errorf("the render still holds %d bytes of the run's budget", used)
+			}
+		})
+	}
+}

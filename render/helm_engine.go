@@ -164,9 +164,10 @@ func (r *Renderer) renderChart(ctx context.Context, dir string, t *Target, opts 
 	}
 
 	tmpls := templateFiles(ch, b.ix)
-	g := &helmGuard{ctx: ctx, limit: r.opts.MaxOutput,
+	g := &helmGuard{ctx: ctx, limit: r.opts.MaxOutput, run: r.mem,
 		det: &detState{target: t.ID(), limit: r.opts.MaxOutput}}
 	out, err := renderGuarded(ch, top, g, tmpls)
+	g.release()
 	if g.err != nil {
 		return helmRun{}, g.err
 	}

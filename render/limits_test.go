@@ -263,10 +263,10 @@ func TestLimits(t *testing.T) {
 	}, {
 		name: "Helm output over the limit",
 		opts: Options{MaxOutput: 2048},
-		// The size comes from the values: only the output, once
-		// rendered, can be checked.
+		// The size comes from the values: repeat is refused when it is
+		// called, by its arguments, before it allocates.
 		files: map[string]string{"huge/Chart.yaml": chart("huge"), "huge/values.yaml": "size: 4096\n", "huge/templates/cm.yaml": configMap("huge") + "data:\n  blob: {{ repeat (int .Values.size) \"x\" }}\n"},
-		want:  []wantErr{{"huge", 0, "chart renders 4"}},
+		want:  []wantErr{{"huge/templates/cm.yaml", 6, "repeat would make about 4096 bytes, more than the 2048 bytes left of the output limit; refused"}},
 	}, {
 		name: "Helm template making a list of a hundred million numbers",
 		// until would allocate 800 MB before the first iteration: refused

@@ -24,12 +24,17 @@ type Options struct {
 	// MaxOutput bounds the bytes one target may render; 0 means
 	// DefaultMaxOutput.
 	MaxOutput int64
+	// MaxMemory bounds what the renders in flight together may charge
+	// (the run's memory budget, see memBudget); 0 means
+	// DefaultMaxMemory.
+	MaxMemory int64
 }
 
 // Defaults for Options.
 const (
 	DefaultTimeout   = 30 * time.Second
 	DefaultMaxOutput = 64 << 20
+	DefaultMaxMemory = 1 << 30
 )
 
 // Renderer renders targets of one repository. It is safe for concurrent
@@ -44,6 +49,8 @@ type Renderer struct {
 	// runs on until it notices (see renderHelmWith, renderKustomize);
 	// tests wait for them with waitWorkers.
 	workers sync.WaitGroup
+	// mem is the memory budget the renders share.
+	mem *memBudget
 }
 
 // NewRenderer returns a Renderer reading through fsys.
@@ -54,7 +61,11 @@ func NewRenderer(fsys *FS, opts Options) *Renderer {
 	if opts.MaxOutput <= 0 {
 		opts.MaxOutput = DefaultMaxOutput
 	}
-	return &Renderer{fs: fsys, opts: opts, helm: newHelmCache(), files: newFileCache(fsys)}
+	if opts.MaxMemory <= 0 {
+		opts.MaxMemory = DefaultMaxMemory
+	}
+	return &Renderer{fs: fsys, opts: opts, helm: newHelmCache(), files: newFileCache(fsys),
+		mem: newMemBudget(opts.MaxMemory)}
 }
 
 // FS returns the file system the renderer reads.
@@ -62,7 +73,11 @@ func (r *Renderer) FS() *FS { return r.fs }
 
 // WithFS returns a renderer with the same options reading fsys (for
 // verifying edits held in an overlay). Caches are not shared.
-func (r *Renderer) WithFS(fsys *FS) *Renderer { return NewRenderer(fsys, r.opts) }
+func (r *Renderer) WithFS(fsys *FS) *Renderer {
+	n := NewRenderer(fsys, r.opts)
+	n.mem = r.mem
+	return n
+}
 
 // waitWorkers returns once every worker goroutine the renderer started
 // has ended, those of abandoned renders included. It must not be called
