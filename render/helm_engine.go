@@ -103,14 +103,22 @@ func (r *Renderer) renderHelmWith(ctx context.Context, t *Target, extra map[stri
 		run, err := r.renderChart(ctx, dir, t, opts, extra)
 		done <- result{run, err}
 	})
-	select {
-	case res := <-done:
-		return res.run, res.err
-	case <-ctx.Done():
+	stopped := func() (helmRun, error) {
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			return helmRun{}, errorf(dir, 0, "rendering took longer than %s", r.opts.Timeout)
 		}
 		return helmRun{}, errorf(dir, 0, "rendering cancelled: %v", ctx.Err())
+	}
+	select {
+	case res := <-done:
+		if res.err != nil && ctx.Err() != nil {
+			// The guard stopped the template because ctx is done: say
+			// why, as when the render is abandoned.
+			return stopped()
+		}
+		return res.run, res.err
+	case <-ctx.Done():
+		return stopped()
 	}
 }
 
