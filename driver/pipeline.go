@@ -38,6 +38,8 @@ type discovered struct {
 	// no target renders (found in the whole repository, whatever the
 	// user's paths), for lint.Settings.Unrendered.
 	unrendered map[string][]string
+	// notes are what discovery assumed (render.Repo.Notes).
+	notes []string
 }
 
 // discover is targets, with the skipped files and the unrendered
@@ -51,11 +53,12 @@ func (r *Repo) discover(ctx context.Context) (discovered, error) {
 		Include:          r.cfg.Include,
 		Exclude:          r.cfg.Exclude,
 		IncludeHelmTests: r.cfg.Helm.IncludeTests,
+		RepoURLs:         r.repoURLs(),
 	})
 	if err != nil {
 		return discovered{}, err
 	}
-	d := discovered{unrendered: map[string][]string{}}
+	d := discovered{unrendered: map[string][]string{}, notes: disc.Notes}
 	for _, u := range disc.Unrendered {
 		d.unrendered[u.Namespace] = append(d.unrendered[u.Namespace], fmt.Sprintf("%s %s (%s)", u.Via.Kind, u.Via.Name, u.Via.File))
 	}
@@ -251,6 +254,10 @@ type Outcome struct {
 	// Skipped are the files under the linted paths that no target
 	// renders, with the reason, by file.
 	Skipped []render.Skipped
+	// Notes say what the run assumed or did beyond the targets found
+	// (a source assumed to be this repository, a base linted on its
+	// own), once each.
+	Notes   []string
 	Targets int
 	Objects int
 	// Rendered describes each target with the digest of its inputs, in
@@ -337,7 +344,7 @@ func (r *Repo) Lint(ctx context.Context) (*Snapshot, error) {
 		}
 	}
 	return &Snapshot{
-		Outcome: Outcome{Result: res, Errors: errs, Skipped: disc.skipped, Targets: len(ts), Objects: len(objs), Rendered: described},
+		Outcome: Outcome{Result: res, Errors: errs, Skipped: disc.skipped, Notes: disc.notes, Targets: len(ts), Objects: len(objs), Rendered: described},
 		targets: ts, objects: objs, sources: sources, renderer: r.renderer, results: byID,
 	}, nil
 }

@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"path"
 	"regexp"
@@ -26,6 +27,11 @@ type DiscoverOptions struct {
 	Exclude []string
 	// IncludeHelmTests renders Helm test hooks too.
 	IncludeHelmTests bool
+	// RepoURLs are the Git URLs of this repository (its remotes and the
+	// config's gitops.repoURLs), in any spelling NormalizeRepoURL
+	// accepts: a GitOps object is rendered from the repository's files
+	// only when its source is one of them (see gitsource.go).
+	RepoURLs []string
 }
 
 // Repo is what a repository deploys.
@@ -45,6 +51,8 @@ type Repo struct {
 	// another Git repository), into a namespace the object names: that
 	// namespace receives workloads the linter never sees. In file order.
 	Unrendered []Unrendered
+	// Notes say what discovery assumed, once each (NoteAssumedSource).
+	Notes []string
 }
 
 // Unrendered is a GitOps object deploying what kubeharden cannot render
@@ -70,6 +78,11 @@ const (
 	SkipSymlinkDir    = "symlink to a directory of the repository (linted where it points)"
 	SkipExcluded      = "excluded by the config"
 	SkipVendored      = "node_modules directory"
+	// The GitOps objects whose source is not rendered (Skipped.Line and
+	// Detail name the object and its source).
+	SkipOtherRepo     = "GitOps source in another Git repository (not rendered)"
+	SkipChartRepo     = "GitOps source in a Helm, OCI or bucket repository (not rendered)"
+	SkipNotInCheckout = "GitOps source path not in this checkout (not rendered)"
 )
 
 // skipDirs are never descended into, with the reason they are skipped
@@ -105,6 +118,7 @@ func discover(ctx context.Context, f *FS, files *fileCache, opts DiscoverOptions
 		return nil, err
 	}
 	d.readKustomizations()
+	d.readGitRepositories()
 	d.readGitOps()
 	d.addStandalone()
 	d.reportCycles()
@@ -113,7 +127,7 @@ func discover(ctx context.Context, f *FS, files *fileCache, opts DiscoverOptions
 		return cmp.Or(cmp.Compare(a.Path, b.Path), cmp.Compare(a.ID(), b.ID()))
 	})
 	slices.SortFunc(d.repo.Skipped, func(a, b Skipped) int {
-		return cmp.Or(cmp.Compare(a.File, b.File), cmp.Compare(a.Reason, b.Reason))
+		return cmp.Or(cmp.Compare(a.File, b.File), cmp.Compare(a.Line, b.Line), cmp.Compare(a.Reason, b.Reason), cmp.Compare(a.Detail, b.Detail))
 	})
 	slices.SortFunc(d.repo.Errors, func(a, b *Error) int {
 		return cmp.Or(cmp.Compare(a.File, b.File), cmp.Compare(a.Line, b.Line), cmp.Compare(a.Message, b.Message))
@@ -136,6 +150,12 @@ type discovery struct {
 	consumed map[string]bool
 	// used marks charts and kustomizations that something else renders.
 	used map[string]bool
+
+	// thisRepo are the normalised URLs of this repository; gitRepos the
+	// Flux GitRepository objects of the repository (gitsource.go).
+	thisRepo     map[string]bool
+	gitRepos     []gitRepository
+	assumedNoted bool
 }
 
 func (d *discovery) excluded(rel string) bool {
@@ -349,25 +369,31 @@ func (d *discovery) argoApplication(file string, n *yaml.Node, via *Via) {
 	sources = append(sources, seqItems(multi)...)
 	refs := map[string]string{} // "$values" -> root-relative dir of a ref source
 	for _, s := range sources {
-		if ref := scalar(s, "ref"); ref != "" {
+		if ref := scalar(s, "ref"); ref != "" && scalar(s, "chart") == "" && d.isThisRepo(scalar(s, "repoURL")) {
 			refs["$"+ref] = strings.TrimPrefix(scalar(s, "path"), "/")
 			if refs["$"+ref] == "" {
 				refs["$"+ref] = "."
 			}
+		} else if ref != "" {
+			refs["$"+ref] = otherRepoRef
 		}
 	}
 	for _, s := range sources {
 		p := scalar(s, "path")
-		if scalar(s, "chart") != "" {
-			d.unrendered(ns, via) // a chart from a chart repository
+		if c := scalar(s, "chart"); c != "" {
+			d.skipSource(ns, via, SkipChartRepo, fmt.Sprintf("chart %s from %s", c, scalar(s, "repoURL")))
 			continue
 		}
 		if p == "" {
 			continue // a values-only ref
 		}
+		if u := scalar(s, "repoURL"); !d.isThisRepo(u) {
+			d.skipSource(ns, via, SkipOtherRepo, fmt.Sprintf("path %s of %s", p, u))
+			continue
+		}
 		dir, ok := d.repoPath(p)
 		if !ok {
-			d.unrendered(ns, via) // another repository's path
+			d.skipSource(ns, via, SkipNotInCheckout, fmt.Sprintf("path %s", p))
 			continue
 		}
 		_, helm := lookup(s, "helm")
@@ -388,6 +414,10 @@ func (d *discovery) argoApplication(file string, n *yaml.Node, via *Via) {
 		d.addVia(t)
 	}
 }
+
+// otherRepoRef marks an Argo CD ref source of another repository, whose
+// value files are not read.
+const otherRepoRef = "\x00other"
 
 // argoApplicationSet expands the list generators of an ApplicationSet
 // into Applications by substituting each element's values into the
@@ -445,6 +475,11 @@ func (d *discovery) argoHelm(file, dir string, helm *yaml.Node, refs map[string]
 		var p string
 		if ref, rest, ok := strings.Cut(v, "/"); ok && strings.HasPrefix(ref, "$") {
 			base, known := refs[ref]
+			if base == otherRepoRef {
+				d.repo.Skipped = append(d.repo.Skipped, Skipped{File: file, Line: it.Line, Reason: SkipOtherRepo,
+					Detail: fmt.Sprintf("%s %s: value file %s", via.Kind, via.Name, v)})
+				continue
+			}
 			if !known {
 				d.repo.Errors = append(d.repo.Errors, errorf(file, it.Line, "value file %q uses unknown source ref %s", v, ref))
 				continue
@@ -504,13 +539,21 @@ func (d *discovery) fluxHelmRelease(file string, n *yaml.Node, via *Via) {
 	if ns == "" {
 		ns = scalar(n, "metadata", "namespace")
 	}
-	if scalar(chartSpec, "sourceRef", "kind") != "GitRepository" {
-		d.unrendered(ns, via) // a chart from a HelmRepository or OCIRepository
+	_, ref := lookup(chartSpec, "sourceRef")
+	if k := scalar(ref, "kind"); k != "GitRepository" {
+		if k == "" {
+			k = "chartRef " + scalar(spec, "chartRef", "kind")
+		}
+		d.skipSource(ns, via, SkipChartRepo, fmt.Sprintf("chart %s from %s %s", scalar(chartSpec, "chart"), k, scalar(ref, "name")))
+		return
+	}
+	if ok, detail := d.fluxGitSource(ref, scalar(n, "metadata", "namespace")); !ok {
+		d.skipSource(ns, via, SkipOtherRepo, detail)
 		return
 	}
 	dir, ok := d.repoPath(scalar(chartSpec, "chart"))
 	if !ok || !d.isChart(dir) {
-		d.unrendered(ns, via)
+		d.skipSource(ns, via, SkipNotInCheckout, "chart "+scalar(chartSpec, "chart"))
 		return
 	}
 	release := scalar(spec, "releaseName")
@@ -538,8 +581,16 @@ func (d *discovery) fluxHelmRelease(file string, n *yaml.Node, via *Via) {
 
 func (d *discovery) fluxKustomization(file string, n *yaml.Node, via *Via) {
 	_, spec := lookup(n, "spec")
-	if k := scalar(spec, "sourceRef", "kind"); k != "" && k != "GitRepository" && k != "Bucket" {
-		d.unrendered(scalar(spec, "targetNamespace"), via)
+	_, ref := lookup(spec, "sourceRef")
+	tns := scalar(spec, "targetNamespace")
+	switch k := scalar(ref, "kind"); {
+	case k == "GitRepository":
+		if ok, detail := d.fluxGitSource(ref, scalar(n, "metadata", "namespace")); !ok {
+			d.skipSource(tns, via, SkipOtherRepo, detail)
+			return
+		}
+	case k != "" && k != "Bucket":
+		d.skipSource(tns, via, SkipChartRepo, fmt.Sprintf("%s %s", k, scalar(ref, "name")))
 		return
 	}
 	p := scalar(spec, "path")
@@ -548,7 +599,7 @@ func (d *discovery) fluxKustomization(file string, n *yaml.Node, via *Via) {
 	}
 	dir, ok := d.repoPath(p)
 	if !ok {
-		d.unrendered(scalar(spec, "targetNamespace"), via)
+		d.skipSource(tns, via, SkipNotInCheckout, "path "+p)
 		return
 	}
 	t := &Target{Path: dir, Via: via, Namespace: scalar(spec, "targetNamespace")}

@@ -157,6 +157,9 @@ func writeText(buf *bytes.Buffer, v *view, opts Options) error {
 		buf.WriteString(line)
 		buf.WriteByte('\n')
 	}
+	for _, n := range v.notes {
+		buf.WriteString(paint(ansiDim, "note:") + " " + clean(n) + "\n")
+	}
 	return nil
 }
 
