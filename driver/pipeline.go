@@ -40,6 +40,8 @@ type discovered struct {
 	unrendered map[string][]string
 	// notes are what discovery assumed (render.Repo.Notes).
 	notes []string
+	// bases are render.Repo.Bases, for orphanedBases.
+	bases map[string][]string
 }
 
 // discover is targets, with the skipped files and the unrendered
@@ -58,7 +60,7 @@ func (r *Repo) discover(ctx context.Context) (discovered, error) {
 	if err != nil {
 		return discovered{}, err
 	}
-	d := discovered{unrendered: map[string][]string{}, notes: disc.Notes}
+	d := discovered{unrendered: map[string][]string{}, notes: disc.Notes, bases: disc.Bases}
 	for _, u := range disc.Unrendered {
 		d.unrendered[u.Namespace] = append(d.unrendered[u.Namespace], fmt.Sprintf("%s %s (%s)", u.Via.Kind, u.Via.Name, u.Via.File))
 	}
@@ -289,6 +291,9 @@ func (r *Repo) Lint(ctx context.Context) (*Snapshot, error) {
 	}
 	ts, errs, unrendered := disc.targets, disc.errors, disc.unrendered
 	results := r.renderAll(ctx, ts)
+	ts, results, notes := r.orphanedBases(ctx, disc.bases, ts, results)
+	disc.notes = append(disc.notes, notes...)
+	errs = append(errs, r.unresolved(ts, disc.skipped, errs)...)
 	objs, sources, rerrs := lintObjects(results)
 	errs = append(errs, rerrs...)
 	var described []report.Target

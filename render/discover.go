@@ -53,6 +53,11 @@ type Repo struct {
 	Unrendered []Unrendered
 	// Notes say what discovery assumed, once each (NoteAssumedSource).
 	Notes []string
+	// Bases maps each kustomization that is linted only through the
+	// kustomizations that include it (not a Component) to those, in
+	// file order: when none of them renders, the base can be linted on
+	// its own.
+	Bases map[string][]string
 }
 
 // Unrendered is a GitOps object deploying what kubeharden cannot render
@@ -123,6 +128,12 @@ func discover(ctx context.Context, f *FS, files *fileCache, opts DiscoverOptions
 	d.addStandalone()
 	d.reportCycles()
 	d.filter()
+	d.repo.Bases = map[string][]string{}
+	for b, users := range d.bases {
+		if k := d.kusts[b]; k != nil && !strings.EqualFold(scalar(k.node, "kind"), "Component") {
+			d.repo.Bases[b] = users
+		}
+	}
 	slices.SortFunc(d.repo.Targets, func(a, b *Target) int {
 		return cmp.Or(cmp.Compare(a.Path, b.Path), cmp.Compare(a.ID(), b.ID()))
 	})
@@ -150,6 +161,9 @@ type discovery struct {
 	consumed map[string]bool
 	// used marks charts and kustomizations that something else renders.
 	used map[string]bool
+
+	// bases are the kustomizations others include, with those (Repo.Bases).
+	bases map[string][]string
 
 	// thisRepo are the normalised URLs of this repository; gitRepos the
 	// Flux GitRepository objects of the repository (gitsource.go).
@@ -250,6 +264,7 @@ func (d *discovery) walk(ctx context.Context) error {
 // directories they consume, and the kustomizations used as bases.
 func (d *discovery) readKustomizations() {
 	d.kusts = map[string]*kustomization{}
+	d.bases = map[string][]string{}
 	for _, dir := range d.kustDirs {
 		k, err := readKustomization(d.fs, dir)
 		if err != nil {
@@ -269,6 +284,7 @@ func (d *discovery) readKustomizations() {
 			}
 			if findKustomization(d.fs, child) != "" {
 				d.used[child] = true
+				d.bases[child] = append(d.bases[child], dir)
 			}
 			d.consumed[child] = true
 		}
