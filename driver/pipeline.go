@@ -51,12 +51,7 @@ func (r *Repo) discover(ctx context.Context) (discovered, error) {
 	if r.stdin {
 		return discovered{targets: []*render.Target{{Kind: render.KindManifests, Path: StdinFile}}}, nil
 	}
-	disc, err := r.renderer.Discover(ctx, render.DiscoverOptions{
-		Include:          r.cfg.Include,
-		Exclude:          r.cfg.Exclude,
-		IncludeHelmTests: r.cfg.Helm.IncludeTests,
-		RepoURLs:         r.repoURLs(),
-	})
+	disc, err := r.renderer.Discover(ctx, r.discoverOptions())
 	if err != nil {
 		return discovered{}, err
 	}
@@ -71,6 +66,16 @@ func (r *Repo) discover(ctx context.Context) (discovered, error) {
 	}
 	d.targets, d.errors = r.keep(disc)
 	return d, nil
+}
+
+// discoverOptions are the config's settings of discovery.
+func (r *Repo) discoverOptions() render.DiscoverOptions {
+	return render.DiscoverOptions{
+		Include:          r.cfg.Include,
+		Exclude:          r.cfg.Exclude,
+		IncludeHelmTests: r.cfg.Helm.IncludeTests,
+		RepoURLs:         r.repoURLs(),
+	}
 }
 
 // keep returns the discovered targets the user's paths affect, and the
@@ -291,6 +296,8 @@ func (r *Repo) Lint(ctx context.Context) (*Snapshot, error) {
 	}
 	ts, errs, unrendered := disc.targets, disc.errors, disc.unrendered
 	results := r.renderAll(ctx, ts)
+	ts, results = r.followApps(ctx, &disc, ts, results)
+	errs = disc.errors
 	ts, results, notes := r.orphanedBases(ctx, disc.bases, ts, results)
 	disc.notes = append(disc.notes, notes...)
 	errs = append(errs, r.unresolved(ts, disc.skipped, errs)...)

@@ -349,9 +349,12 @@ func mayBeGitOps(src []byte) bool {
 }
 
 func (d *discovery) gitOpsObject(file string, n *yaml.Node) {
+	d.gitOpsObjectVia(file, n, &Via{Kind: scalar(n, "kind"), Name: scalar(n, "metadata", "name"), File: file, Line: n.Line})
+}
+
+func (d *discovery) gitOpsObjectVia(file string, n *yaml.Node, via *Via) {
 	av, kind := scalar(n, "apiVersion"), scalar(n, "kind")
 	group, _, _ := strings.Cut(av, "/")
-	via := &Via{Kind: kind, Name: scalar(n, "metadata", "name"), File: file, Line: n.Line}
 	switch {
 	case group == "argoproj.io" && kind == "Application":
 		d.argoApplication(file, n, via)
