@@ -97,7 +97,7 @@ targets are still linted and reported).`,
 				}
 				findings, stale = b.Filter(findings)
 			}
-			rep := &report.Report{Findings: findings, Suppressed: res.Suppressed, Errors: errs, Skipped: res.Skipped,
+			rep := &report.Report{Findings: findings, Suppressed: res.Suppressed, Errors: errs, Skipped: res.Skipped, Notes: res.Notes,
 				Targets: res.Targets, Objects: res.Objects, Rendered: res.Rendered,
 				Tool: report.Tool{Name: "kubeharden", Version: version()}, Source: r.FS().ReadFile}
 			if slices.ContainsFunc(outputs, func(o output) bool { return o.format == report.FormatSARIF }) {

@@ -41,6 +41,9 @@ type Config struct {
 	Rules map[string]Rule `yaml:"rules"`
 	// Helm configures chart rendering.
 	Helm Helm `yaml:"helm"`
+	// GitOps says which Git sources of Argo CD and Flux objects are this
+	// repository.
+	GitOps GitOps `yaml:"gitops"`
 	// Exemptions silence rules for matching objects, each with a reason
 	// and an expiry date.
 	Exemptions []lint.Exemption `yaml:"exemptions"`
@@ -107,6 +110,15 @@ func (l Limits) Timeout() time.Duration {
 type Helm struct {
 	// IncludeTests lints Helm test hooks too.
 	IncludeTests bool `yaml:"includeTests"`
+}
+
+// GitOps configures how Argo CD and Flux objects are followed.
+type GitOps struct {
+	// RepoURLs are Git URLs of this repository besides the remotes in
+	// .git/config (a mirror, the URL the cluster uses, or the only ones
+	// when the root is a folder below the git top level): an object whose
+	// source is another URL is not rendered from this repository's files.
+	RepoURLs []string `yaml:"repoURLs"`
 }
 
 // (?s): a message may quote a value with line breaks.
@@ -264,6 +276,11 @@ func (c *Config) validate(file string, root *yaml.Node) error {
 		d, err := time.ParseDuration(t)
 		if err != nil || d <= 0 || d > RenderTimeoutCeiling {
 			return &Error{file, line("limits", "renderTimeout"), fmt.Sprintf("limits.renderTimeout %q must be a duration between 1ms and %s, such as 30s", t, RenderTimeoutCeiling)}
+		}
+	}
+	for i, u := range c.GitOps.RepoURLs {
+		if strings.TrimSpace(u) == "" {
+			return &Error{file, line("gitops", "repoURLs"), fmt.Sprintf("gitops.repoURLs[%d] is empty", i)}
 		}
 	}
 	for id, r := range c.Rules {

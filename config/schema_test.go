@@ -349,6 +349,9 @@ func TestSchemaVerdicts(t *testing.T) {
 		"option enum":                 "rules:\n  namespace-pss-level:\n    options: {minLevel: strictest}\n",
 		"helm key":                    "helm:\n  tests: true\n",
 		"helm type":                   "helm:\n  includeTests: sometimes\n",
+		"gitops key":                  "gitops:\n  repoURL: https://example.com/r\n",
+		"gitops urls scalar":          "gitops:\n  repoURLs: https://example.com/r\n",
+		"gitops url empty":            "gitops:\n  repoURLs: [\"\"]\n",
 		"max days negative":           "maxExemptionDays: -1\n",
 		"exemptions map":              "exemptions: {rules: [pss-privileged]}\n",
 		"exemption key":               "exemptions:\n  - rules: [pss-privileged]\n    reason: r\n    expires: " + soon + "\n    why: typo\n",
@@ -385,6 +388,7 @@ func TestSchemaVerdicts(t *testing.T) {
 		"exemption expiry today": "exemptions:\n  - rules: [pss-privileged, pss-host-namespaces]\n    reason: vendor chart\n    expires: \"" + soon + "\"\n    match: {kind: DaemonSet, target: vendor/**}\n",
 		"anchors":                "include: &dirs [apps/**]\nexclude: *dirs\n",
 		"max memory":             "limits:\n  maxMemory: 2147483648\n",
+		"gitops urls":            "gitops:\n  repoURLs: [https://github.com/acme/fleet, \"git@github.com:acme/fleet.git\"]\n",
 	}
 	for name, src := range validEverywhere {
 		if why := accepted(src); why != "" {

@@ -41,6 +41,10 @@ type discovered struct {
 	// context are the other targets, which rules see but do not report
 	// on; nil when targets are all there is.
 	context []*render.Target
+	// notes are what discovery assumed (render.Repo.Notes).
+	notes []string
+	// bases are render.Repo.Bases, for orphanedBases.
+	bases map[string][]string
 }
 
 // discover is targets, with the skipped files and the unrendered
@@ -50,15 +54,11 @@ func (r *Repo) discover(ctx context.Context) (discovered, error) {
 	if r.stdin {
 		return discovered{targets: []*render.Target{{Kind: render.KindManifests, Path: StdinFile}}}, nil
 	}
-	disc, err := r.renderer.Discover(ctx, render.DiscoverOptions{
-		Include:          r.cfg.Include,
-		Exclude:          r.cfg.Exclude,
-		IncludeHelmTests: r.cfg.Helm.IncludeTests,
-	})
+	disc, err := r.renderer.Discover(ctx, r.discoverOptions())
 	if err != nil {
 		return discovered{}, err
 	}
-	d := discovered{unrendered: map[string][]string{}}
+	d := discovered{unrendered: map[string][]string{}, notes: disc.Notes, bases: disc.Bases}
 	for _, u := range disc.Unrendered {
 		d.unrendered[u.Namespace] = append(d.unrendered[u.Namespace], fmt.Sprintf("%s %s (%s)", u.Via.Kind, u.Via.Name, u.Via.File))
 	}
@@ -72,6 +72,16 @@ func (r *Repo) discover(ctx context.Context) (discovered, error) {
 		d.context = contextTargets(disc.Targets, d.targets)
 	}
 	return d, nil
+}
+
+// discoverOptions are the config's settings of discovery.
+func (r *Repo) discoverOptions() render.DiscoverOptions {
+	return render.DiscoverOptions{
+		Include:          r.cfg.Include,
+		Exclude:          r.cfg.Exclude,
+		IncludeHelmTests: r.cfg.Helm.IncludeTests,
+		RepoURLs:         r.repoURLs(),
+	}
 }
 
 // keep returns the discovered targets the user's paths affect, and the
@@ -259,6 +269,10 @@ type Outcome struct {
 	// Skipped are the files under the linted paths that no target
 	// renders, with the reason, by file.
 	Skipped []render.Skipped
+	// Notes say what the run assumed or did beyond the targets found
+	// (a source assumed to be this repository, a base linted on its
+	// own), once each.
+	Notes   []string
 	Targets int
 	Objects int
 	// Rendered describes each target with the digest of its inputs, in
@@ -297,6 +311,11 @@ func (r *Repo) Lint(ctx context.Context) (*Snapshot, error) {
 	}
 	ts, errs, unrendered := disc.targets, disc.errors, disc.unrendered
 	results := r.renderAll(ctx, ts)
+	ts, results = r.followApps(ctx, &disc, ts, results)
+	errs = disc.errors
+	ts, results, notes := r.orphanedBases(ctx, disc.bases, ts, results)
+	disc.notes = append(disc.notes, notes...)
+	errs = append(errs, r.unresolved(ts, disc.skipped, errs)...)
 	objs, sources, rerrs := lintObjects(results)
 	errs = append(errs, rerrs...)
 	var described []report.Target
@@ -356,7 +375,7 @@ func (r *Repo) Lint(ctx context.Context) (*Snapshot, error) {
 		}
 	}
 	return &Snapshot{
-		Outcome: Outcome{Result: res, Errors: errs, Skipped: disc.skipped, Targets: len(ts), Objects: len(objs), Rendered: described,
+		Outcome: Outcome{Result: res, Errors: errs, Skipped: disc.skipped, Notes: disc.notes, Targets: len(ts), Objects: len(objs), Rendered: described,
 			Warnings: renderWarnings(results)},
 		targets: ts, objects: objs, sources: sources, renderer: r.renderer, results: byID,
 	}, nil

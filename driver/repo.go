@@ -51,6 +51,9 @@ type Repo struct {
 	// stdin is set when the repository is one stream read from standard
 	// input (Options.Stdin), held in the FS as the file StdinFile.
 	stdin bool
+	// named is set when paths are the user's arguments (not the files
+	// --changed lists): a path that resolves to no target is an error.
+	named bool
 	// prior are the exemptions of the commit compared with (Options.Prior).
 	prior *lint.PriorExemptions
 	// cacheDir is Options.CacheDir.
@@ -200,6 +203,7 @@ func Open(ctx context.Context, wd string, paths []string, opts Options) (*Repo, 
 	if err := r.readAuditLog(wd, opts.AuditLog); err != nil {
 		return nil, err
 	}
+	r.named = opts.ChangedSince == ""
 	if opts.ChangedSince != "" {
 		// Lint only what the changed files affect.
 		if r.paths, err = changedPaths(ctx, root, opts.ChangedSince); err != nil {

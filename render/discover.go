@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"path"
 	"regexp"
@@ -26,6 +27,11 @@ type DiscoverOptions struct {
 	Exclude []string
 	// IncludeHelmTests renders Helm test hooks too.
 	IncludeHelmTests bool
+	// RepoURLs are the Git URLs of this repository (its remotes and the
+	// config's gitops.repoURLs), in any spelling NormalizeRepoURL
+	// accepts: a GitOps object is rendered from the repository's files
+	// only when its source is one of them (see gitsource.go).
+	RepoURLs []string
 }
 
 // Repo is what a repository deploys.
@@ -45,6 +51,13 @@ type Repo struct {
 	// another Git repository), into a namespace the object names: that
 	// namespace receives workloads the linter never sees. In file order.
 	Unrendered []Unrendered
+	// Notes say what discovery assumed, once each (NoteAssumedSource).
+	Notes []string
+	// Bases maps each kustomization that is linted only through the
+	// kustomizations that include it (not a Component) to those, in
+	// file order: when none of them renders, the base can be linted on
+	// its own.
+	Bases map[string][]string
 }
 
 // Unrendered is a GitOps object deploying what kubeharden cannot render
@@ -70,6 +83,11 @@ const (
 	SkipSymlinkDir    = "symlink to a directory of the repository (linted where it points)"
 	SkipExcluded      = "excluded by the config"
 	SkipVendored      = "node_modules directory"
+	// The GitOps objects whose source is not rendered (Skipped.Line and
+	// Detail name the object and its source).
+	SkipOtherRepo     = "GitOps source in another Git repository (not rendered)"
+	SkipChartRepo     = "GitOps source in a Helm, OCI or bucket repository (not rendered)"
+	SkipNotInCheckout = "GitOps source path not in this checkout (not rendered)"
 )
 
 // skipDirs are never descended into, with the reason they are skipped
@@ -105,15 +123,22 @@ func discover(ctx context.Context, f *FS, files *fileCache, opts DiscoverOptions
 		return nil, err
 	}
 	d.readKustomizations()
+	d.readGitRepositories()
 	d.readGitOps()
 	d.addStandalone()
 	d.reportCycles()
 	d.filter()
+	d.repo.Bases = map[string][]string{}
+	for b, users := range d.bases {
+		if k := d.kusts[b]; k != nil && !strings.EqualFold(scalar(k.node, "kind"), "Component") {
+			d.repo.Bases[b] = users
+		}
+	}
 	slices.SortFunc(d.repo.Targets, func(a, b *Target) int {
 		return cmp.Or(cmp.Compare(a.Path, b.Path), cmp.Compare(a.ID(), b.ID()))
 	})
 	slices.SortFunc(d.repo.Skipped, func(a, b Skipped) int {
-		return cmp.Or(cmp.Compare(a.File, b.File), cmp.Compare(a.Reason, b.Reason))
+		return cmp.Or(cmp.Compare(a.File, b.File), cmp.Compare(a.Line, b.Line), cmp.Compare(a.Reason, b.Reason), cmp.Compare(a.Detail, b.Detail))
 	})
 	slices.SortFunc(d.repo.Errors, func(a, b *Error) int {
 		return cmp.Or(cmp.Compare(a.File, b.File), cmp.Compare(a.Line, b.Line), cmp.Compare(a.Message, b.Message))
@@ -136,6 +161,15 @@ type discovery struct {
 	consumed map[string]bool
 	// used marks charts and kustomizations that something else renders.
 	used map[string]bool
+
+	// bases are the kustomizations others include, with those (Repo.Bases).
+	bases map[string][]string
+
+	// thisRepo are the normalised URLs of this repository; gitRepos the
+	// Flux GitRepository objects of the repository (gitsource.go).
+	thisRepo     map[string]bool
+	gitRepos     []gitRepository
+	assumedNoted bool
 }
 
 func (d *discovery) excluded(rel string) bool {
@@ -230,6 +264,7 @@ func (d *discovery) walk(ctx context.Context) error {
 // directories they consume, and the kustomizations used as bases.
 func (d *discovery) readKustomizations() {
 	d.kusts = map[string]*kustomization{}
+	d.bases = map[string][]string{}
 	for _, dir := range d.kustDirs {
 		k, err := readKustomization(d.fs, dir)
 		if err != nil {
@@ -249,6 +284,7 @@ func (d *discovery) readKustomizations() {
 			}
 			if findKustomization(d.fs, child) != "" {
 				d.used[child] = true
+				d.bases[child] = append(d.bases[child], dir)
 			}
 			d.consumed[child] = true
 		}
@@ -313,9 +349,12 @@ func mayBeGitOps(src []byte) bool {
 }
 
 func (d *discovery) gitOpsObject(file string, n *yaml.Node) {
+	d.gitOpsObjectVia(file, n, &Via{Kind: scalar(n, "kind"), Name: scalar(n, "metadata", "name"), File: file, Line: n.Line})
+}
+
+func (d *discovery) gitOpsObjectVia(file string, n *yaml.Node, via *Via) {
 	av, kind := scalar(n, "apiVersion"), scalar(n, "kind")
 	group, _, _ := strings.Cut(av, "/")
-	via := &Via{Kind: kind, Name: scalar(n, "metadata", "name"), File: file, Line: n.Line}
 	switch {
 	case group == "argoproj.io" && kind == "Application":
 		d.argoApplication(file, n, via)
@@ -349,25 +388,31 @@ func (d *discovery) argoApplication(file string, n *yaml.Node, via *Via) {
 	sources = append(sources, seqItems(multi)...)
 	refs := map[string]string{} // "$values" -> root-relative dir of a ref source
 	for _, s := range sources {
-		if ref := scalar(s, "ref"); ref != "" {
+		if ref := scalar(s, "ref"); ref != "" && scalar(s, "chart") == "" && d.isThisRepo(scalar(s, "repoURL")) {
 			refs["$"+ref] = strings.TrimPrefix(scalar(s, "path"), "/")
 			if refs["$"+ref] == "" {
 				refs["$"+ref] = "."
 			}
+		} else if ref != "" {
+			refs["$"+ref] = otherRepoRef
 		}
 	}
 	for _, s := range sources {
 		p := scalar(s, "path")
-		if scalar(s, "chart") != "" {
-			d.unrendered(ns, via) // a chart from a chart repository
+		if c := scalar(s, "chart"); c != "" {
+			d.skipSource(ns, via, SkipChartRepo, fmt.Sprintf("chart %s from %s", c, scalar(s, "repoURL")))
 			continue
 		}
 		if p == "" {
 			continue // a values-only ref
 		}
+		if u := scalar(s, "repoURL"); !d.isThisRepo(u) {
+			d.skipSource(ns, via, SkipOtherRepo, fmt.Sprintf("path %s of %s", p, u))
+			continue
+		}
 		dir, ok := d.repoPath(p)
 		if !ok {
-			d.unrendered(ns, via) // another repository's path
+			d.skipSource(ns, via, SkipNotInCheckout, fmt.Sprintf("path %s", p))
 			continue
 		}
 		_, helm := lookup(s, "helm")
@@ -388,6 +433,10 @@ func (d *discovery) argoApplication(file string, n *yaml.Node, via *Via) {
 		d.addVia(t)
 	}
 }
+
+// otherRepoRef marks an Argo CD ref source of another repository, whose
+// value files are not read.
+const otherRepoRef = "\x00other"
 
 // argoApplicationSet expands the list generators of an ApplicationSet
 // into Applications by substituting each element's values into the
@@ -445,6 +494,11 @@ func (d *discovery) argoHelm(file, dir string, helm *yaml.Node, refs map[string]
 		var p string
 		if ref, rest, ok := strings.Cut(v, "/"); ok && strings.HasPrefix(ref, "$") {
 			base, known := refs[ref]
+			if base == otherRepoRef {
+				d.repo.Skipped = append(d.repo.Skipped, Skipped{File: file, Line: it.Line, Reason: SkipOtherRepo,
+					Detail: fmt.Sprintf("%s %s: value file %s", via.Kind, via.Name, v)})
+				continue
+			}
 			if !known {
 				d.repo.Errors = append(d.repo.Errors, errorf(file, it.Line, "value file %q uses unknown source ref %s", v, ref))
 				continue
@@ -504,13 +558,21 @@ func (d *discovery) fluxHelmRelease(file string, n *yaml.Node, via *Via) {
 	if ns == "" {
 		ns = scalar(n, "metadata", "namespace")
 	}
-	if scalar(chartSpec, "sourceRef", "kind") != "GitRepository" {
-		d.unrendered(ns, via) // a chart from a HelmRepository or OCIRepository
+	_, ref := lookup(chartSpec, "sourceRef")
+	if k := scalar(ref, "kind"); k != "GitRepository" {
+		if k == "" {
+			k = "chartRef " + scalar(spec, "chartRef", "kind")
+		}
+		d.skipSource(ns, via, SkipChartRepo, fmt.Sprintf("chart %s from %s %s", scalar(chartSpec, "chart"), k, scalar(ref, "name")))
+		return
+	}
+	if ok, detail := d.fluxGitSource(ref, scalar(n, "metadata", "namespace")); !ok {
+		d.skipSource(ns, via, SkipOtherRepo, detail)
 		return
 	}
 	dir, ok := d.repoPath(scalar(chartSpec, "chart"))
 	if !ok || !d.isChart(dir) {
-		d.unrendered(ns, via)
+		d.skipSource(ns, via, SkipNotInCheckout, "chart "+scalar(chartSpec, "chart"))
 		return
 	}
 	release := scalar(spec, "releaseName")
@@ -538,8 +600,16 @@ func (d *discovery) fluxHelmRelease(file string, n *yaml.Node, via *Via) {
 
 func (d *discovery) fluxKustomization(file string, n *yaml.Node, via *Via) {
 	_, spec := lookup(n, "spec")
-	if k := scalar(spec, "sourceRef", "kind"); k != "" && k != "GitRepository" && k != "Bucket" {
-		d.unrendered(scalar(spec, "targetNamespace"), via)
+	_, ref := lookup(spec, "sourceRef")
+	tns := scalar(spec, "targetNamespace")
+	switch k := scalar(ref, "kind"); {
+	case k == "GitRepository":
+		if ok, detail := d.fluxGitSource(ref, scalar(n, "metadata", "namespace")); !ok {
+			d.skipSource(tns, via, SkipOtherRepo, detail)
+			return
+		}
+	case k != "" && k != "Bucket":
+		d.skipSource(tns, via, SkipChartRepo, fmt.Sprintf("%s %s", k, scalar(ref, "name")))
 		return
 	}
 	p := scalar(spec, "path")
@@ -548,7 +618,7 @@ func (d *discovery) fluxKustomization(file string, n *yaml.Node, via *Via) {
 	}
 	dir, ok := d.repoPath(p)
 	if !ok {
-		d.unrendered(scalar(spec, "targetNamespace"), via)
+		d.skipSource(tns, via, SkipNotInCheckout, "path "+p)
 		return
 	}
 	t := &Target{Path: dir, Via: via, Namespace: scalar(spec, "targetNamespace")}

@@ -32,6 +32,7 @@ type jsonReport struct {
 	Findings      []jsonFinding `json:"findings"`
 	Errors        []jsonError   `json:"errors"`
 	Skipped       []jsonSkipped `json:"skipped"`
+	Notes         []string      `json:"notes,omitempty"`
 	Targets       []jsonTarget  `json:"targets"`
 	Summary       jsonSummary   `json:"summary"`
 }
@@ -131,7 +132,9 @@ type jsonError struct {
 // jsonSkipped is a file no target renders, and why.
 type jsonSkipped struct {
 	File   string `json:"file"`
+	Line   int    `json:"line,omitempty"`
 	Reason string `json:"reason"`
+	Detail string `json:"detail,omitempty"`
 }
 
 type jsonSummary struct {
@@ -179,8 +182,9 @@ func writeJSON(buf *bytes.Buffer, v *view, _ Options) error {
 		out.Errors = append(out.Errors, jsonErrorOf(e))
 	}
 	for _, sk := range v.skipped {
-		out.Skipped = append(out.Skipped, jsonSkipped{File: sk.File, Reason: sk.Reason})
+		out.Skipped = append(out.Skipped, jsonSkipped{File: sk.File, Line: sk.Line, Reason: sk.Reason, Detail: sk.Detail})
 	}
+	out.Notes = v.notes
 	return encodeJSON(buf, out)
 }
 

@@ -40,6 +40,9 @@ type Report struct {
 	// renders, each with the reason (JSON "skipped", a count by reason in
 	// text); they may be in any order.
 	Skipped []loc.Skipped
+	// Notes say what the run assumed or did beyond its targets (JSON
+	// "notes", "note:" lines in text), in order.
+	Notes []string
 	// Targets is the number of charts, overlays and directories rendered.
 	Targets int
 	// Objects is the number of rendered objects the rules inspected.
@@ -140,7 +143,8 @@ type view struct {
 	// exempt are the findings exemptions silence, when they are shown.
 	exempt  []finding
 	errors  []lint.Error
-	skipped []loc.Skipped // by file, then reason
+	skipped []loc.Skipped // by file, then line, then reason
+	notes   []string
 	targets int
 	objects int
 	// fixes are the findings' own fixes by fingerprint (may be nil).
@@ -188,8 +192,9 @@ func newView(r *Report, opts Options) (*view, error) {
 	lint.SortErrors(v.errors)
 	v.skipped = slices.Clone(r.Skipped)
 	slices.SortFunc(v.skipped, func(a, b loc.Skipped) int {
-		return cmp.Or(cmp.Compare(a.File, b.File), cmp.Compare(a.Reason, b.Reason))
+		return cmp.Or(cmp.Compare(a.File, b.File), cmp.Compare(a.Line, b.Line), cmp.Compare(a.Reason, b.Reason), cmp.Compare(a.Detail, b.Detail))
 	})
+	v.notes = r.Notes
 	if v.rendered, err = checkTargets(r.Rendered); err != nil {
 		return nil, err
 	}

@@ -28,10 +28,13 @@ import (
 //
 //	3 findings (1 high, 1 medium, 1 low) in 4 targets (9 objects), 1 error
 //
-// Findings are grouped by source file in sorted order, one group per
-// (file, target) pair; the header names the target for Helm sources and
-// for files that several targets render (a Kustomize base shared by
-// overlays), where the line alone would be ambiguous. Findings whose
+// Findings are grouped by source file in sorted order. One source line
+// that several targets render into the same finding (a Kustomize base
+// shared by overlays, a chart that several Applications deploy) is one
+// entry naming them: "[Deployment/shop/api in 3 targets: overlays/dev,
+// ...]"; JSON keeps one finding per target. The header names the target
+// of a Helm source rendered by one target only; entries of files that
+// several targets render name theirs ("in overlays/prod"). Findings whose
 // source is unknown come last in one group and name their target inline.
 // The position is line:column, the line alone when the column is
 // unknown, and "-" when the line is. Columns are aligned across the whole
@@ -58,12 +61,28 @@ var severityColor = [...]string{
 	lint.Critical: ansiBoldRed,
 }
 
-// textGroup is a run of findings printed under one header.
+// textGroup is the findings printed under one header: those of one
+// source file, or those of unknown source.
 type textGroup struct {
-	file, target string
-	unknown      bool
-	helm         bool
-	findings     []finding
+	file string
+	// target names the one target of every finding of the group, when
+	// the header names it (a Helm template's line depends on the
+	// target's values); "" when the entries name their targets.
+	target  string
+	unknown bool
+	entries []*textEntry
+}
+
+// textEntry is one printed finding: the findings of several targets that
+// one source line produces with the same rule and message (a base shared
+// by overlays, a chart deployed by several Applications) are one entry.
+type textEntry struct {
+	finding
+	// resources are the distinct objects, targets the distinct targets
+	// (with the GitOps object that deploys each), in order.
+	resources, targets []string
+	// all are the findings folded into the entry.
+	all []finding
 }
 
 func writeText(buf *bytes.Buffer, v *view, opts Options) error {
@@ -76,12 +95,6 @@ func writeText(buf *bytes.Buffer, v *view, opts Options) error {
 
 	src := &sourceLines{read: v.source, files: map[string][]string{}}
 	groups := groupFindings(v.findings)
-	groupsPerFile := map[string]int{}
-	for _, g := range groups {
-		if !g.unknown {
-			groupsPerFile[g.file]++
-		}
-	}
 
 	var wPos, wSev, wRule int
 	for _, f := range v.findings {
@@ -97,19 +110,17 @@ func writeText(buf *bytes.Buffer, v *view, opts Options) error {
 		header := "(unknown source)"
 		if !g.unknown {
 			header = clean(g.file)
-			if g.target != "" && (g.helm || groupsPerFile[g.file] > 1) {
+			if g.target != "" {
 				header += " (target " + clean(g.target) + ")"
 			}
 		}
 		buf.WriteString(paint(ansiBold, header))
 		buf.WriteByte('\n')
 		indent := strings.Repeat(" ", 2+wPos+2)
-		for j, f := range g.findings {
+		for j, e := range g.entries {
+			f := e.finding
 			sev := f.Severity.String()
-			what := f.Object.Resource.String()
-			if g.unknown && f.Object.Target != "" {
-				what += " in " + f.Object.Target
-			}
+			what := e.what(g.target != "")
 			fmt.Fprintf(buf, "  %-*s  %s%s  %-*s  %s  [%s]\n",
 				wPos, position(f.loc),
 				paint(severityColor[f.Severity], sev), strings.Repeat(" ", wSev-len(sev)),
@@ -120,9 +131,9 @@ func writeText(buf *bytes.Buffer, v *view, opts Options) error {
 				fmt.Fprintf(buf, "%s%s %s (kubeharden fix, %s)\n", indent, paint(ansiDim, "fix:"), clean(f.Fix.Description), clean(FixRisk(f.Fix)))
 			}
 			// The source line once after the last finding at a position.
-			if next := j + 1; !g.unknown && (next == len(g.findings) || g.findings[next].loc.Line != f.loc.Line || g.findings[next].loc.Column != f.loc.Column) {
+			if next := j + 1; !g.unknown && (next == len(g.entries) || g.entries[next].loc.Line != f.loc.Line || g.entries[next].loc.Column != f.loc.Column) {
 				if text, ok := src.line(g.file, f.loc.Line); ok {
-					text = maskSecrets(text, f.loc.Line, g.findings)
+					text = maskSecrets(text, f.loc.Line, g.findings())
 					num := strconv.Itoa(f.loc.Line)
 					fmt.Fprintf(buf, "%s%s %s\n", indent, paint(ansiDim, num+" |"), text)
 					if f.loc.Column > 0 {
@@ -157,6 +168,9 @@ func writeText(buf *bytes.Buffer, v *view, opts Options) error {
 		buf.WriteString(line)
 		buf.WriteByte('\n')
 	}
+	for _, n := range v.notes {
+		buf.WriteString(paint(ansiDim, "note:") + " " + clean(n) + "\n")
+	}
 	return nil
 }
 
@@ -182,27 +196,124 @@ func skippedLine(skipped []loc.Skipped) string {
 	return fmt.Sprintf("%s skipped: %s (--format json lists them)", plural(len(skipped), "file"), strings.Join(parts, ", "))
 }
 
-// groupFindings splits sorted findings into runs of equal (file, target),
-// with unknown sources in one final group.
+// groupFindings splits sorted findings into one group per source file,
+// with unknown sources in one final group, and folds the findings of
+// several targets at one position with one rule, severity, field and
+// message into one entry. Within a file, entries are in position order
+// (then as the findings are sorted). The header names the target when
+// every finding of a Helm source has the same one; otherwise an entry
+// names its targets whenever the file's findings come from more than
+// one, or the source is unknown.
 func groupFindings(fs []finding) []*textGroup {
 	var groups []*textGroup
 	var cur *textGroup
+	var run []finding
+	flush := func() {
+		if cur != nil {
+			cur.entries, cur.target = foldEntries(run, cur.unknown)
+		}
+	}
 	for _, f := range fs {
 		unknown := f.loc.Origin == lint.OriginUnknown
-		target := f.Object.Target
-		if unknown {
-			target = ""
-		}
-		if cur == nil || cur.unknown != unknown || cur.file != f.loc.File || cur.target != target {
-			cur = &textGroup{file: f.loc.File, target: target, unknown: unknown}
+		if cur == nil || cur.unknown != unknown || (!unknown && cur.file != f.loc.File) {
+			flush()
+			cur = &textGroup{file: f.loc.File, unknown: unknown}
+			if unknown {
+				cur.file = ""
+			}
 			groups = append(groups, cur)
+			run = nil
 		}
-		if f.loc.Origin == lint.OriginHelmTemplate || f.loc.Origin == lint.OriginHelmValues {
-			cur.helm = true
-		}
-		cur.findings = append(cur.findings, f)
+		run = append(run, f)
 	}
+	flush()
 	return groups
+}
+
+// foldEntries folds the findings of one group into entries, and returns
+// the target the header names ("" when the entries name theirs).
+func foldEntries(fs []finding, unknown bool) ([]*textEntry, string) {
+	sorted := slices.Clone(fs)
+	slices.SortStableFunc(sorted, func(a, b finding) int {
+		return cmp.Or(cmp.Compare(a.loc.Line, b.loc.Line), cmp.Compare(a.loc.Column, b.loc.Column))
+	})
+	var entries []*textEntry
+	byKey := map[string]*textEntry{}
+	targets := map[string]bool{}
+	helm := false
+	for _, f := range sorted {
+		label := targetLabel(f)
+		targets[label] = true
+		helm = helm || f.loc.Origin == lint.OriginHelmTemplate || f.loc.Origin == lint.OriginHelmValues
+		key := fmt.Sprintf("%d\x00%d\x00%s\x00%d\x00%s\x00%s", f.loc.Line, f.loc.Column, f.Rule.ID, f.Severity, f.Field.String(), f.Message)
+		e := byKey[key]
+		if e == nil || slices.Contains(e.targets, label) && slices.Contains(e.resources, f.Object.Resource.String()) {
+			// A second finding of one target at one key is its own entry
+			// (two containers reported at their pod's field).
+			e = &textEntry{finding: f}
+			byKey[key] = e
+			entries = append(entries, e)
+		}
+		if r := f.Object.Resource.String(); !slices.Contains(e.resources, r) {
+			e.resources = append(e.resources, r)
+		}
+		if !slices.Contains(e.targets, label) {
+			e.targets = append(e.targets, label)
+		}
+		e.all = append(e.all, f)
+	}
+	if !unknown && helm && len(targets) == 1 {
+		for t := range targets {
+			return entries, t
+		}
+	}
+	if !unknown && len(targets) == 1 {
+		for _, e := range entries {
+			e.targets = nil // the one target of a manifest is its file
+		}
+	}
+	return entries, ""
+}
+
+// what is the bracketed part of an entry: the object, and the targets
+// unless the header names the one: "Deployment/shop/api in 3 targets:
+// overlays/dev, ...", or each object with its target when they differ.
+func (e *textEntry) what(headerTarget bool) string {
+	switch {
+	case headerTarget || len(e.targets) == 0:
+		return strings.Join(e.resources, ", ")
+	case len(e.targets) == 1:
+		return strings.Join(e.resources, ", ") + " in " + e.targets[0]
+	case len(e.resources) == 1:
+		return fmt.Sprintf("%s in %d targets: %s", e.resources[0], len(e.targets), strings.Join(e.targets, ", "))
+	}
+	var parts []string
+	for _, f := range e.all {
+		if p := f.Object.Resource.String() + " (" + targetLabel(f) + ")"; !slices.Contains(parts, p) {
+			parts = append(parts, p)
+		}
+	}
+	return fmt.Sprintf("in %d targets: %s", len(e.targets), strings.Join(parts, ", "))
+}
+
+// targetLabel names the target of a finding as error entries do: its
+// path, with the GitOps object that deploys it, so that two Applications
+// deploying one chart are told apart.
+func targetLabel(f finding) string {
+	t := f.Object.Target
+	if v := f.Object.Via; v != nil {
+		t += " (" + v.Kind + " " + v.Name + ")"
+	}
+	return t
+}
+
+// findings are all the findings of the group's entries.
+func (g *textGroup) findings() []finding {
+	var out []finding
+	for _, e := range g.entries {
+		out = append(out, e.all...)
+	}
+	return out
 }
 
 // position is "line:column", "line" when the column is unknown and "-"

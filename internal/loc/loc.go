@@ -106,6 +106,11 @@ func (e *Error) Error() string {
 type Skipped struct {
 	File   string
 	Reason string
+	// Line and Detail, when set, say which part of File is left out and
+	// what it names (a GitOps object whose source is another
+	// repository); Detail is free text from the repository.
+	Line   int
+	Detail string
 }
 
 // Errorf builds an Error at file:line.
