@@ -127,7 +127,9 @@ func BenchmarkValuesLine(b *testing.B) {
 }
 
 // traceAll traces every target on GOMAXPROCS workers and returns how
-// many spec.replicas fields the traces put on a values line.
+// many imagePullPolicy fields the traces put on a values line.
+var replicasPath = ypath.Path{"spec", "template", "spec", "containers", "[name=app]", "imagePullPolicy"}
+
 func traceAll(b *testing.B, r *Renderer, targets []*Target, objs [][]*Object, need func(*Object) bool) int {
 	var mu sync.Mutex
 	placed := 0
@@ -142,7 +144,7 @@ func traceAll(b *testing.B, r *Renderer, targets []*Target, objs [][]*Object, ne
 					continue
 				}
 				for _, o := range objs[i] {
-					if _, ok := vt.Locate(o, ypath.Path{"spec", "replicas"}, o.Source.Locate(ypath.Path{"spec", "replicas"})); ok {
+					if _, ok := vt.Locate(o, replicasPath, o.Source.Locate(replicasPath)); ok {
 						mu.Lock()
 						placed++
 						mu.Unlock()

@@ -25,11 +25,11 @@ import (
 // markers back from the output:
 //
 //   - non-empty strings and true become the string "kubeharden-probe-N",
-//     non-zero numbers the integer probeInt+N, each scalar of a list its
-//     own marker: truthy values stay truthy, so if, with, default and
-//     and/or take the branches they take in the real render. Falsy values
-//     (false, 0, "", null) are left as they are: marking them would turn
-//     branches around;
+//     each such scalar of a list its own marker: truthy values stay
+//     truthy, so if, with, default and and/or take the branches they take
+//     in the real render. Falsy values (false, "", null) are left as they
+//     are: marking them would turn branches around. Numbers are left too
+//     (see mark);
 //   - an empty mapping gets a marker key ("kubeharden-probe-N: {}"), so
 //     that a toYaml of it shows where the mapping would render.
 //
@@ -137,11 +137,10 @@ func (tr *traceRender) mark(v any, p ypath.Path, subs []ypath.Path) any {
 		if x {
 			marked = probeMarker + strconv.Itoa(len(tr.marks))
 		}
-	case int, int64, int32, uint64, float64:
-		if leafText(x) != "0" {
-			marked = int64(probeInt + len(tr.marks))
-		}
 	}
+	// Numbers are not marked: a sentinel number drives until, seq and
+	// arithmetic (a range of 731 million), and no distinct number is
+	// safe to render in their place.
 	if marked == nil {
 		return v
 	}
@@ -152,10 +151,6 @@ func (tr *traceRender) mark(v any, p ypath.Path, subs []ypath.Path) any {
 // markOf reads the mark number of a rendered scalar or key.
 func (tr *traceRender) markOf(s string) (int, bool) {
 	i, ok := markerID(s)
-	if !ok && s != "" && s[0] >= '1' && s[0] <= '9' {
-		n, err := strconv.Atoi(s)
-		i, ok = n-probeInt, err == nil && n >= probeInt
-	}
 	if !ok || i >= len(tr.marks) {
 		return 0, false
 	}
