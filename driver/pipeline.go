@@ -361,6 +361,7 @@ func (r *Repo) Lint(ctx context.Context) (*Snapshot, error) {
 	if err != nil {
 		return nil, fmt.Errorf("lint: %w", err)
 	}
+	r.valuesLines(ctx, &res, sources, results)
 	report.SortFindings(res.Findings)
 	report.SortFindings(res.Suppressed)
 	lint.SortErrors(errs)

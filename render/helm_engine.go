@@ -76,6 +76,12 @@ type helmRun struct {
 // layer; the values prober uses it to place sentinels. extra is not
 // modified.
 func (r *Renderer) renderHelmWith(ctx context.Context, t *Target, extra map[string]any) (helmRun, error) {
+	return r.renderHelmRun(ctx, t, extra, nil)
+}
+
+// renderHelmRun is renderHelmWith, and with tr a traced render
+// (values_trace.go).
+func (r *Renderer) renderHelmRun(ctx context.Context, t *Target, extra map[string]any, tr *traceRender) (helmRun, error) {
 	opts := t.Helm
 	if opts == nil {
 		opts = &HelmOptions{}
@@ -100,7 +106,7 @@ func (r *Renderer) renderHelmWith(ctx context.Context, t *Target, extra map[stri
 				done <- result{err: errorf(dir, 0, "helm rendering failed: %v", p)}
 			}
 		}()
-		run, err := r.renderChart(ctx, dir, t, opts, extra)
+		run, err := r.renderChart(ctx, dir, t, opts, extra, tr)
 		done <- result{run, err}
 	})
 	stopped := func() (helmRun, error) {
@@ -123,7 +129,7 @@ func (r *Renderer) renderHelmWith(ctx context.Context, t *Target, extra map[stri
 }
 
 // renderChart does the work of renderHelmWith, synchronously.
-func (r *Renderer) renderChart(ctx context.Context, dir string, t *Target, opts *HelmOptions, extra map[string]any) (helmRun, error) {
+func (r *Renderer) renderChart(ctx context.Context, dir string, t *Target, opts *HelmOptions, extra map[string]any, tr *traceRender) (helmRun, error) {
 	b := &helmBuild{r: r, ix: chartIndex{}}
 	ch, src, err := b.build(dir, nil)
 	if err != nil {
@@ -165,13 +171,17 @@ func (r *Renderer) renderChart(ctx context.Context, dir string, t *Target, opts 
 		return helmRun{}, errorf(dir, 0, "compute values: %v", err)
 	}
 	values := top.Values()
-	if values != nil {
+	if values != nil && tr == nil {
+		// A traced render's values were validated by the real render.
 		if err := validateSchemas(ch, values, b.ix); err != nil {
 			return helmRun{}, err
 		}
 	}
 
 	tmpls := templateFiles(ch, b.ix)
+	if tr != nil {
+		tr.prepare(ch, values, tmpls)
+	}
 	g := &helmGuard{ctx: ctx, limit: r.opts.MaxOutput, run: r.mem,
 		det: &detState{target: t.ID(), limit: r.opts.MaxOutput}}
 	out, err := renderGuarded(ch, top, g, tmpls)
@@ -194,9 +204,11 @@ func (r *Renderer) renderChart(ctx context.Context, dir string, t *Target, opts 
 		return helmRun{}, errorf(dir, 0, "chart renders %d bytes, over the %d byte limit", size, r.opts.MaxOutput)
 	}
 
-	objs, err := crdObjects(ch, b.ix)
-	if err != nil {
-		return helmRun{}, err
+	var objs []*Object
+	if tr == nil { // a trace maps templates only
+		if objs, err = crdObjects(ch, b.ix); err != nil {
+			return helmRun{}, err
+		}
 	}
 	keys := make([]string, 0, len(out))
 	for k := range out {
@@ -208,7 +220,13 @@ func (r *Renderer) renderChart(ctx context.Context, dir string, t *Target, opts 
 		if strings.HasSuffix(k, "NOTES.txt") || strings.HasPrefix(path.Base(k), "_") || strings.TrimSpace(text) == "" {
 			continue
 		}
-		got, err := templateObjects(dir, k, text, tmpls[k], opts.IncludeTests)
+		tf := tmpls[k]
+		if tr != nil && tf != nil {
+			// A trace matches objects by file and order: the template
+			// line map is not needed.
+			tf = &tmplFile{file: tf.file, archive: true}
+		}
+		got, err := templateObjects(dir, k, text, tf, opts.IncludeTests)
 		if err != nil {
 			return helmRun{}, err
 		}

@@ -103,7 +103,7 @@ func templateObjects(dir, key, text string, tf *tmplFile, includeTests bool) ([]
 			if !isObject(n) || !includeTests && isTestHook(n) {
 				continue
 			}
-			src := &helmTemplateSource{file: file, doc: doc, node: n}
+			src := &helmTemplateSource{file: file, doc: doc, node: n, name: key, ordinal: len(objs)}
 			if n != d {
 				// An item of a List: its fields are written under items.
 				src.prefix = ypath.Path{"items", ypath.Index(i)}
@@ -411,6 +411,11 @@ type helmTemplateSource struct {
 	// prefix is where the object is in the document: items[i] for the
 	// items of a List, else empty.
 	prefix ypath.Path
+	// name is the engine's name of the template and ordinal the place of
+	// the object in its output, which a traced render (values_trace.go)
+	// matches objects by.
+	name    string
+	ordinal int
 }
 
 // Locate implements SourceMap.

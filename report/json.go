@@ -101,6 +101,8 @@ type jsonSource struct {
 	Line   int    `json:"line"`
 	Column int    `json:"column"`
 	Origin string `json:"origin"`
+	// Via is the template line of a finding placed on a values line.
+	Via *jsonSource `json:"via,omitempty"`
 }
 
 type jsonFix struct {
@@ -211,7 +213,7 @@ func jsonFindingOf(f lint.Finding, loc lint.Location) jsonFinding {
 		Resource: jsonResource{APIVersion: res.APIVersion, Kind: res.Kind, Namespace: res.Namespace, Name: res.Name},
 		Field:    f.Field.String(),
 		Target:   f.Object.Target,
-		Source:   jsonSource{File: loc.File, Line: loc.Line, Column: loc.Column, Origin: string(loc.Origin)},
+		Source:   jsonSourceOf(loc),
 		Docs:     f.Rule.URL(),
 	}
 	if f.Fix != nil {
@@ -228,6 +230,18 @@ func jsonFindingOf(f lint.Finding, loc lint.Location) jsonFinding {
 		jf.Exemption = &jsonExemption{Rules: e.Rules, Reason: e.Reason, Expires: e.Expires}
 	}
 	return jf
+}
+
+// jsonSourceOf is the JSON form of a normalised location, with its Via
+// when that names a file.
+func jsonSourceOf(l lint.Location) jsonSource {
+	s := jsonSource{File: l.File, Line: l.Line, Column: l.Column, Origin: string(l.Origin)}
+	if v := l.Via; v != nil && v.Known() {
+		if n, err := normalize(*v); err == nil {
+			s.Via = &jsonSource{File: n.File, Line: n.Line, Column: n.Column, Origin: string(n.Origin)}
+		}
+	}
+	return s
 }
 
 // jsonTargets is the JSON form of the described targets, never nil.

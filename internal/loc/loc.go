@@ -41,6 +41,11 @@ type Location struct {
 	// Exact is false when the field is absent and the location is that of
 	// its nearest ancestor that is written.
 	Exact bool
+	// Via is where the value passes through on its way into the
+	// rendered object, when that is another place: for origin
+	// helm-values, the template line that renders the values key. It
+	// never has a Via of its own.
+	Via *Location
 }
 
 // Known reports whether the location names a file.
