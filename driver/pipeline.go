@@ -309,10 +309,10 @@ func (r *Repo) Lint(ctx context.Context) (*Snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	ts, errs, unrendered := disc.targets, disc.errors, disc.unrendered
+	ts, unrendered := disc.targets, disc.unrendered
 	results := r.renderAll(ctx, ts)
 	ts, results = r.followApps(ctx, &disc, ts, results)
-	errs = disc.errors
+	errs := disc.errors
 	ts, results, notes := r.orphanedBases(ctx, disc.bases, ts, results)
 	disc.notes = append(disc.notes, notes...)
 	errs = append(errs, r.unresolved(ts, disc.skipped, errs)...)
