@@ -15,6 +15,7 @@ import (
 	"github.com/kubeharden/kubeharden/fix"
 	"github.com/kubeharden/kubeharden/internal/ypath"
 	"github.com/kubeharden/kubeharden/lint"
+	"github.com/kubeharden/kubeharden/render"
 	"github.com/kubeharden/kubeharden/rules"
 )
 
@@ -178,6 +179,25 @@ func (f *fixer) inputs(s *Snapshot, o *lint.Object) []string {
 	return f.r.renderer.Inputs(src.target)
 }
 
+// isAdded reports whether res is one of the objects the candidates add,
+// as rendered: a kustomization (or the Argo CD Application that deploys
+// it) may give the name a prefix or suffix, so the rendered name need
+// only contain the added one, with the same kind, API version and
+// namespace.
+func isAdded(added map[objKey]bool, res lint.Resource) bool {
+	if added[objKey{"", res}] {
+		return true
+	}
+	for k := range added {
+		a := k.res
+		if a.Kind == res.Kind && a.APIVersion == res.APIVersion && a.Name != "" && strings.Contains(res.Name, a.Name) &&
+			(a.Namespace == res.Namespace || a.Namespace == "") {
+			return true
+		}
+	}
+	return false
+}
+
 // objKey identifies a rendered object across two renders.
 type objKey struct {
 	target string
@@ -211,7 +231,7 @@ func (f *fixer) verifyObjects(before, after *Snapshot, p *plan, cands []lint.Fin
 		seen[k] = true
 		prev := old[k]
 		if prev == nil {
-			if !added[objKey{"", o.Resource}] {
+			if !isAdded(added, o.Resource) {
 				b.files(f.inputs(after, o), fmt.Sprintf("the fix adds an unexpected object %s to %s", o.Resource, k.target))
 			}
 			changed = append(changed, o)
@@ -395,7 +415,9 @@ type blamer struct {
 // every candidate left, since nothing else explains the failure.
 func (b *blamer) files(files []string, reason string) {
 	if !b.drop(func(i int) bool {
-		return slices.ContainsFunc(b.by[i], func(f string) bool { return slices.Contains(files, f) })
+		// files may name directories (a target's inputs): a candidate
+		// that edits or adds a file in one is as responsible.
+		return slices.ContainsFunc(b.by[i], func(f string) bool { return render.Affects(files, f) })
 	}, reason) {
 		b.drop(func(int) bool { return true }, reason)
 	}
