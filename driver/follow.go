@@ -3,7 +3,9 @@ package driver
 import (
 	"context"
 	"fmt"
+	"path"
 	"slices"
+	"strings"
 
 	"github.com/kubeharden/kubeharden/internal/ypath"
 	"github.com/kubeharden/kubeharden/render"
@@ -65,9 +67,10 @@ func (r *Repo) followApps(ctx context.Context, d *discovered, ts []*render.Targe
 		if len(add) == 0 {
 			break
 		}
-		// The path is now linted as deployed: drop its default render.
+		// The path is now linted as deployed: drop its default render,
+		// and the manifest files the deployed directory holds.
 		keep := func(t *render.Target) bool {
-			return t.Via != nil || !slices.ContainsFunc(add, func(a *render.Target) bool { return a.Path == t.Path })
+			return t.Via != nil || !slices.ContainsFunc(add, func(a *render.Target) bool { return covers(a, t) })
 		}
 		var kts []*render.Target
 		var kres []rendered
@@ -81,4 +84,18 @@ func (r *Repo) followApps(ctx context.Context, d *discovered, ts []*render.Targe
 		results = append(kres, r.renderAll(ctx, add)...)
 	}
 	return ts, results
+}
+
+// covers reports whether the deployed target a renders what the default
+// target t does: the same path, or a manifest file or folder inside a's
+// manifest folder (any depth when a recurses).
+func covers(a, t *render.Target) bool {
+	if a.Path == t.Path {
+		return true
+	}
+	if a.Kind != render.KindManifests || t.Kind != render.KindManifests {
+		return false
+	}
+	inside := a.Path == "." || strings.HasPrefix(t.Path, a.Path+"/")
+	return inside && (a.Recurse || path.Dir(t.Path) == a.Path)
 }
