@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -71,6 +72,9 @@ be written.`,
 				if rules.ByID(id) == nil {
 					return usageError("--rule: unknown rule %q (see kubeharden rules)", id)
 				}
+			}
+			if slices.Contains(args, "-") {
+				return usageError("fix writes files; it cannot fix standard input")
 			}
 			r, err := openRepo(cmd.Context(), e.wd, args, driver.Options{AuditLog: auditLog, Now: e.now})
 			if err != nil {

@@ -65,16 +65,8 @@ targets are still linted and reported).`,
 			if cmd.Flags().Changed("changed") {
 				opts.ChangedSince = changed
 			}
-			if slices.Contains(args, "-") {
-				if len(args) != 1 {
-					return usageError("- (stdin) cannot be linted with other paths")
-				}
-				// Read one byte over the limit, so that a larger stream is refused.
-				b, err := io.ReadAll(io.LimitReader(cmd.InOrStdin(), render.DefaultMaxFileSize+1))
-				if err != nil || len(b) > render.DefaultMaxFileSize {
-					return usageError("stdin: %v (the limit is %d bytes)", cmp.Or(err, errors.New("too large")), render.DefaultMaxFileSize)
-				}
-				opts.Stdin, args = b, nil
+			if opts.Stdin, args, err = stdinArg(cmd, args, "linted"); err != nil {
+				return err
 			}
 			r, err := openRepo(cmd.Context(), wd, args, opts)
 			if err != nil {
@@ -244,7 +236,11 @@ that are not in FILE and lists recorded findings that no longer occur.`,
 		Example: `  kubeharden baseline > .kubeharden-baseline.json
   kubeharden lint --baseline .kubeharden-baseline.json`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			r, err := openRepo(cmd.Context(), e.wd, args, driver.Options{Now: e.now})
+			stdin, args, err := stdinArg(cmd, args, "rendered")
+			if err != nil {
+				return err
+			}
+			r, err := openRepo(cmd.Context(), e.wd, args, driver.Options{Now: e.now, Stdin: stdin})
 			if err != nil {
 				return err
 			}
@@ -313,11 +309,17 @@ func newRenderCmd(e env) *cobra.Command {
 		Short: "Print the rendered objects, each annotated with its target and source",
 		Long: `Render the targets PATH affects (default: the whole repository) and print the
 resulting objects as YAML. A comment above each object names the target it was
-rendered from and the file and line it comes from.`,
+rendered from and the file and line it comes from. "-" renders the YAML or JSON
+documents read from stdin, shown as the file <stdin>.`,
 		Example: `  kubeharden render testdata/demo
-  kubeharden render apps/prod/values.yaml`,
+  kubeharden render apps/prod/values.yaml
+  helm template charts/api | kubeharden render -`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			r, err := openRepo(cmd.Context(), e.wd, args, driver.Options{Now: e.now})
+			stdin, args, err := stdinArg(cmd, args, "rendered")
+			if err != nil {
+				return err
+			}
+			r, err := openRepo(cmd.Context(), e.wd, args, driver.Options{Now: e.now, Stdin: stdin})
 			if err != nil {
 				return err
 			}
@@ -346,6 +348,24 @@ rendered from and the file and line it comes from.`,
 			return nil
 		},
 	}
+}
+
+// stdinArg reads stdin when args is "-" (what to do with it, such as
+// "linted", goes in the error when "-" comes with other paths) and
+// returns the stream and no paths; otherwise nil and args.
+func stdinArg(cmd *cobra.Command, args []string, verb string) ([]byte, []string, error) {
+	if !slices.Contains(args, "-") {
+		return nil, args, nil
+	}
+	if len(args) != 1 {
+		return nil, nil, usageError("- (stdin) cannot be %s with other paths", verb)
+	}
+	// Read one byte over the limit, so that a larger stream is refused.
+	b, err := io.ReadAll(io.LimitReader(cmd.InOrStdin(), render.DefaultMaxFileSize+1))
+	if err != nil || len(b) > render.DefaultMaxFileSize {
+		return nil, nil, usageError("stdin: %v (the limit is %d bytes)", cmp.Or(err, errors.New("too large")), render.DefaultMaxFileSize)
+	}
+	return b, nil, nil
 }
 
 // printWarnings lists the rendering tools' warnings on stderr, each
