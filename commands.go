@@ -372,19 +372,18 @@ func stdinArg(cmd *cobra.Command, args []string, verb string) ([]byte, []string,
 // naming its file, unless --quiet.
 func printWarnings(cmd *cobra.Command, ws []lint.Error) {
 	for _, w := range ws {
-		if !quiet(cmd) {
-			fmt.Fprintf(cmd.ErrOrStderr(), "warning: %s\n", describeError(w))
+		if s := w.Error(); !quiet(cmd) {
+			if w.Target != "" {
+				s += " (target " + w.Target + ")"
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "warning: %s\n", s)
 		}
 	}
 }
 
-func describeError(e lint.Error) string {
-	s := e.Error()
-	if e.Target != "" {
-		s += " (target " + e.Target + ")"
-	}
-	return s
-}
+// describeError is an error as text prints it, with its target or why
+// it has none (report.ErrorContext).
+func describeError(e lint.Error) string { return e.Error() + report.ErrorContext(e) }
 
 func newRulesCmd() *cobra.Command {
 	var markdown bool

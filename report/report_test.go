@@ -413,7 +413,7 @@ func TestSummaryLine(t *testing.T) {
 	}{
 		{&Report{Targets: 1, Objects: 1}, "no findings in 1 target (1 object)\n"},
 		{&Report{Targets: 0, Objects: 0}, "no findings in 0 targets (0 objects)\n"},
-		{&Report{Targets: 2, Errors: []lint.Error{{Message: "boom"}}}, "error: boom\n\nno findings in 2 targets (0 objects), 1 error\n"},
+		{&Report{Targets: 2, Errors: []lint.Error{{Message: "boom"}}}, "error: boom (found while discovering targets)\n\nno findings in 2 targets (0 objects), 1 error\n"},
 		{
 			&Report{Targets: 1, Objects: 1, Findings: []lint.Finding{{Rule: ruleHostNetwork, Severity: lint.Critical, Object: one, Message: "m"}}},
 			"(unknown source)\n  -  critical  pss-host-network  m  [Pod/p in d]\n\n1 finding (1 critical) in 1 target (1 object)\n",

@@ -150,10 +150,7 @@ func writeText(buf *bytes.Buffer, v *view, opts Options) error {
 			buf.WriteByte('\n')
 		}
 		for _, e := range v.errors {
-			line := paint(ansiBoldRed, "error:") + " " + clean(e.Error())
-			if e.Target != "" {
-				line += " (target " + clean(e.Target) + ")"
-			}
+			line := paint(ansiBoldRed, "error:") + " " + clean(e.Error()) + ErrorContext(e)
 			buf.WriteString(line)
 			buf.WriteByte('\n')
 		}
@@ -361,6 +358,18 @@ func plural(n int, noun string) string {
 
 // clean escapes repository text for the terminal (loc.Escape), so
 // that it stays on its line and cannot inject escape sequences.
+// ErrorContext is what text output adds after an error: " (target T)",
+// or for an error without a target, which discovery met while reading
+// the repository's files, folders and GitOps objects before any target
+// rendered them, " (found while discovering targets)". JSON keeps the
+// target "" instead.
+func ErrorContext(e lint.Error) string {
+	if e.Target == "" {
+		return " (found while discovering targets)"
+	}
+	return " (target " + clean(e.Target) + ")"
+}
+
 func clean(s string) string { return loc.Escape(s) }
 
 // sourceLines reads and splits the files findings are in, once each.
