@@ -15,10 +15,10 @@ import (
 
 // TestCoverage: every YAML and JSON file of the repositories under
 // testdata/ (the demo, the privileged Pod, and the repository each
-// testscript archive holds) is read by some target's render, listed as
-// skipped with a reason, or named by an error entry: nothing a
-// repository holds is left out without a word. (The config is read by
-// Open.)
+// testscript archive holds, with the symlinks its script makes) is read
+// by some target's render, listed as skipped with a reason, or named by
+// an error entry: nothing a repository holds is left out without a word.
+// (The config is read by Open.)
 func TestCoverage(t *testing.T) {
 	for _, dir := range []string{"demo", "privileged-pod"} {
 		t.Run(dir, func(t *testing.T) {
@@ -51,6 +51,15 @@ func TestCoverage(t *testing.T) {
 				}
 				if err := os.WriteFile(p, f.Data, 0o644); err != nil {
 					t.Fatal(err)
+				}
+			}
+			// The script's symlinks, as its symlink command makes them.
+			for _, l := range strings.Split(string(ar.Comment), "\n") {
+				f := strings.Fields(l)
+				if len(f) == 4 && f[0] == "symlink" && f[2] == "->" {
+					if err := os.Symlink(filepath.FromSlash(f[3]), filepath.Join(dir, filepath.FromSlash(f[1]))); err != nil {
+						t.Fatal(err)
+					}
 				}
 			}
 			// The repository is the archive's folder holding .git, else
