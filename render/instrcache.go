@@ -53,15 +53,15 @@ func (r *Renderer) instrumentCached(c *helm.Chart, g *helmGuard, tmpls map[strin
 	all := chartTemplates(c, nil)
 	// The key: every input of instrument and rewriteCalls.
 	h := sha256.New()
-	str := func(s string) {
-		h.Write([]byte(strconv.Itoa(len(s))))
+	field := func(b []byte) {
+		h.Write(strconv.AppendInt(nil, int64(len(b)), 10))
 		h.Write([]byte{0})
-		h.Write([]byte(s))
+		h.Write(b)
 	}
+	str := func(s string) { field([]byte(s)) }
 	str(g.det.target)
 	str(strconv.FormatInt(g.limit, 10))
 	names := walkNames(c, nil)
-	var size int64
 	for i, f := range all {
 		name := names[i]
 		file, line := name, true
@@ -71,8 +71,7 @@ func (r *Renderer) instrumentCached(c *helm.Chart, g *helmGuard, tmpls map[strin
 		str(name)
 		str(file)
 		str(strconv.FormatBool(line))
-		str(string(f.Data()))
-		size += int64(len(f.Data()))
+		field(f.Data())
 	}
 	var key [sha256.Size]byte
 	h.Sum(key[:0])
@@ -92,7 +91,7 @@ func (r *Renderer) instrumentCached(c *helm.Chart, g *helmGuard, tmpls map[strin
 	if err := instrumentChart(c, g, tmpls); err != nil {
 		return err
 	}
-	in := &instrumented{data: make([][]byte, len(all)), size: size,
+	in := &instrumented{data: make([][]byte, len(all)),
 		sites: slices.Clone(g.sites), calls: slices.Clone(g.calls), det: slices.Clone(g.det.sites)}
 	for i, f := range all {
 		in.data[i] = f.Data()
