@@ -129,6 +129,24 @@ func TestValuesDrivenWorkStops(t *testing.T) {
 		values:   "s: x\ncount: 100000000\n",
 		want:     "indent would make about 100000001 bytes, more than the 33554432 bytes left of the run's memory budget",
 	}, {
+		// A number as large as a values sentinel (issue 17: one drove
+		// until to 24 GB) is refused by until's, seq's and untilStep's
+		// arguments before anything is allocated.
+		name:     "output limit, values-driven until",
+		template: `{{ range until (int .Values.count) }}x{{ end }}`,
+		values:   "count: 731000000\n",
+		want:     "until would make about 5848000000 bytes",
+	}, {
+		name:     "output limit, values-driven seq",
+		template: `{{ seq 1 (int .Values.count) }}`,
+		values:   "count: 731000000\n",
+		want:     "seq would make about",
+	}, {
+		name:     "output limit, values-driven untilStep",
+		template: `{{ range untilStep 0 (int .Values.count) 1 }}x{{ end }}`,
+		values:   "count: 731000000\n",
+		want:     "untilStep would make about",
+	}, {
 		name:     "timeout, values-driven loop",
 		opts:     Options{Timeout: 100 * time.Millisecond, MaxOutput: 1 << 30},
 		template: `{{ range until (int .Values.count) }}{{ $_ := bcrypt (toJson .) }}{{ end }}`,

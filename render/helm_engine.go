@@ -179,12 +179,21 @@ func (r *Renderer) renderChart(ctx context.Context, dir string, t *Target, opts 
 	}
 
 	tmpls := templateFiles(ch, b.ix)
+	g := &helmGuard{ctx: ctx, limit: r.opts.MaxOutput, run: r.mem,
+		det: &detState{target: t.ID(), limit: r.opts.MaxOutput}}
+	// Instrumented before a trace empties templates, so that a trace
+	// reuses what the real render instrumented.
+	if err := r.instrumentCached(ch, g, tmpls); err != nil {
+		var e *Error
+		if errors.As(err, &e) {
+			return helmRun{}, e
+		}
+		return helmRun{}, templateError(dir, err, tmpls)
+	}
 	if tr != nil {
 		tr.prepare(ch, values, tmpls)
 	}
-	g := &helmGuard{ctx: ctx, limit: r.opts.MaxOutput, run: r.mem,
-		det: &detState{target: t.ID(), limit: r.opts.MaxOutput}}
-	out, err := renderGuarded(ch, top, g, tmpls)
+	out, err := helm.Render(ch, top, g)
 	g.release()
 	if g.err != nil {
 		return helmRun{}, g.err

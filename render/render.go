@@ -51,6 +51,9 @@ type Renderer struct {
 	workers sync.WaitGroup
 	// mem is the memory budget the renders share.
 	mem *memBudget
+	// instr keeps instrumented charts for later renders of the same
+	// templates (instrcache.go).
+	instr instrCache
 }
 
 // NewRenderer returns a Renderer reading through fsys.

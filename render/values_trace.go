@@ -44,7 +44,9 @@ import (
 // Cost: the traced render is a render (less schema validation, CRDs and
 // template line maps) of the templates that wrote the objects asked
 // about, plus the templates that define named templates; the others are
-// rendered empty. docs/performance.md has the figures.
+// rendered empty. The instrumentation of the templates (guard, stand-ins)
+// is the real render's, reused (instrcache.go). docs/performance.md has
+// the figures.
 
 // maxTraceMarks bounds the markers of one traced render.
 const maxTraceMarks = 1 << 15
