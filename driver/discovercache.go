@@ -121,8 +121,11 @@ func (v *verdictCache) SetVerdict(file string, verdict render.FileVerdict) {
 	v.changed = true
 }
 
-func (v *verdictCache) stamp(file string) (fileStamp, bool) {
-	fi, err := v.fs.Stat(file)
+func (v *verdictCache) stamp(file string) (fileStamp, bool) { return stampFile(v.fs, file) }
+
+// stampFile is the fileStamp of a regular file of fsys, when it has one.
+func stampFile(fsys *render.FS, file string) (fileStamp, bool) {
+	fi, err := fsys.Stat(file)
 	if err != nil || !fi.Mode().IsRegular() {
 		return fileStamp{}, false
 	}
