@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/kubeharden/kubeharden/render"
 )
@@ -160,10 +161,44 @@ func (c *renderCache) load(r *Repo, t *render.Target, key string) *cacheEntry {
 	for i, f := range e.Files {
 		files[i] = f.Path
 	}
-	if !slices.Equal(r.digestFiles(files), e.Files) || !slices.Equal(r.digestDirs(t, files), e.Dirs) {
+	if !r.filesUnchanged(&e) || !slices.Equal(r.digestDirs(t, files), e.Dirs) {
 		return nil
 	}
 	return &e
+}
+
+// filesUnchanged reports whether every file of e is as it was: the same
+// stat as recorded, else the same SHA-256.
+func (r *Repo) filesUnchanged(e *cacheEntry) bool {
+	for i, f := range e.Files {
+		if i < len(e.Stamps) && e.Stamps[i] != (fileStamp{}) {
+			if st, ok := stampFile(r.fs, f.Path); ok && st == e.Stamps[i] {
+				continue
+			}
+		}
+		b, err := r.fs.ReadFile(f.Path)
+		if err != nil {
+			return false
+		}
+		sum := sha256.Sum256(b)
+		if hex.EncodeToString(sum[:]) != f.SHA256 {
+			return false
+		}
+	}
+	return true
+}
+
+// stamps returns the trustworthy stat of each file, taken before the
+// files are read (a change after it changes the stat).
+func (r *Repo) stamps(files []string) []fileStamp {
+	out := make([]fileStamp, len(files))
+	limit := time.Now().Add(-racyMargin).UnixNano()
+	for i, f := range files {
+		if st, ok := stampFile(r.fs, f); ok && st.Mtime < limit && st.Ctime < limit {
+			out[i] = st
+		}
+	}
+	return out
 }
 
 // store writes e, with the digests of the files its render read, as the
@@ -173,6 +208,7 @@ func (c *renderCache) store(r *Repo, t *render.Target, e *cacheEntry, files []st
 	if c == nil {
 		return
 	}
+	e.Stamps = r.stamps(files)
 	e.Files = r.digestFiles(files)
 	if len(e.Files) != len(files) {
 		return // an input went away: nothing to check the entry by

@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -33,6 +34,10 @@ func TestCacheSameResult(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Files just written are trusted by their stat too, so that the warm
+	// run uses the discovery cache.
+	defer func(m time.Duration) { racyMargin = m }(racyMargin)
+	racyMargin = 0
 	gen := t.TempDir()
 	genRepo(t, gen, 3)
 	now := func() time.Time { return time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC) }
@@ -75,9 +80,18 @@ func TestCacheSameResult(t *testing.T) {
 			if len(ents) == 0 {
 				t.Fatal("no cache entries written")
 			}
+			disc, _ := filepath.Glob(filepath.Join(cache, "discovery-*.gob"))
+			if len(disc) != 1 {
+				t.Fatalf("discovery cache files: %v, want one", disc)
+			}
+			// The discovery cache, truncated: it holds nothing.
+			ents = append(ents, disc...)
 			for i, e := range ents {
 				// Corrupt: truncated, not JSON, another key.
 				b, _ := os.ReadFile(e)
+				if strings.HasSuffix(e, ".gob") {
+					b = b[:len(b)/2]
+				}
 				switch i % 3 {
 				case 0:
 					b = b[:len(b)/2]
@@ -148,4 +162,104 @@ func TestCacheStale(t *testing.T) {
 	if n := count("network-policy-default-deny"); n != 0 {
 		t.Fatalf("default-deny findings after the policy denies egress too: %d, want 0", n)
 	}
+}
+
+// TestDiscoveryCacheSeesChanges: with the discovery cache warm, an
+// edited, an added and a removed file are seen as an uncached run sees
+// them, finding for finding.
+func TestDiscoveryCacheSeesChanges(t *testing.T) {
+	defer func(m time.Duration) { racyMargin = m }(racyMargin)
+	racyMargin = 0
+	root := t.TempDir()
+	genRepo(t, root, 3)
+	cache := t.TempDir()
+	now := func() time.Time { return time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC) }
+	lintJSON := func(cacheDir string) string {
+		t.Helper()
+		ctx := context.Background()
+		r, err := Open(ctx, root, []string{filepath.Join(root, "plain/team1/apps.yaml")}, Options{Now: now, CacheDir: cacheDir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		snap, err := r.Lint(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		rep := &report.Report{Findings: snap.Findings, Suppressed: snap.Suppressed, Errors: snap.Errors,
+			Skipped: snap.Skipped, Targets: snap.Targets, Objects: snap.Objects}
+		if err := report.Write(&buf, report.FormatJSON, rep, report.Options{ShowExempt: true}); err != nil {
+			t.Fatal(err)
+		}
+		return buf.String()
+	}
+	check := func(step string) {
+		t.Helper()
+		want := lintJSON("off")
+		for _, run := range []string{"first", "second"} {
+			if got := lintJSON(cache); got != want {
+				t.Fatalf("%s: %s cached run differs from the uncached one:\n%s\nwant:\n%s", step, run, got, want)
+			}
+		}
+	}
+	write := func(rel, s string) {
+		t.Helper()
+		p := filepath.Join(root, filepath.FromSlash(rel))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check("warm")
+	// A manifest (context of the linted file) edited to not be one, and
+	// back, in place: same inode, another size and time.
+	ents, _ := filepath.Glob(filepath.Join(root, "plain/team2/*.yaml"))
+	if len(ents) == 0 {
+		t.Fatal("no plain/team2 manifests")
+	}
+	orig, err := os.ReadFile(ents[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(ents[0], []byte("just: data\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	check("edited to not a manifest")
+	if err := os.WriteFile(ents[0], orig, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	check("edited back")
+	// A same-size edit that restores the modification time: the
+	// status-change time still differs.
+	fi, err := os.Stat(ents[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	same := bytes.Replace(orig, []byte("kind: "), []byte("kynd: "), 1)
+	if bytes.Equal(same, orig) {
+		t.Fatal("no kind line to edit")
+	}
+	if err := os.WriteFile(ents[0], same, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(ents[0], fi.ModTime(), fi.ModTime()); err != nil {
+		t.Fatal(err)
+	}
+	check("same-size edit, same mtime")
+	// An added Namespace with a NetworkPolicy, and an added broken file.
+	write("extra/ns.yaml", "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: extra\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: deny\n  namespace: extra\nspec:\n  podSelector: {}\n  policyTypes: [Ingress, Egress]\n")
+	write("extra/broken.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: [\n")
+	check("added")
+	// Removed.
+	for _, f := range []string{"extra/ns.yaml", "extra/broken.yaml", ents[0]} {
+		if !filepath.IsAbs(f) {
+			f = filepath.Join(root, f)
+		}
+		if err := os.Remove(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check("removed")
 }

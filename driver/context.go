@@ -50,6 +50,10 @@ type cacheEntry struct {
 	// the directories whose listing could change what it reads.
 	Files []cachedFile `json:"files"`
 	Dirs  []cachedFile `json:"dirs"`
+	// Stamps are the stat of each of Files when it was read (fileStamp;
+	// the zero stamp when in doubt): a file whose stat is the same is
+	// not read and hashed again.
+	Stamps []fileStamp `json:"stamps,omitempty"`
 	// Objects are the rendered objects, in output order.
 	Objects []cachedObject `json:"objects"`
 }

@@ -54,10 +54,20 @@ func (r *Repo) discover(ctx context.Context) (discovered, error) {
 	if r.stdin {
 		return discovered{targets: []*render.Target{{Kind: render.KindManifests, Path: StdinFile}}}, nil
 	}
-	disc, err := r.renderer.Discover(ctx, r.discoverOptions())
+	opts := r.discoverOptions()
+	var verdicts *verdictCache
+	if len(r.paths) > 0 && !slices.Contains(r.paths, ".") {
+		// A changed-only run: the whole repository is discovered for
+		// its context, unchanged files by their cached verdicts.
+		if verdicts = r.verdictCache(); verdicts != nil {
+			opts.Verdicts = verdicts
+		}
+	}
+	disc, err := r.renderer.Discover(ctx, opts)
 	if err != nil {
 		return discovered{}, err
 	}
+	verdicts.save()
 	d := discovered{unrendered: map[string][]string{}, notes: disc.Notes, bases: disc.Bases}
 	for _, u := range disc.Unrendered {
 		d.unrendered[u.Namespace] = append(d.unrendered[u.Namespace], fmt.Sprintf("%s %s (%s)", u.Via.Kind, u.Via.Name, u.Via.File))

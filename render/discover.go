@@ -32,6 +32,35 @@ type DiscoverOptions struct {
 	// accepts: a GitOps object is rendered from the repository's files
 	// only when its source is one of them (see gitsource.go).
 	RepoURLs []string
+	// Verdicts, when set, remembers what discovery concluded about each
+	// YAML file from its content alone (FileVerdict), so that a file the
+	// cache vouches for is not read and parsed again. Files that may hold
+	// GitOps objects are always parsed.
+	Verdicts FileVerdicts
+}
+
+// FileVerdicts is a cache of FileVerdict by root-relative file. Verdict
+// reports one only when the file is certainly the one it was computed
+// from; anything in doubt is no verdict, and the file is parsed.
+type FileVerdicts interface {
+	Verdict(file string) (FileVerdict, bool)
+	SetVerdict(file string, v FileVerdict)
+}
+
+// FileVerdict is what discovery needs of a YAML file's content: the
+// rest it reads again (other files, directories).
+type FileVerdict struct {
+	// GitOps: the file may hold GitOps objects or Flux GitRepositories;
+	// discovery parses it.
+	GitOps bool
+	// Kind is manifestKind of the file: "" for a manifest, else the
+	// reason it is skipped.
+	Kind string
+	// TemplateLine is the line of the first "{{", 0 when there is none;
+	// Plain says the file parses with no mapping key that is not a
+	// scalar (unpackagedTemplate).
+	TemplateLine int
+	Plain        bool
 }
 
 // Repo is what a repository deploys.
@@ -326,6 +355,9 @@ func (d *discovery) consumedFile(rel string) bool {
 func (d *discovery) readGitOps() {
 	for _, file := range d.yamlFiles {
 		if githubFile(file) {
+			continue
+		}
+		if v, ok := d.verdict(file); !ok || !v.GitOps {
 			continue
 		}
 		src, docs, perr, err := d.files.parsed(file)
@@ -707,16 +739,17 @@ func (d *discovery) addStandalone() {
 		if f == configFileName {
 			continue // the config: read, not skipped
 		}
-		src, docs, perr, err := d.files.parsed(f)
-		if err != nil {
+		v, ok := d.verdict(f)
+		if !ok {
+			_, _, _, err := d.files.parsed(f)
 			d.repo.Errors = append(d.repo.Errors, fileError(f, err))
 			continue
 		}
-		if e := d.unpackagedTemplate(f, src, docs, perr); e != nil {
+		if e := d.unpackagedTemplate(f, v); e != nil {
 			d.repo.Errors = append(d.repo.Errors, e)
 			continue
 		}
-		switch kind := manifestKind(docs, perr, src); {
+		switch kind := v.Kind; {
 		case kind == "":
 			d.repo.Targets = append(d.repo.Targets, &Target{Kind: KindManifests, Path: f})
 		case valueFiles[f]:
@@ -771,23 +804,53 @@ func githubFile(rel string) bool { return strings.HasPrefix(rel, ".github/") }
 // what "{{ .Values.x }}" reads as). Such a file cannot be rendered
 // without its chart. A file there that parses, with "{{" only in a
 // comment or a string, is plain YAML and nil is returned.
-func (d *discovery) unpackagedTemplate(file string, src []byte, docs []*yaml.Node, perr error) *Error {
+func (d *discovery) unpackagedTemplate(file string, v FileVerdict) *Error {
 	dir := path.Dir(file)
 	for ; dir != "." && path.Base(dir) != "templates"; dir = path.Dir(dir) {
 	}
-	i := bytes.Index(src, []byte("{{"))
-	if path.Base(dir) != "templates" || i < 0 {
+	if path.Base(dir) != "templates" || v.TemplateLine == 0 {
 		return nil
 	}
 	chart := path.Dir(dir)
 	if !d.fs.Exists(path.Join(chart, "values.yaml")) && !d.fs.Exists(path.Join(chart, "Chart.template.yaml")) {
 		return nil
 	}
-	if perr == nil && !slices.ContainsFunc(docs, hasNodeKey) {
+	if v.Plain {
 		return nil
 	}
-	line := 1 + bytes.Count(src[:i], []byte("\n"))
-	return errorf(file, line, "looks like a Helm template outside a chart (%s has no Chart.yaml); not linted", chart)
+	return errorf(file, v.TemplateLine, "looks like a Helm template outside a chart (%s has no Chart.yaml); not linted", chart)
+}
+
+// verdict returns the FileVerdict of a YAML file, from opts.Verdicts or
+// by parsing it; false when it cannot be read (parsed says why).
+func (d *discovery) verdict(file string) (FileVerdict, bool) {
+	if d.opts.Verdicts != nil {
+		if v, ok := d.opts.Verdicts.Verdict(file); ok {
+			return v, true
+		}
+	}
+	src, docs, perr, err := d.files.parsed(file)
+	if err != nil {
+		return FileVerdict{}, false
+	}
+	v := fileVerdict(src, docs, perr)
+	if d.opts.Verdicts != nil {
+		d.opts.Verdicts.SetVerdict(file, v)
+	}
+	return v, true
+}
+
+// fileVerdict computes the FileVerdict of a parsed file.
+func fileVerdict(src []byte, docs []*yaml.Node, perr error) FileVerdict {
+	v := FileVerdict{
+		GitOps: mayBeGitOps(src) || strings.Contains(string(src), "source.toolkit.fluxcd.io"),
+		Kind:   manifestKind(docs, perr, src),
+		Plain:  perr == nil && !slices.ContainsFunc(docs, hasNodeKey),
+	}
+	if i := bytes.Index(src, []byte("{{")); i >= 0 {
+		v.TemplateLine = 1 + bytes.Count(src[:i], []byte("\n"))
+	}
+	return v
 }
 
 // hasNodeKey reports whether a mapping under n has a key that is not a

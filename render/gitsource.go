@@ -70,6 +70,9 @@ func (d *discovery) readGitRepositories() {
 		if githubFile(file) {
 			continue
 		}
+		if v, ok := d.verdict(file); !ok || !v.GitOps {
+			continue
+		}
 		src, docs, perr, err := d.files.parsed(file)
 		if err != nil || perr != nil || !strings.Contains(string(src), "source.toolkit.fluxcd.io") {
 			continue
