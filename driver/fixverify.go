@@ -220,16 +220,23 @@ func (f *fixer) verifyObjects(before, after *Snapshot, p *plan, cands []lint.Fin
 			added[objKey{"", res}] = true
 		}
 	}
-	old := map[objKey]*lint.Object{}
+	// A target may render two objects of one identity (two clusters'
+	// copies of a Flux Kustomization in one tree): they are matched in
+	// render order, the n-th with the n-th.
+	old := map[objKey][]*lint.Object{}
 	for _, o := range before.objects {
-		old[objKey{before.targetID(o), o.Resource}] = o
+		k := objKey{before.targetID(o), o.Resource}
+		old[k] = append(old[k], o)
 	}
-	seen := map[objKey]bool{}
+	used := map[objKey]int{}
 	var changed, was []*lint.Object
 	for _, o := range after.objects {
 		k := objKey{after.targetID(o), o.Resource}
-		seen[k] = true
-		prev := old[k]
+		var prev *lint.Object
+		if n := used[k]; n < len(old[k]) {
+			prev = old[k][n]
+		}
+		used[k]++
 		if prev == nil {
 			if !isAdded(added, o.Resource) {
 				b.files(f.inputs(after, o), fmt.Sprintf("the fix adds an unexpected object %s to %s", o.Resource, k.target))
@@ -252,8 +259,8 @@ func (f *fixer) verifyObjects(before, after *Snapshot, p *plan, cands []lint.Fin
 			}
 		}
 	}
-	for k, o := range old {
-		if !seen[k] {
+	for k, os := range old {
+		for _, o := range os[min(used[k], len(os)):] {
 			b.files(f.inputs(before, o), fmt.Sprintf("the fix removes %s from %s", o.Resource, k.target))
 		}
 	}
