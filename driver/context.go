@@ -2,9 +2,7 @@ package driver
 
 import (
 	"context"
-	"runtime"
 	"slices"
-	"sync"
 
 	yaml "go.yaml.in/yaml/v3"
 
@@ -157,27 +155,20 @@ func stubNode(res lint.Resource) *yaml.Node {
 func (r *Repo) contextEntries(ctx context.Context, targets []*render.Target) []*cacheEntry {
 	out := make([]*cacheEntry, len(targets))
 	cache := r.renderCache()
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
-	for i, t := range targets {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			key := r.cacheKey(t)
-			if e := cache.load(r, t, key); e != nil {
-				out[i] = e
-				return
-			}
-			res, err := r.renderer.Render(ctx, t)
-			e := newCacheEntry(key, res.Objects)
-			if e != nil && err == nil && ctx.Err() == nil {
-				cache.store(r, t, e, res.Files)
-			}
+	eachParallel(len(targets), func(i int) {
+		t := targets[i]
+		key := r.cacheKey(t)
+		if e := cache.load(r, t, key); e != nil {
 			out[i] = e
-		}()
-	}
-	wg.Wait()
+			return
+		}
+		res, err := r.renderer.Render(ctx, t)
+		e := newCacheEntry(key, res.Objects)
+		if e != nil && err == nil && ctx.Err() == nil {
+			cache.store(r, t, e, res.Files)
+		}
+		out[i] = e
+	})
 	cache.prune()
 	return out
 }

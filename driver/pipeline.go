@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"runtime"
 	"slices"
 	"sync"
 
@@ -150,7 +149,6 @@ type rendered struct {
 // digests the files the render read, right after rendering.
 func (r *Repo) renderAll(ctx context.Context, targets []*render.Target) []rendered {
 	out := make([]rendered, len(targets))
-	var wg sync.WaitGroup
 	var mu sync.Mutex // serialises progress calls
 	done := 0
 	tell := func() {
@@ -159,28 +157,22 @@ func (r *Repo) renderAll(ctx context.Context, targets []*render.Target) []render
 		}
 	}
 	tell()
-	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
-	for i, t := range targets {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			if prev, ok := r.reusable(t); ok {
-				out[i] = rendered{target: t, objects: prev.objects, files: prev.files, warnings: prev.warnings, err: prev.err}
-			} else {
-				res, err := r.renderer.Render(ctx, t)
-				out[i] = rendered{target: t, objects: res.Objects, files: res.Files, warnings: res.Warnings, err: err}
-			}
-			if r.digests {
-				out[i].inputs = r.inputDigest(t, out[i].files)
-			}
-			mu.Lock()
-			done++
-			tell()
-			mu.Unlock()
-		}()
-	}
-	wg.Wait()
+	eachParallel(len(targets), func(i int) {
+		t := targets[i]
+		if prev, ok := r.reusable(t); ok {
+			out[i] = rendered{target: t, objects: prev.objects, files: prev.files, warnings: prev.warnings, err: prev.err}
+		} else {
+			res, err := r.renderer.Render(ctx, t)
+			out[i] = rendered{target: t, objects: res.Objects, files: res.Files, warnings: res.Warnings, err: err}
+		}
+		if r.digests {
+			out[i].inputs = r.inputDigest(t, out[i].files)
+		}
+		mu.Lock()
+		done++
+		tell()
+		mu.Unlock()
+	})
 	return out
 }
 

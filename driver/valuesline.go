@@ -2,8 +2,6 @@ package driver
 
 import (
 	"context"
-	"runtime"
-	"sync"
 
 	"github.com/kubeharden/kubeharden/lint"
 	"github.com/kubeharden/kubeharden/render"
@@ -51,27 +49,20 @@ func (r *Repo) valuesLines(ctx context.Context, res *lint.Result, sources map[*l
 			j.findings = append(j.findings, f)
 		}
 	}
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
-	for _, j := range jobs {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			need := map[*render.Object]bool{}
-			for _, f := range j.findings {
-				need[sources[f.Object].object] = true
+	eachParallel(len(jobs), func(i int) {
+		j := jobs[i]
+		need := map[*render.Object]bool{}
+		for _, f := range j.findings {
+			need[sources[f.Object].object] = true
+		}
+		vt, err := r.renderer.TraceValues(ctx, j.target, objects[j.target], func(o *render.Object) bool { return need[o] })
+		if err != nil {
+			return // the findings keep their template lines
+		}
+		for _, f := range j.findings {
+			if l, ok := vt.Locate(sources[f.Object].object, f.Field, f.Location); ok {
+				f.Location = l
 			}
-			vt, err := r.renderer.TraceValues(ctx, j.target, objects[j.target], func(o *render.Object) bool { return need[o] })
-			if err != nil {
-				return // the findings keep their template lines
-			}
-			for _, f := range j.findings {
-				if l, ok := vt.Locate(sources[f.Object].object, f.Field, f.Location); ok {
-					f.Location = l
-				}
-			}
-		}()
-	}
-	wg.Wait()
+		}
+	})
 }
