@@ -55,7 +55,8 @@ func (f *fixer) verify(before, after *Snapshot, p *plan, cands []lint.Finding) m
 // verifySources checks that every YAML file the plan edits or creates
 // still parses, document by document, with no key written twice in one
 // mapping (templates, edited as text, are checked through what they
-// render). A failure is the fixes' that edit the file.
+// render). A failure is the fixes' that edit the file; a file that was
+// already so before the plan is not theirs to answer for.
 func verifySources(p *plan, b *blamer) {
 	templates := map[string]bool{}
 	for _, e := range p.raw {
@@ -64,6 +65,9 @@ func verifySources(p *plan, b *blamer) {
 	for _, file := range slices.Sorted(maps.Keys(p.files)) {
 		if templates[file] || !isYAMLFile(file) {
 			continue
+		}
+		if orig, ok := p.orig[file]; ok && orig != nil && parsesStrictly(orig) != nil {
+			continue // broken before the fix: lint reports that, not the fix
 		}
 		if err := parsesStrictly(p.files[file]); err != nil {
 			b.files([]string{file}, fmt.Sprintf("the fix leaves %s unparsable: %v", file, err))

@@ -3,22 +3,26 @@ package driver
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"testing"
 
 	yaml "go.yaml.in/yaml/v3"
 )
 
-// checkStrictRender renders the repository and decodes every object
-// strictly: a mapping that has a key twice (which the node tree keeps but
-// a decode into Go values rejects, as the API server's strict field
-// validation does) is an error of the test.
-func checkStrictRender(t *testing.T, r *Repo) {
+// strictProblems renders the repository and returns what would stop it
+// from applying: every render error, and every object that does not
+// decode strictly (a mapping that has a key twice, which the node tree
+// keeps but a decode into Go values rejects, as the API server's strict
+// field validation does), each as one line.
+func strictProblems(t *testing.T, r *Repo) map[string]bool {
 	t.Helper()
-	// Render errors are the verifier's business (a fix that breaks
-	// rendering is dropped); cases may hold targets that never render.
-	objs, _, err := r.Render(context.Background())
+	objs, errs, err := r.Render(context.Background())
 	if err != nil {
 		t.Fatal(err)
+	}
+	out := map[string]bool{}
+	for _, e := range errs {
+		out["render: "+e.Error()] = true
 	}
 	for _, o := range objs {
 		var buf bytes.Buffer
@@ -29,7 +33,19 @@ func checkStrictRender(t *testing.T, r *Repo) {
 		enc.Close()
 		var v any
 		if err := yaml.Unmarshal(buf.Bytes(), &v); err != nil {
-			t.Errorf("%s (%s:%d) does not decode strictly: %v\n%s", o.Target, o.Source.File, o.Source.Line, err, buf.Bytes())
+			out[fmt.Sprintf("%s (%s) does not decode strictly: %v", o.Target, o.Source.File, err)] = true
+		}
+	}
+	return out
+}
+
+// checkStrictRender fails t for every problem of strictProblems that the
+// repository did not have before the fix (before).
+func checkStrictRender(t *testing.T, r *Repo, before map[string]bool) {
+	t.Helper()
+	for p := range strictProblems(t, r) {
+		if !before[p] {
+			t.Errorf("after the fix: %s", p)
 		}
 	}
 }
