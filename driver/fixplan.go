@@ -329,6 +329,19 @@ func (snap *Snapshot) baseUsers() map[docKey][]*lint.Object {
 // a base edit would reach objects nobody checked (an overlay whose remote
 // resource is refused still deploys the base it shares).
 func (snap *Snapshot) brokenReads(file string) bool {
+	if v, ok := snap.broken[file]; ok {
+		return v
+	}
+	if snap.broken == nil {
+		snap.broken = map[string]bool{}
+	}
+	v := snap.readByBroken(file)
+	snap.broken[file] = v
+	return v
+}
+
+// readByBroken computes brokenReads.
+func (snap *Snapshot) readByBroken(file string) bool {
 	fsys := snap.renderer.FS()
 	for _, t := range snap.targets {
 		res, ok := snap.results[t.ID()]

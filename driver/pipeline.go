@@ -297,8 +297,9 @@ type Snapshot struct {
 	renderer *render.Renderer
 	// results are the renders by target ID.
 	results map[string]rendered
-	// users caches baseUsers.
-	users map[docKey][]*lint.Object
+	// users caches baseUsers, broken brokenReads by file.
+	users  map[docKey][]*lint.Object
+	broken map[string]bool
 }
 
 // Lint runs the whole pipeline for the targets the repository's paths
