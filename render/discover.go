@@ -353,6 +353,14 @@ func (d *discovery) consumedFile(rel string) bool {
 // Kustomizations and adds a target for each path of this repository they
 // deploy.
 func (d *discovery) readGitOps() {
+	d.eachGitOpsObject(mayBeGitOps, d.gitOpsObject)
+}
+
+// eachGitOpsObject calls f for every object (Lists expanded) of the YAML
+// files that may hold GitOps objects and whose text has, by want, a
+// chance to hold the ones asked for. Files that do not parse are left to
+// the lint of the file itself, which reports them.
+func (d *discovery) eachGitOpsObject(want func(src []byte) bool, f func(file string, n *yaml.Node)) {
 	for _, file := range d.yamlFiles {
 		if githubFile(file) {
 			continue
@@ -361,15 +369,12 @@ func (d *discovery) readGitOps() {
 			continue
 		}
 		src, docs, perr, err := d.files.parsed(file)
-		if err != nil || !mayBeGitOps(src) {
+		if err != nil || perr != nil || !want(src) {
 			continue
-		}
-		if perr != nil {
-			continue // reported when the file itself is linted
 		}
 		for _, doc := range docs {
 			for _, n := range expandLists(doc) {
-				d.gitOpsObject(file, n)
+				f(file, n)
 			}
 		}
 	}

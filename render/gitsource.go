@@ -1,6 +1,7 @@
 package render
 
 import (
+	"bytes"
 	"fmt"
 	"net/url"
 	"strings"
@@ -66,31 +67,18 @@ func (d *discovery) readGitRepositories() {
 			d.thisRepo[n] = true
 		}
 	}
-	for _, file := range d.yamlFiles {
-		if githubFile(file) {
-			continue
+	hasFlux := func(src []byte) bool { return bytes.Contains(src, []byte("source.toolkit.fluxcd.io")) }
+	d.eachGitOpsObject(hasFlux, func(_ string, n *yaml.Node) {
+		group, _, _ := strings.Cut(scalar(n, "apiVersion"), "/")
+		if group != "source.toolkit.fluxcd.io" || scalar(n, "kind") != "GitRepository" {
+			return
 		}
-		if v, ok := d.verdict(file); !ok || !v.GitOps {
-			continue
+		g := gitRepository{namespace: scalar(n, "metadata", "namespace"), name: scalar(n, "metadata", "name"), url: scalar(n, "spec", "url")}
+		d.gitRepos = append(d.gitRepos, g)
+		if g.name == "flux-system" && g.url != "" {
+			d.thisRepo[NormalizeRepoURL(g.url)] = true
 		}
-		src, docs, perr, err := d.files.parsed(file)
-		if err != nil || perr != nil || !strings.Contains(string(src), "source.toolkit.fluxcd.io") {
-			continue
-		}
-		for _, doc := range docs {
-			for _, n := range expandLists(doc) {
-				group, _, _ := strings.Cut(scalar(n, "apiVersion"), "/")
-				if group != "source.toolkit.fluxcd.io" || scalar(n, "kind") != "GitRepository" {
-					continue
-				}
-				g := gitRepository{namespace: scalar(n, "metadata", "namespace"), name: scalar(n, "metadata", "name"), url: scalar(n, "spec", "url")}
-				d.gitRepos = append(d.gitRepos, g)
-				if g.name == "flux-system" && g.url != "" {
-					d.thisRepo[NormalizeRepoURL(g.url)] = true
-				}
-			}
-		}
-	}
+	})
 }
 
 // isThisRepo reports whether a Git URL is this repository's. With no URL
